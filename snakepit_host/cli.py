@@ -1,0 +1,484 @@
+"""``snakepit-host``: serve, inspect plugins, describe, call, and launch helpers.
+
+With no sub-command, or when the first argument is an option, ``serve`` is
+assumed: that is how Snakepit launches workers (``grpc_server.py --adapter
+... --port 0 --elixir-address ...``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from snakepit_host import __version__
+
+if TYPE_CHECKING:
+    from snakepit_host.host import Host, HostConfig
+    from snakepit_host.plugins import PluginManager
+
+log = logging.getLogger("snakepit_host")
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_PORT_IN_USE = 69
+EXIT_PLUGIN_ERROR = 78
+
+COMMANDS = ("serve", "plugins", "describe", "call", "script-path", "version")
+
+
+# ---------------------------------------------------------------- argument parsing
+
+
+def _plugin_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("plugins")
+    group.add_argument(
+        "--plugins",
+        metavar="NAMES",
+        default=None,
+        help="only load these plugins (comma-separated entry-point or distribution names; "
+        "'' = built-ins only); default: $SNAKEPIT_PLUGINS, else all",
+    )
+    group.add_argument(
+        "--disable-plugin",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="do not load this plugin (repeatable; adds to $SNAKEPIT_DISABLE_PLUGINS)",
+    )
+    group.add_argument(
+        "--strict-plugins",
+        action="store_true",
+        default=None,
+        help=f"exit with status {EXIT_PLUGIN_ERROR} if any plugin fails (or $SNAKEPIT_STRICT_PLUGINS=1)",
+    )
+    group.add_argument(
+        "--log-level", default=None, help="debug|info|warning|error|none (default: $SNAKEPIT_LOG_LEVEL, else info)"
+    )
+    return parent
+
+
+def _serve_options(parser: argparse.ArgumentParser) -> None:
+    net = parser.add_argument_group("network")
+    net.add_argument(
+        "--host",
+        dest="bind_host",
+        default="127.0.0.1",
+        help="interface to listen on (default 127.0.0.1; use 0.0.0.0 or :: deliberately)",
+    )
+    net.add_argument("--port", type=int, default=None, help="port to listen on; 0 = any free port (default 50052)")
+    net.add_argument(
+        "--max-message-bytes",
+        type=int,
+        default=None,
+        help="largest message sent or received (default 100 MiB, or $SNAKEPIT_MAX_MESSAGE_BYTES)",
+    )
+    net.add_argument("--max-workers", type=int, default=16, help="threads serving calls (default 16)")
+    net.add_argument("--thread-safety-check", action="store_true", help=argparse.SUPPRESS)
+
+    run = parser.add_argument_group("calls and sessions")
+    run.add_argument("--session-ttl", type=float, default=3600.0, help="seconds an idle session lives (default 3600)")
+    run.add_argument("--max-sessions", type=int, default=10_000, help="most live sessions (default 10000)")
+    run.add_argument("--call-timeout", type=float, default=None, help="default per-call time limit in seconds (none)")
+    run.add_argument(
+        "--shutdown-grace", type=float, default=1.5, help="seconds running calls get to finish on SIGTERM (default 1.5)"
+    )
+    run.add_argument(
+        "--error-format",
+        choices=("auto", "text", "json"),
+        default="auto",
+        help="error_message style; auto = json when launched by Snakepit 0.13, else text",
+    )
+    run.add_argument(
+        "--no-exit-with-parent",
+        dest="exit_with_parent",
+        action="store_false",
+        help="keep serving when the parent process exits",
+    )
+
+    snakepit = parser.add_argument_group("Snakepit launch flags (accepted from both 0.4.x and 0.13.x)")
+    snakepit.add_argument(
+        "--adapter",
+        default=None,
+        help="a plugin class or module to register ('pkg.mod.Class'); Snakepit's own "
+        "snakepit_bridge adapters are accepted and ignored",
+    )
+    snakepit.add_argument(
+        "--elixir-address",
+        default=None,
+        help="Elixir BridgeServer host:port (default $SNAKEPIT_GRPC_ADDRESS or $SNAKEPIT_ELIXIR_ADDRESS)",
+    )
+    snakepit.add_argument("--snakepit-run-id", "--run-id", dest="run_id", default="")
+    snakepit.add_argument("--snakepit-instance-name", default="")
+    snakepit.add_argument("--snakepit-instance-token", default="")
+    snakepit.add_argument(
+        "--ready-file", default=None, help="write the port here when ready (default $SNAKEPIT_READY_FILE)"
+    )
+    snakepit.add_argument("--health-check", action="store_true", help="load plugins, report, exit 0 (all loaded) or 1")
+    snakepit.add_argument("--heartbeat-enabled", action="store_true", default=None)
+    snakepit.add_argument("--heartbeat-interval-ms", type=int, default=None)
+    snakepit.add_argument("--heartbeat-timeout-ms", type=int, default=None)
+    snakepit.add_argument("--heartbeat-max-missed", type=int, default=None)
+    snakepit.add_argument("--heartbeat-initial-delay-ms", type=int, default=None)
+    snakepit.add_argument("--heartbeat-dependent", dest="heartbeat_dependent", action="store_true", default=None)
+    snakepit.add_argument("--heartbeat-independent", dest="heartbeat_dependent", action="store_false")
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    common = _plugin_options()
+    parser = argparse.ArgumentParser(
+        prog="snakepit-host",
+        description="Plugin host for Snakepit's Python workers.",
+        epilog="Without a sub-command, 'serve' is assumed.",
+    )
+    parser.add_argument("--version", action="version", version=f"snakepit-host {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parsers: dict[str, argparse.ArgumentParser] = {}
+
+    parsers["serve"] = sub.add_parser("serve", parents=[common], help="serve BridgeService (what Snakepit runs)")
+    _serve_options(parsers["serve"])
+
+    parsers["plugins"] = sub.add_parser("plugins", parents=[common], help="list plugins and their status")
+    parsers["plugins"].add_argument("--json", action="store_true", help="machine-readable output")
+
+    parsers["describe"] = sub.add_parser("describe", parents=[common], help="commands, tools, types and plugins")
+    parsers["describe"].add_argument("--address", default=None, help="ask a running host instead of loading locally")
+
+    call = parsers["call"] = sub.add_parser("call", parents=[common], help="call a command on a running host")
+    call.add_argument("name", help="command or tool name")
+    call.add_argument("--params", default="{}", help="JSON object of parameters")
+    call.add_argument("--address", default="127.0.0.1:50052", help="host:port of the worker (default 127.0.0.1:50052)")
+    call.add_argument("--local", action="store_true", help="run in this process instead of calling a server")
+    call.add_argument("--session", default="", help="session id")
+    call.add_argument("--stream", action="store_true", help="use ExecuteStreamingTool and print each chunk")
+    call.add_argument(
+        "--binary",
+        action="append",
+        default=[],
+        metavar="NAME=@FILE",
+        help="send a file as a binary parameter (repeatable)",
+    )
+    call.add_argument("--output", default=None, help="write a binary result to this file")
+    call.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
+
+    parsers["script-path"] = sub.add_parser(
+        "script-path", help="print the path of grpc_server.py (the script Snakepit should run)"
+    )
+    parsers["version"] = sub.add_parser("version", help="print the version")
+    return parser, parsers
+
+
+# ---------------------------------------------------------------- plugins and host
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_plugins(args: argparse.Namespace) -> PluginManager:
+    """Discover and load plugins per the allow/deny/strict settings; may raise PluginLoadError."""
+    from snakepit_host.plugins import PluginManager, parse_name_list
+
+    allow = parse_name_list(args.plugins if args.plugins is not None else os.environ.get("SNAKEPIT_PLUGINS"))
+    deny = list(args.disable_plugin) + (parse_name_list(os.environ.get("SNAKEPIT_DISABLE_PLUGINS")) or [])
+    strict = bool(args.strict_plugins) or _truthy(os.environ.get("SNAKEPIT_STRICT_PLUGINS"))
+    plugins = PluginManager(allow=allow, deny=deny, strict=strict)
+    plugins.load_builtins()
+    plugins.load_entry_points()
+    adapter = getattr(args, "adapter", None)
+    if adapter:
+        _load_adapter(plugins, adapter)
+    return plugins
+
+
+def _load_adapter(plugins: PluginManager, spec: str) -> None:
+    """``--adapter``: a plugin given on the command line (not from the wire)."""
+    if spec.startswith("snakepit_bridge."):
+        log.info("adapter %s is Snakepit's own; snakepit-host serves its plugins instead", spec)
+        return
+    import importlib
+
+    from snakepit_host.plugins import PluginRecord
+
+    module_name, _, attribute = spec.partition(":") if ":" in spec else spec.rpartition(".")
+    try:
+        target: Any = importlib.import_module(module_name)
+        if attribute:
+            target = getattr(target, attribute)
+    except Exception as exc:
+        try:
+            target = importlib.import_module(spec)
+        except Exception:
+            record = PluginRecord(name="adapter", module=spec)
+            plugins.records["adapter"] = record
+            plugins._fail(record, f"cannot import adapter {spec}: {type(exc).__name__}: {exc}")
+            return
+    plugins.add(target, "adapter", module=spec)
+
+
+def host_config(args: argparse.Namespace, plugin_dests: set[str]) -> HostConfig:
+    from snakepit_host.host import DEFAULT_PORT, HostConfig
+
+    ready_file = args.ready_file or os.environ.get("SNAKEPIT_READY_FILE") or None
+    error_format = args.error_format
+    if error_format == "auto":
+        error_format = "json" if ready_file else "text"
+    max_message = args.max_message_bytes or int(os.environ.get("SNAKEPIT_MAX_MESSAGE_BYTES") or 0) or None
+    elixir = (
+        args.elixir_address
+        or os.environ.get("SNAKEPIT_GRPC_ADDRESS")
+        or os.environ.get("SNAKEPIT_ELIXIR_ADDRESS")
+        or None
+    )
+    config = HostConfig(
+        bind_host=args.bind_host,
+        port=DEFAULT_PORT if args.port is None else args.port,
+        max_workers=max(1, args.max_workers),
+        session_ttl=args.session_ttl,
+        max_sessions=args.max_sessions,
+        call_timeout=args.call_timeout,
+        shutdown_grace=args.shutdown_grace,
+        elixir_address=elixir,
+        error_format=error_format,
+        include_tracebacks=logging.getLogger("snakepit_host").isEnabledFor(logging.DEBUG),
+        run_id=args.run_id,
+        options={dest: getattr(args, dest) for dest in plugin_dests},
+    )
+    if max_message:
+        config.max_message_bytes = max_message
+    return config
+
+
+def make_host(config: HostConfig, plugins: PluginManager) -> Host:
+    from snakepit_host.host import Host
+
+    return Host(config, plugins, plugins.build_registry())
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_serve(args: argparse.Namespace, unknown: list[str], plugins: PluginManager, plugin_dests: set[str]) -> int:
+    from snakepit_host.runtime import HeartbeatConfig, join_process_group, serve
+    from snakepit_host.server import PortInUse
+
+    join_process_group()
+    if unknown:
+        log.warning("ignoring unknown option(s): %s", " ".join(unknown))
+    config = host_config(args, plugin_dests)
+    host = make_host(config, plugins)
+    if args.health_check:
+        failed = [r for r in plugins.records.values() if r.status == "error"]
+        for record in failed:
+            print(f"plugin {record.name}: {record.error}", file=sys.stderr)
+        print(f"snakepit-host {__version__}: {len(plugins.loaded())} plugins loaded, {len(failed)} failed")
+        return EXIT_FAILURE if failed else EXIT_OK
+    heartbeat = HeartbeatConfig.from_env(os.environ.get("SNAKEPIT_HEARTBEAT_CONFIG"))
+    for flag, attribute in (
+        ("heartbeat_enabled", "enabled"),
+        ("heartbeat_interval_ms", "interval_ms"),
+        ("heartbeat_timeout_ms", "timeout_ms"),
+        ("heartbeat_max_missed", "max_missed_heartbeats"),
+        ("heartbeat_initial_delay_ms", "initial_delay_ms"),
+        ("heartbeat_dependent", "dependent"),
+    ):
+        if getattr(args, flag) is not None and not os.environ.get("SNAKEPIT_HEARTBEAT_CONFIG"):
+            setattr(heartbeat, attribute, getattr(args, flag))
+    try:
+        serve(
+            host,
+            ready_file=args.ready_file or os.environ.get("SNAKEPIT_READY_FILE") or None,
+            heartbeat=heartbeat,
+            watch_parent=args.exit_with_parent,
+        )
+    except PortInUse as exc:
+        log.error("%s", exc)
+        return EXIT_PORT_IN_USE
+    return EXIT_OK
+
+
+def cmd_plugins(args: argparse.Namespace, plugins: PluginManager) -> int:
+    plugins.build_registry()
+    listing = plugins.listing()
+    if args.json:
+        print(json.dumps(listing, indent=2))
+        return EXIT_OK
+    rows = [("NAME", "STATUS", "VERSION", "DISTRIBUTION", "LOAD MS", "PROVIDES / REASON")]
+    for item in listing:
+        if item["status"] == "loaded":
+            detail = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in item["provides"].items())
+        else:
+            detail = item["error"] or ("disabled by configuration" if item["status"] == "disabled" else "")
+        rows.append(
+            (
+                item["name"],
+                item["status"],
+                item["version"] or "-",
+                item["distribution"] or "-",
+                f"{item['load_ms']:.1f}",
+                detail or "-",
+            )
+        )
+    widths = [max(len(str(row[i])) for row in rows) for i in range(5)]
+    for row in rows:
+        print("  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row[:5])) + "  " + row[5])
+    return EXIT_OK
+
+
+def cmd_describe(args: argparse.Namespace, plugins: PluginManager | None) -> int:
+    if args.address:
+        from snakepit_host.client import SnakepitClient
+
+        with SnakepitClient(args.address) as client:
+            info = client.call("describe")
+    else:
+        assert plugins is not None
+        host = make_host(_local_config(), plugins)
+        info = host.describe()
+    print(json.dumps(info, indent=2, default=str))
+    return EXIT_OK
+
+
+def _local_config() -> HostConfig:
+    from snakepit_host.host import HostConfig
+
+    return HostConfig(port=0)
+
+
+def cmd_call(args: argparse.Namespace, plugins: PluginManager | None) -> int:
+    from snakepit_host.client import RemoteError, SnakepitClient
+
+    try:
+        params = json.loads(args.params)
+    except ValueError as exc:
+        print(f"error: --params is not valid JSON: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not isinstance(params, dict):
+        print("error: --params must be a JSON object", file=sys.stderr)
+        return EXIT_USAGE
+    binary: dict[str, bytes] = {}
+    for item in args.binary:
+        name, _, path = item.partition("=@")
+        if not name or not path:
+            print(f"error: --binary expects NAME=@FILE, got {item!r}", file=sys.stderr)
+            return EXIT_USAGE
+        binary[name] = Path(path).read_bytes()
+
+    if args.local:
+        assert plugins is not None
+        return _call_local(args, params, binary, plugins)
+    try:
+        with SnakepitClient(args.address, timeout=args.timeout) as client:
+            if args.stream:
+                for item in client.stream(args.name, params, session_id=args.session, binary=binary):
+                    _print_value(item, args.output)
+            else:
+                result = client.call_full(args.name, params, session_id=args.session, binary=binary)
+                _print_value(result.value if result.binary is None else result.binary, args.output)
+    except RemoteError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as exc:  # grpc.RpcError and friends: say it plainly
+        code = getattr(exc, "code", None)
+        details = getattr(exc, "details", None)
+        if callable(code) and callable(details):
+            print(f"error: {code().name}: {details()} (address {args.address})", file=sys.stderr)
+            return EXIT_FAILURE
+        raise
+    return EXIT_OK
+
+
+def _call_local(
+    args: argparse.Namespace, params: dict[str, Any], binary: dict[str, bytes], plugins: PluginManager
+) -> int:
+    from snakepit_host.codec import Result
+    from snakepit_host.errors import describe_exception
+
+    host = make_host(_local_config(), plugins)
+    try:
+        if args.stream:
+            for item in host.stream(args.name, params, session_id=args.session, binary=binary):
+                _print_value(item, args.output)
+        else:
+            result = host.execute(args.name, params, session_id=args.session, binary=binary)
+            if isinstance(result, Result):
+                result = result.binary if result.binary is not None else result.value
+            _print_value(result, args.output)
+    except Exception as exc:
+        print(f"error: {describe_exception(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        host.closed()
+    return EXIT_OK
+
+
+def _print_value(value: Any, output: str | None) -> None:
+    from snakepit_host import codec
+
+    binary = codec.as_binary(value)
+    if binary is not None:
+        data = codec.pack_binary(binary)
+        if output:
+            Path(output).write_bytes(data)
+        print(json.dumps({"binary": codec.binary_summary(binary), **({"written_to": output} if output else {})}))
+        return
+    print(json.dumps(codec.to_jsonable(value), indent=2, default=codec.to_jsonable, ensure_ascii=False))
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> int:
+    from snakepit_host.runtime import configure_logging
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["serve", *argv]
+    parser, parsers = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    if unknown and args.command != "serve":
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if args.command == "version":
+        print(f"snakepit-host {__version__}")
+        return EXIT_OK
+    if args.command == "script-path":
+        print(Path(__file__).with_name("grpc_server.py"))
+        return EXIT_OK
+
+    configure_logging(args.log_level or os.environ.get("SNAKEPIT_LOG_LEVEL"))
+    from snakepit_host.plugins import PluginLoadError
+
+    if args.command == "call" and not args.local:
+        return cmd_call(args, None)
+    if args.command == "describe" and args.address:
+        return cmd_describe(args, None)
+    try:
+        plugins = load_plugins(args)
+        plugin_dests: set[str] = set()
+        if args.command == "serve":
+            before = {action.dest for action in parsers["serve"]._actions}
+            plugins.add_arguments(parsers["serve"])
+            plugin_dests = {action.dest for action in parsers["serve"]._actions} - before
+            args, unknown = parser.parse_known_args(argv)
+            return cmd_serve(args, unknown, plugins, plugin_dests)
+        if args.command == "plugins":
+            return cmd_plugins(args, plugins)
+        if args.command == "describe":
+            return cmd_describe(args, plugins)
+        return cmd_call(args, plugins)
+    except PluginLoadError as exc:
+        print(f"snakepit-host: {exc} (strict plugin mode)", file=sys.stderr)
+        return EXIT_PLUGIN_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""What a handler receives: the session, the host, and the call's details.
+
+Plugins add attributes through ``register_session_attributes``:
+``ctx.variables`` comes from snakepit-variables, ``ctx.tools`` from
+snakepit-tools. An attribute is created on first access and cached for the
+rest of the call, so a handler that never touches ``ctx.variables`` pays
+nothing for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from snakepit_host.codec import TypedBuffer
+    from snakepit_host.elixir import ElixirClient
+    from snakepit_host.host import Host
+    from snakepit_host.sessions import Session
+
+log = logging.getLogger("snakepit_host")
+
+# Attributes that plugins of this repository provide, for a helpful error
+# when the plugin is missing.
+_KNOWN_PROVIDERS = {"variables": "snakepit-variables", "tools": "snakepit-tools"}
+
+
+class SessionContext:
+    """Per-call view of a session, passed to every command and tool."""
+
+    def __init__(
+        self,
+        host: Host,
+        session: Session,
+        *,
+        tool_name: str = "",
+        metadata: Mapping[str, str] | None = None,
+        binary: Mapping[str, bytes | TypedBuffer] | None = None,
+        deadline: float | None = None,
+        is_active: Callable[[], bool] | None = None,
+    ) -> None:
+        self.host = host
+        self.session = session
+        self.tool_name = tool_name
+        self.metadata: Mapping[str, str] = metadata or {}
+        self.binary: Mapping[str, bytes | TypedBuffer] = binary or {}
+        self.deadline = deadline
+        self._is_active = is_active
+        self._cancelled = threading.Event()
+
+    @property
+    def session_id(self) -> str:
+        return self.session.id
+
+    @property
+    def elixir(self) -> ElixirClient | None:
+        """Client of the Elixir BridgeServer, or None when running standalone."""
+        return self.host.elixir
+
+    @property
+    def log(self) -> logging.Logger:
+        return log
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the caller has gone away or the call timed out; long handlers should check it."""
+        if self._cancelled.is_set():
+            return True
+        if self._is_active is not None and not self._is_active():
+            self._cancelled.set()
+        return self._cancelled.is_set()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def time_remaining(self) -> float | None:
+        """Seconds until the call's deadline, or None when it has none."""
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: plugin-provided attributes.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        entry = self.host.registry.session_attributes.get(name)
+        if entry is None:
+            hint = _KNOWN_PROVIDERS.get(name)
+            extra = f"; install {hint} to get it" if hint else ""
+            raise AttributeError(f"SessionContext has no attribute '{name}'{extra}")
+        value = entry.factory(self)
+        self.__dict__[name] = value
+        return value

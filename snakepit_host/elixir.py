@@ -1,0 +1,147 @@
+"""Client of Snakepit's Elixir BridgeServer (``--elixir-address``).
+
+The channel is created on first use and never blocks start-up: a host
+launched with an address works for everything that does not need Elixir.
+Calls that do need it fail with :class:`~snakepit_host.errors.Unavailable`
+naming the address. When the connection comes back after a loss (Elixir
+restarted), the sessions known to Elixir are forgotten and reconnect
+callbacks run, so plugins can re-announce what they registered there.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+from snakepit_host import errors
+from snakepit_host.proto import snakepit_bridge_pb2 as pb
+from snakepit_host.proto import snakepit_bridge_pb2_grpc as pb_grpc
+
+log = logging.getLogger("snakepit_host.elixir")
+
+DEFAULT_TIMEOUT = 10.0
+
+_STATUS_ERRORS: dict[grpc.StatusCode, type[errors.SnakepitError]] = {
+    grpc.StatusCode.INVALID_ARGUMENT: errors.InvalidArgument,
+    grpc.StatusCode.NOT_FOUND: errors.NotFound,
+    grpc.StatusCode.ALREADY_EXISTS: errors.AlreadyExists,
+    grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPrecondition,
+    grpc.StatusCode.ABORTED: errors.Conflict,
+    grpc.StatusCode.PERMISSION_DENIED: errors.PermissionDenied,
+    grpc.StatusCode.UNIMPLEMENTED: errors.Unimplemented,
+    grpc.StatusCode.DEADLINE_EXCEEDED: errors.Unavailable,
+    grpc.StatusCode.UNAVAILABLE: errors.Unavailable,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: errors.ResourceExhausted,
+}
+
+
+class ElixirClient:
+    """Lazy, thread-safe stub for the Elixir side of BridgeService."""
+
+    def __init__(self, address: str, *, max_message_bytes: int = 100 * 1024 * 1024) -> None:
+        self.address = address
+        self._max_message_bytes = max_message_bytes
+        self._channel: grpc.Channel | None = None
+        self._stub: pb_grpc.BridgeServiceStub | None = None
+        self._lock = threading.Lock()
+        self._sessions: set[str] = set()
+        self._reconnect_callbacks: list[Callable[[], None]] = []
+        self._was_ready = False
+        self._lost = False
+        self.last_error: str | None = None
+
+    @property
+    def stub(self) -> pb_grpc.BridgeServiceStub:
+        if self._stub is None:
+            with self._lock:
+                if self._stub is None:
+                    options = [
+                        ("grpc.max_send_message_length", self._max_message_bytes),
+                        ("grpc.max_receive_message_length", self._max_message_bytes),
+                    ]
+                    self._channel = grpc.insecure_channel(self.address, options=options)
+                    self._channel.subscribe(self._on_connectivity, try_to_connect=False)
+                    self._stub = pb_grpc.BridgeServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        return self._stub
+
+    def _on_connectivity(self, state: grpc.ChannelConnectivity) -> None:
+        if state is grpc.ChannelConnectivity.READY:
+            if self._lost:
+                self._lost = False
+                log.info("Elixir at %s is reachable again", self.address)
+                with self._lock:
+                    self._sessions.clear()
+                    callbacks = list(self._reconnect_callbacks)
+                for callback in callbacks:
+                    threading.Thread(target=_run_quietly, args=(callback,), daemon=True).start()
+            self._was_ready = True
+        elif state is grpc.ChannelConnectivity.TRANSIENT_FAILURE and self._was_ready:
+            self._lost = True
+
+    def on_reconnect(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` (in a thread) each time Elixir is reachable again after a loss."""
+        with self._lock:
+            self._reconnect_callbacks.append(callback)
+
+    def call(self, method: str, request: Any, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
+        """Call a BridgeService method on Elixir; gRPC failures become SnakepitErrors."""
+        try:
+            response = getattr(self.stub, method)(request, timeout=timeout)
+        except grpc.RpcError as exc:
+            code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
+            details = exc.details() if hasattr(exc, "details") else str(exc)
+            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                self._lost = self._lost or self._was_ready
+                self.last_error = f"{code.name}: {details}"
+                raise errors.Unavailable(
+                    f"Elixir at {self.address} is unreachable ({method}: {code.name.lower()}: {details})"
+                ) from None
+            error_class = _STATUS_ERRORS.get(code, errors.SnakepitError)
+            raise error_class(f"Elixir answered {method} with {code.name}: {details}") from None
+        self.last_error = None
+        return response
+
+    def ensure_session(self, session_id: str) -> None:
+        """Make sure Elixir's session store has this session (once per session and connection)."""
+        if session_id in self._sessions:
+            return
+        try:
+            response = self.call("InitializeSession", pb.InitializeSessionRequest(session_id=session_id))
+        except errors.AlreadyExists:
+            pass
+        else:
+            if not response.success and "exist" not in response.error_message.lower():
+                raise errors.Unavailable(
+                    f"Elixir refused session '{session_id}': {response.error_message or 'no reason given'}"
+                )
+        with self._lock:
+            self._sessions.add(session_id)
+
+    def ping(self, timeout: float = 1.0) -> bool:
+        """True when Elixir answers a Ping within ``timeout`` seconds."""
+        try:
+            self.call("Ping", pb.PingRequest(message="snakepit-host"), timeout=timeout)
+            return True
+        except errors.SnakepitError:
+            return False
+
+    def describe(self) -> dict[str, Any]:
+        return {"address": self.address, "connected": self._was_ready and not self._lost, "last_error": self.last_error}
+
+    def close(self) -> None:
+        with self._lock:
+            if self._channel is not None:
+                self._channel.close()
+            self._channel = None
+            self._stub = None
+
+
+def _run_quietly(callback: Callable[[], None]) -> None:
+    try:
+        callback()
+    except Exception:
+        log.exception("reconnect callback failed")

@@ -1,0 +1,176 @@
+"""A small, fast reader of installed distributions' entry points.
+
+``importlib.metadata`` costs 15-20 ms to import on a worker (zipfile,
+email, pathlib, csv...), and Snakepit starts many workers. Entry-point
+discovery needs only two text files per distribution, so this module reads
+them directly: the ``*.dist-info`` / ``*.egg-info`` folders on ``sys.path``,
+first occurrence of a distribution winning, as ``importlib.metadata`` does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    name: str
+    value: str
+    group: str
+    distribution: str
+    version: str
+    metadata_dir: str
+
+    def requirements(self) -> list[str]:
+        """The distribution's ``Requires-Dist`` lines (read on demand)."""
+        return read_metadata(self.metadata_dir)[2]
+
+
+def normalize(name: str) -> str:
+    """PEP 503 normalisation, so 'Snakepit_Host' and 'snakepit-host' compare equal."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _distribution_dirs(paths: list[str]) -> list[str]:
+    seen: set[str] = set()
+    found: list[str] = []
+    for path in paths:
+        try:
+            entries = sorted(os.scandir(path or "."), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.name.endswith((".dist-info", ".egg-info")) or not entry.is_dir():
+                continue
+            key = normalize(entry.name.rsplit(".", 1)[0].split("-", 1)[0])
+            if key not in seen:
+                seen.add(key)
+                found.append(entry.path)
+    return found
+
+
+def read_metadata(metadata_dir: str) -> tuple[str, str, list[str]]:
+    """(name, version, requirements) from METADATA or PKG-INFO headers."""
+    name = version = ""
+    requires: list[str] = []
+    for filename in ("METADATA", "PKG-INFO"):
+        try:
+            with open(os.path.join(metadata_dir, filename), encoding="utf-8") as handle:
+                for line in handle:
+                    if not line.strip():
+                        break  # headers end at the first blank line
+                    key, _, value = line.partition(":")
+                    if key == "Name":
+                        name = value.strip()
+                    elif key == "Version":
+                        version = value.strip()
+                    elif key == "Requires-Dist":
+                        requires.append(value.strip())
+            break
+        except OSError:
+            continue
+    return name, version, requires
+
+
+def _parse_group(text: str, group: str) -> list[tuple[str, str]]:
+    items: list[tuple[str, str]] = []
+    current = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = line[1:-1].strip()
+            continue
+        if current == group and "=" in line:
+            name, _, value = line.partition("=")
+            items.append((name.strip(), value.strip()))
+    return items
+
+
+def scan(group: str, paths: list[str] | None = None) -> list[EntryPoint]:
+    """Every entry point of ``group`` on ``paths`` (default ``sys.path``)."""
+    found: list[EntryPoint] = []
+    for metadata_dir in _distribution_dirs(sys.path if paths is None else paths):
+        try:
+            with open(os.path.join(metadata_dir, "entry_points.txt"), encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError:
+            continue
+        items = _parse_group(text, group)
+        if not items:
+            continue
+        name, version, _ = read_metadata(metadata_dir)
+        for ep_name, value in items:
+            found.append(EntryPoint(ep_name, value, group, name, version, metadata_dir))
+    return found
+
+
+# ---------------------------------------------------------------- requirements
+
+_SPEC = re.compile(r"\s*(~=|===|==|!=|<=|>=|<|>)\s*([^\s,;]+)\s*")
+
+
+def requirement_for(requirements: list[str], distribution: str) -> str | None:
+    """The version specifier a distribution puts on ``distribution``, if any.
+
+    Requirements behind an ``extra`` marker are optional and ignored.
+    """
+    wanted = normalize(distribution)
+    for requirement in requirements:
+        spec, _, marker = requirement.partition(";")
+        if "extra" in marker:
+            continue
+        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*\(?([^)]*)\)?", spec)
+        if match and normalize(match.group(1)) == wanted:
+            return match.group(3).strip()
+    return None
+
+
+def _release(version: str) -> tuple[int, ...]:
+    numbers = re.match(r"\d+(?:\.\d+)*", version.strip())
+    return tuple(int(n) for n in numbers.group(0).split(".")) if numbers else (0,)
+
+
+def _pad(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    width = max(len(a), len(b))
+    return a + (0,) * (width - len(a)), b + (0,) * (width - len(b))
+
+
+def _satisfies(version: tuple[int, ...], op: str, target: str) -> bool:
+    if op in ("==", "!=") and target.endswith(".*"):
+        prefix = _release(target[:-2])
+        same = version[: len(prefix)] == prefix
+        return same if op == "==" else not same
+    v, t = _pad(version, _release(target))
+    if op == "~=":
+        stem = _release(target)[:-1]
+        return v >= t and version[: len(stem)] == stem
+    return {
+        "==": v == t,
+        "===": v == t,
+        "!=": v != t,
+        "<": v < t,
+        "<=": v <= t,
+        ">": v > t,
+        ">=": v >= t,
+    }[op]
+
+
+def version_matches(specifier: str, version: str) -> bool:
+    """Whether ``version`` satisfies a PEP 440 specifier such as ``>=0.1,<0.2``.
+
+    Release segments only (pre-release tags are ignored), which is what a
+    host-version gate needs.
+    """
+    release = _release(version)
+    for clause in filter(None, (c.strip() for c in specifier.split(","))):
+        match = _SPEC.fullmatch(clause)
+        if match is None:
+            return False
+        if not _satisfies(release, match.group(1), match.group(2)):
+            return False
+    return True

@@ -1,0 +1,272 @@
+"""The running host: configuration, registry, sessions, and the call path.
+
+:class:`Host` is what the server, the CLI's in-process mode and the testing
+kit share. :meth:`Host.execute` and :meth:`Host.stream` are the whole call
+path (session -> lookup -> handler), with no gRPC in them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from snakepit_host import __version__
+from snakepit_host.aio import BackgroundLoop
+from snakepit_host.context import SessionContext
+from snakepit_host.dispatch import call_unary, effective_timeout, stream_items
+from snakepit_host.errors import NotFound
+from snakepit_host.hookspecs import HOOK_API_VERSION
+from snakepit_host.sessions import DEFAULT_SESSION_ID, Session, SessionStore
+
+if TYPE_CHECKING:
+    from snakepit_host.codec import TypedBuffer
+    from snakepit_host.elixir import ElixirClient
+    from snakepit_host.plugins import PluginManager
+    from snakepit_host.registry import Command, Registry
+
+log = logging.getLogger("snakepit_host")
+
+DEFAULT_PORT = 50052
+MiB = 1024 * 1024
+
+
+@dataclass
+class HostConfig:
+    """Settings of one host process (from the CLI, or given by tests)."""
+
+    bind_host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    max_workers: int = 16
+    max_message_bytes: int = 100 * MiB
+    session_ttl: float = 3600.0
+    max_sessions: int = 10_000
+    call_timeout: float | None = None
+    shutdown_grace: float = 1.5
+    elixir_address: str | None = None
+    error_format: str = "text"  # "text", or "json" (Snakepit 0.13's structured errors)
+    include_tracebacks: bool = False
+    run_id: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Plugin options from the command line (``add_arguments``), by dest name."""
+
+
+class Host:
+    """One worker: the plugins' registry, live sessions and the Elixir client."""
+
+    def __init__(self, config: HostConfig, plugins: PluginManager, registry: Registry) -> None:
+        self.config = config
+        self.plugins = plugins
+        self.registry = registry
+        self.version = __version__
+        self.loop = BackgroundLoop()
+        self.sessions = SessionStore(
+            ttl=config.session_ttl,
+            max_sessions=config.max_sessions,
+            on_created=self._session_created,
+            on_closed=self._session_closed,
+        )
+        self.status: dict[str, dict[str, Any]] = {}
+        """Plugins publish a small JSON-able status here (shown by ``describe``)."""
+        self.address: str | None = None
+        self.worker_session_id: str | None = None
+        """The session Elixir initialised for this worker (0.13.x), used for heartbeats."""
+        self.started_at = time.time()
+        self.stop_reason: str | None = None
+        self._stopping = threading.Event()
+        self._elixir: ElixirClient | None = None
+        self._elixir_lock = threading.Lock()
+
+    # ------------------------------------------------------------ environment
+
+    @property
+    def elixir(self) -> ElixirClient | None:
+        """Client of the Elixir BridgeServer (``--elixir-address``), created on first use."""
+        if self.config.elixir_address is None:
+            return None
+        if self._elixir is None:
+            with self._elixir_lock:
+                if self._elixir is None:
+                    from snakepit_host.elixir import ElixirClient
+
+                    self._elixir = ElixirClient(
+                        self.config.elixir_address, max_message_bytes=self.config.max_message_bytes
+                    )
+        return self._elixir
+
+    def option(self, name: str, env: str | None = None, default: Any = None) -> Any:
+        """A plugin setting: command-line option, else environment variable, else default."""
+        value = self.config.options.get(name)
+        if value is None and env is not None:
+            value = os.environ.get(env)
+        return default if value is None else value
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def request_shutdown(self, reason: str) -> None:
+        """Ask the serving loop to stop (signal handlers, parent watch, heartbeat loss)."""
+        if not self._stopping.is_set():
+            self.stop_reason = reason
+            log.info("shutting down: %s", reason)
+            self._stopping.set()
+
+    def wait_for_shutdown(self, timeout: float | None = None) -> bool:
+        return self._stopping.wait(timeout)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def _session_created(self, session: Session) -> None:
+        self.plugins.call_lifecycle("session_created", self.loop, session=session, host=self)
+
+    def _session_closed(self, session: Session, reason: str) -> None:
+        self.plugins.call_lifecycle("session_closed", self.loop, session=session, reason=reason, host=self)
+
+    def started(self) -> None:
+        self.sessions.start_reaper()
+        self.plugins.call_lifecycle("host_started", self.loop, host=self)
+
+    def stopping_hooks(self) -> None:
+        self.plugins.call_lifecycle("host_stopping", self.loop, host=self)
+
+    def closed(self) -> None:
+        """After the server stopped: close sessions, the Elixir channel and the loop."""
+        self.sessions.stop_reaper()
+        self.sessions.close_all("shutdown")
+        if self._elixir is not None:
+            self._elixir.close()
+        self.loop.stop()
+
+    # ------------------------------------------------------------ call path
+
+    def session_id_for(self, request_session_id: str, params: Mapping[str, Any]) -> str:
+        """A ``session_id`` parameter (Snakepit's execute_in_session) wins over the request's."""
+        from_params = params.get("session_id")
+        if isinstance(from_params, str) and from_params:
+            return from_params
+        return request_session_id or DEFAULT_SESSION_ID
+
+    def lookup(self, name: str, session_id: str) -> Command:
+        command = self.registry.commands.get(name)
+        if command is None:
+            session = self.sessions.get(session_id)
+            command = session.lookup(name) if session is not None else None
+        if command is None:
+            raise NotFound(_unknown_command_message(name, self.registry))
+        return command
+
+    def _context(
+        self,
+        session: Session,
+        command: Command,
+        metadata: Mapping[str, str] | None,
+        binary: Mapping[str, bytes | TypedBuffer] | None,
+        deadline: float | None,
+        is_active: Callable[[], bool] | None,
+    ) -> SessionContext:
+        return SessionContext(
+            self,
+            session,
+            tool_name=command.name,
+            metadata=metadata,
+            binary=binary,
+            deadline=deadline,
+            is_active=is_active,
+        )
+
+    def execute(
+        self,
+        name: str,
+        params: dict[str, Any],
+        *,
+        session_id: str = "",
+        metadata: Mapping[str, str] | None = None,
+        binary: Mapping[str, bytes | TypedBuffer] | None = None,
+        deadline: float | None = None,
+        is_active: Callable[[], bool] | None = None,
+    ) -> Any:
+        """Run a command or tool and return what its handler returned."""
+        sid = self.session_id_for(session_id, params)
+        command = self.lookup(name, sid)
+        params = _call_parameters(command, params, binary)
+        with self.sessions.use(sid) as session:
+            ctx = self._context(session, command, metadata, binary, deadline, is_active)
+            return call_unary(command, ctx, params, self.loop, effective_timeout(command, self.config.call_timeout))
+
+    def stream(
+        self,
+        name: str,
+        params: dict[str, Any],
+        *,
+        session_id: str = "",
+        metadata: Mapping[str, str] | None = None,
+        binary: Mapping[str, bytes | TypedBuffer] | None = None,
+        deadline: float | None = None,
+        is_active: Callable[[], bool] | None = None,
+    ) -> Generator[Any, None, None]:
+        """Run a command and yield its items; the session is held until iteration ends."""
+        sid = self.session_id_for(session_id, params)
+        command = self.lookup(name, sid)
+        params = _call_parameters(command, params, binary)
+        with self.sessions.use(sid) as session:
+            ctx = self._context(session, command, metadata, binary, deadline, is_active)
+            timeout = effective_timeout(command, self.config.call_timeout)
+            yield from stream_items(command, ctx, params, self.loop, timeout)
+
+    # ------------------------------------------------------------ introspection
+
+    def describe(self) -> dict[str, Any]:
+        commands = sorted(self.registry.commands.values(), key=lambda c: c.name)
+        return {
+            "host": {
+                "version": self.version,
+                "hook_api": ".".join(map(str, HOOK_API_VERSION)),
+                "python": sys.version.split()[0],
+                "pid": os.getpid(),
+                "address": self.address,
+                "uptime_seconds": round(time.time() - self.started_at, 3),
+                "elixir_address": self.config.elixir_address,
+                "limits": {
+                    "max_message_bytes": self.config.max_message_bytes,
+                    "session_ttl_seconds": self.config.session_ttl,
+                    "max_sessions": self.config.max_sessions,
+                    "call_timeout_seconds": self.config.call_timeout,
+                },
+            },
+            "plugins": self.plugins.listing(),
+            "commands": [c.describe() for c in commands if c.kind == "command"],
+            "tools": [c.describe() for c in commands if c.kind == "tool"],
+            "types": [
+                {"name": t.name, "owner": t.owner, **t.value_type.describe()}
+                for t in sorted(self.registry.types.values(), key=lambda t: t.name)
+            ],
+            "rpcs": {m: r.owner for m, r in sorted(self.registry.rpcs.items())},
+            "sessions": {"count": len(self.sessions), "ttl_seconds": self.sessions.ttl},
+            "status": self.status,
+        }
+
+
+def _call_parameters(
+    command: Command, params: dict[str, Any], binary: Mapping[str, bytes | TypedBuffer] | None
+) -> dict[str, Any]:
+    """Binary parameters join the others; tools do not receive the routing ``session_id``."""
+    if binary:
+        params = {**params, **binary}
+    if command.kind == "tool" and "session_id" in params:
+        params = {k: v for k, v in params.items() if k != "session_id"}
+    return params
+
+
+def _unknown_command_message(name: str, registry: Registry) -> str:
+    import difflib
+
+    known = sorted(registry.commands)
+    close = difflib.get_close_matches(name, known, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return f"unknown command '{name[:100]}'{hint} ({len(known)} available: see 'describe')"

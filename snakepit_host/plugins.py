@@ -1,0 +1,335 @@
+"""Plugin discovery, isolation and listing.
+
+Built-ins are plugins like any other (listed, and blockable unless
+essential). External plugins come from the ``snakepit`` entry-point group,
+sorted by name for a deterministic order. Each plugin is imported,
+registered and asked to register its items inside its own ``try``: a plugin
+that fails is withdrawn and recorded with one line saying why, and the host
+serves the rest. Strict mode turns any such failure into
+:class:`PluginLoadError`.
+
+Allow and deny lists are applied *before* a plugin is imported, and so is the
+check of the plugin's declared ``snakepit-host`` requirement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib
+import inspect
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from snakepit_host import __version__, hookspecs
+from snakepit_host.entrypoints import EntryPoint, normalize, requirement_for, scan, version_matches
+from snakepit_host.errors import RegistrationError
+from snakepit_host.registry import Registry, Tool
+
+if TYPE_CHECKING:
+    from snakepit_host.aio import BackgroundLoop
+
+log = logging.getLogger("snakepit_host.plugins")
+
+ENTRY_POINT_GROUP = "snakepit"
+HOST_DISTRIBUTION = "snakepit-host"
+BUILTIN_PLUGINS: tuple[tuple[str, str, bool], ...] = (
+    # (name, module, essential)
+    ("core", "snakepit_host.builtins", True),
+)
+REGISTRATION_HOOKS = (
+    "register_types",
+    "register_commands",
+    "register_tools",
+    "register_rpcs",
+    "register_session_attributes",
+)
+LIFECYCLE_HOOKS = frozenset({"host_started", "host_stopping", "session_created", "session_closed"})
+SLOW_PLUGIN_MS = 100.0
+
+
+class PluginLoadError(Exception):
+    """Strict mode: a plugin failed to load. The message names it and the reason."""
+
+
+@dataclass
+class PluginRecord:
+    """Everything the host knows about one plugin, loaded or not."""
+
+    name: str
+    module: str
+    status: str = "pending"  # loaded | error | disabled | incompatible
+    distribution: str | None = None
+    version: str | None = None
+    builtin: bool = False
+    essential: bool = False
+    error: str | None = None
+    requirement: str | None = None
+    hooks: list[str] = field(default_factory=list)
+    provides: dict[str, list[str]] = field(default_factory=dict)
+    load_ms: float = 0.0
+    runtime_errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "module": self.module,
+            "status": self.status,
+            "builtin": self.builtin,
+            "error": self.error,
+            "requirement": self.requirement,
+            "hooks": list(self.hooks),
+            "provides": {k: list(v) for k, v in self.provides.items() if v},
+            "load_ms": round(self.load_ms, 2),
+            "runtime_errors": list(self.runtime_errors),
+        }
+
+
+def parse_name_list(value: str | None) -> list[str] | None:
+    """``None`` stays None (no list); ``''`` is an empty list; ``'a, b'`` -> ['a', 'b']."""
+    if value is None:
+        return None
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+class PluginManager:
+    """The host's pluggy manager plus records, filtering and isolation."""
+
+    def __init__(
+        self,
+        *,
+        allow: list[str] | None = None,
+        deny: Iterable[str] = (),
+        strict: bool = False,
+    ) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.pm.hook.add_hookspecs.call_historic(kwargs={"plugin_manager": self.pm})
+        self.records: dict[str, PluginRecord] = {}
+        self.allow = None if allow is None else {normalize(n) for n in allow}
+        self.deny = {normalize(n) for n in deny}
+        self.strict = strict
+
+    # ------------------------------------------------------------ loading
+
+    def _selected(self, record: PluginRecord) -> bool:
+        names = {normalize(record.name)}
+        if record.distribution:
+            names.add(normalize(record.distribution))
+        if record.essential:
+            return True
+        if names & self.deny:
+            return False
+        if self.allow is not None and not record.builtin:
+            return bool(names & self.allow)
+        return True
+
+    def load_builtins(self) -> None:
+        for name, module, essential in BUILTIN_PLUGINS:
+            record = PluginRecord(
+                name=name,
+                module=module,
+                builtin=True,
+                essential=essential,
+                distribution=HOST_DISTRIBUTION,
+                version=__version__,
+            )
+            self._load(record, functools.partial(importlib.import_module, module))
+
+    def load_entry_points(self, paths: list[str] | None = None) -> None:
+        """Discover, filter, version-check and load every ``snakepit`` entry point."""
+        for ep in sorted(scan(ENTRY_POINT_GROUP, paths), key=lambda e: (e.name, e.distribution)):
+            record = PluginRecord(name=ep.name, module=ep.value, distribution=ep.distribution, version=ep.version)
+            if ep.name in self.records:
+                other = self.records[ep.name]
+                record.status = "error"
+                record.error = (
+                    f"plugin name '{ep.name}' is already used by distribution '{other.distribution}' ({other.module})"
+                )
+                self._record_failure(record, key=f"{ep.name} ({ep.distribution})")
+                continue
+            self._load(record, functools.partial(_load_entry_point, ep), entry_point=ep)
+
+    def add(self, plugin: object, name: str, *, module: str | None = None) -> PluginRecord:
+        """Register an object or module directly (testing kit, ``--adapter``)."""
+        record = PluginRecord(name=name, module=module or _describe_object(plugin))
+        self._load(record, lambda: plugin() if inspect.isclass(plugin) else plugin)
+        return record
+
+    def _load(
+        self,
+        record: PluginRecord,
+        loader: Callable[[], object],
+        entry_point: EntryPoint | None = None,
+    ) -> None:
+        self.records[record.name] = record
+        if not self._selected(record):
+            record.status = "disabled"
+            return
+        if entry_point is not None:
+            requirement = requirement_for(entry_point.requirements(), HOST_DISTRIBUTION)
+            record.requirement = requirement
+            if requirement and not version_matches(requirement, __version__):
+                record.status = "incompatible"
+                record.error = f"requires {HOST_DISTRIBUTION} {requirement}, this host is {__version__}"
+                log.warning("plugin %s skipped: %s", record.name, record.error)
+                return
+        started = time.perf_counter()
+        try:
+            plugin = loader()
+            self.pm.register(plugin, name=record.name)
+            record.hooks = sorted(hc.name for hc in self.pm.get_hookcallers(plugin) or ())
+            if not record.hooks:
+                raise RegistrationError("implements no snakepit hooks (did you forget @hookimpl?)")
+            record.status = "loaded"
+        except Exception as exc:
+            self._fail(record, _one_line(exc))
+        finally:
+            record.load_ms = (time.perf_counter() - started) * 1000
+        if record.load_ms > SLOW_PLUGIN_MS:
+            log.warning("plugin %s took %.0f ms to import; keep heavy imports lazy", record.name, record.load_ms)
+
+    def _fail(self, record: PluginRecord, reason: str) -> None:
+        record.status = "error"
+        record.error = reason
+        if self.pm.get_plugin(record.name) is not None:
+            self.pm.unregister(name=record.name)
+        self._record_failure(record)
+
+    def _record_failure(self, record: PluginRecord, key: str | None = None) -> None:
+        if key is not None:
+            self.records[key] = record
+        where = f" (distribution {record.distribution})" if record.distribution else ""
+        message = f"plugin {record.name}{where} failed: {record.error}"
+        if self.strict:
+            raise PluginLoadError(message)
+        log.error("%s; the host continues without it", message)
+
+    def _check_unknown_hooks(self) -> None:
+        for hook_name, caller in list(vars(self.pm.hook).items()):
+            if not isinstance(caller, pluggy.HookCaller) or caller.has_spec():
+                continue
+            for impl in caller.get_hookimpls():
+                if impl.optionalhook:
+                    continue
+                record = self.records.get(impl.plugin_name)
+                if record is not None and record.status == "loaded":
+                    self._fail(
+                        record,
+                        f"implements unknown hook '{hook_name}' (a typo, or a hook of a plugin that is "
+                        "not installed: mark it @hookimpl(optionalhook=True))",
+                    )
+
+    # ------------------------------------------------------------ registration
+
+    def loaded(self) -> list[PluginRecord]:
+        return [r for r in self.records.values() if r.status == "loaded"]
+
+    def _impls(self, hook_name: str) -> list[tuple[PluginRecord, pluggy.HookImpl]]:
+        """Implementations of a hook in plugin order (built-ins first, then by name)."""
+        caller = getattr(self.pm.hook, hook_name)
+        by_plugin = {impl.plugin_name: impl for impl in caller.get_hookimpls()}
+        return [(r, by_plugin[r.name]) for r in self.loaded() if r.name in by_plugin]
+
+    def build_registry(self) -> Registry:
+        """Run every registration hook plugin by plugin, prepare tools, and freeze."""
+        self._check_unknown_hooks()
+        registry = Registry()
+        for hook_name in REGISTRATION_HOOKS:
+            for record, impl in self._impls(hook_name):
+                if record.status != "loaded":
+                    continue
+                started = time.perf_counter()
+                try:
+                    registrar = registry.registrar(record.name)
+                    impl.function(**{name: registrar for name in impl.argnames})
+                except Exception as exc:
+                    registry.withdraw(record.name)
+                    self._fail(record, f"{hook_name} failed: {_one_line(exc)}")
+                finally:
+                    record.load_ms += (time.perf_counter() - started) * 1000
+        self._prepare_tools(registry)
+        for record in self.records.values():
+            record.provides = registry.provided_by(record.name) if record.status == "loaded" else {}
+        registry.freeze()
+        return registry
+
+    def _prepare_tools(self, registry: Registry) -> None:
+        preparers = self._impls("prepare_tool")
+        if not preparers:
+            return
+        for tool in registry.tools():
+            for preparer, impl in preparers:
+                try:
+                    prepared = impl.function(tool=tool)
+                except Exception as exc:
+                    owner = self.records[tool.owner]
+                    registry.withdraw(owner.name)
+                    self._fail(
+                        owner,
+                        f"tool '{tool.name}' was refused by plugin '{preparer.name}': {_one_line(exc)}",
+                    )
+                    break
+                if prepared is None:
+                    continue
+                if not isinstance(prepared, Tool):
+                    raise TypeError(
+                        f"prepare_tool of plugin '{preparer.name}' returned {type(prepared).__name__}, not a Tool"
+                    )
+                registry.replace_tool(prepared)
+                break
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Let each plugin add its command-line options, in a group named after it."""
+        for record, impl in self._impls("add_arguments"):
+            try:
+                group = parser.add_argument_group(f"plugin {record.name}")
+                impl.function(**{name: group for name in impl.argnames})
+            except Exception as exc:
+                self._fail(record, f"add_arguments failed: {_one_line(exc)}")
+
+    # ------------------------------------------------------------ lifecycle
+
+    def call_lifecycle(self, hook_name: str, loop: BackgroundLoop, timeout: float = 10.0, **kwargs: Any) -> None:
+        """Call a lifecycle hook on every plugin; a failing plugin is logged, not fatal."""
+        assert hook_name in LIFECYCLE_HOOKS, hook_name
+        for record, impl in self._impls(hook_name):
+            try:
+                result = impl.function(**{name: kwargs[name] for name in impl.argnames})
+                if inspect.isawaitable(result):
+                    loop.run(result, timeout)
+            except Exception as exc:
+                message = f"{hook_name} failed: {_one_line(exc)}"
+                record.runtime_errors.append(message)
+                del record.runtime_errors[:-20]
+                log.error("plugin %s: %s", record.name, message, exc_info=log.isEnabledFor(logging.DEBUG))
+
+    def listing(self) -> list[dict[str, Any]]:
+        return [record.as_dict() for record in self.records.values()]
+
+
+def _load_entry_point(ep: EntryPoint) -> object:
+    module_name, _, attribute = ep.value.partition(":")
+    target: object = importlib.import_module(module_name.strip())
+    for part in filter(None, attribute.strip().split(".")):
+        target = getattr(target, part)
+    return target
+
+
+def _describe_object(plugin: object) -> str:
+    if inspect.ismodule(plugin):
+        return plugin.__name__
+    cls = plugin if inspect.isclass(plugin) else type(plugin)
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,482 @@
+"""Owner-tracked registries of commands, tools, value types, RPCs and context attributes.
+
+Plugins never touch a :class:`Registry` directly: each registration hook gets
+a :class:`Registrar` bound to the calling plugin, so every entry records its
+owner. Registering a name that another entry already holds with a different
+target is a :class:`~snakepit_host.errors.RegistrationError` naming both
+owners; registering the identical target again is a no-op. Nothing is renamed
+and nothing silently wins.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from snakepit_host.errors import InvalidArgument, RegistrationError, SnakepitError
+
+if TYPE_CHECKING:
+    from snakepit_host.context import SessionContext
+    from snakepit_host.valuetypes import ValueType
+
+Handler = Callable[..., Any]
+Invoker = Callable[["SessionContext", dict[str, Any]], Any]
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Same rule Snakepit 0.13's Elixir side applies to tool names, so that every
+# command and tool can be announced to Elixir unchanged.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$")
+MAX_NAME_BYTES = 64
+
+CORE_RPCS = frozenset(
+    {"Ping", "InitializeSession", "CleanupSession", "GetSession", "Heartbeat", "ExecuteTool", "ExecuteStreamingTool"}
+)
+"""BridgeService methods the host itself answers."""
+
+PLUGIN_RPCS: Mapping[str, str | None] = {
+    "RegisterVariable": "snakepit-variables",
+    "GetVariable": "snakepit-variables",
+    "SetVariable": "snakepit-variables",
+    "GetVariables": "snakepit-variables",
+    "SetVariables": "snakepit-variables",
+    "ListVariables": "snakepit-variables",
+    "DeleteVariable": "snakepit-variables",
+    "WatchVariables": "snakepit-variables",
+    "GetVariableHistory": "snakepit-variables",
+    "RollbackVariable": "snakepit-variables",
+    "AddDependency": "snakepit-variables",
+    "StartOptimization": "snakepit-variables",
+    "StopOptimization": "snakepit-variables",
+    "RegisterTools": "snakepit-tools",
+    "GetExposedElixirTools": "snakepit-tools",
+    "ExecuteElixirTool": "snakepit-tools",
+    "StreamTelemetry": None,
+}
+"""BridgeService methods a plugin may serve, with the distribution that usually does."""
+
+
+def check_name(kind: str, name: object) -> str:
+    """Validate a command or tool name; the error says which rule failed."""
+    if not isinstance(name, str) or not name:
+        raise RegistrationError(f"{kind} name must be a non-empty string, got {name!r}")
+    if len(name.encode()) > MAX_NAME_BYTES:
+        raise RegistrationError(f"{kind} name {name!r} is longer than {MAX_NAME_BYTES} bytes")
+    if not NAME_PATTERN.match(name):
+        raise RegistrationError(
+            f"{kind} name {name!r} must start with a letter or digit and contain only letters, digits, '_', '-' and '.'"
+        )
+    return name
+
+
+class LazyTarget:
+    """A ``"package.module:attribute"`` reference imported on first use.
+
+    Lets a plugin register handlers without importing their module (and its
+    heavy dependencies) at start-up. An import failure becomes an error on
+    the call that needed it, naming the plugin.
+    """
+
+    def __init__(self, ref: str, owner: str) -> None:
+        module, sep, attribute = ref.partition(":")
+        if not sep or not module or not attribute:
+            raise RegistrationError(f"lazy reference {ref!r} must look like 'package.module:attribute'")
+        self.ref = ref
+        self.owner = owner
+        self._resolved: Handler | None = None
+        self._lock = threading.Lock()
+
+    def resolve(self) -> Handler:
+        if self._resolved is None:
+            with self._lock:
+                if self._resolved is None:
+                    self._resolved = self._import()
+        return self._resolved
+
+    def _import(self) -> Handler:
+        module_name, _, attribute = self.ref.partition(":")
+        try:
+            target: Any = importlib.import_module(module_name)
+            for part in attribute.split("."):
+                target = getattr(target, part)
+        except Exception as exc:  # any import-time failure belongs to the plugin
+            raise SnakepitError(
+                f"plugin '{self.owner}' could not load {self.ref}: {type(exc).__name__}: {exc}"
+            ) from exc
+        if not callable(target):
+            raise SnakepitError(f"plugin '{self.owner}': {self.ref} is not callable")
+        return target  # type: ignore[no-any-return]
+
+
+def _same_target(a: object, b: object) -> bool:
+    if isinstance(a, LazyTarget) and isinstance(b, LazyTarget):
+        return a.ref == b.ref
+    return a is b
+
+
+@dataclass(frozen=True, eq=False)
+class Command:
+    """A named operation callable through ExecuteTool as ``handler(ctx, params)``."""
+
+    name: str
+    owner: str
+    target: Handler | LazyTarget
+    description: str = ""
+    parameters: Mapping[str, Any] | None = None
+    streaming: bool = False
+    timeout: float | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    kind: ClassVar[str] = "command"
+
+    def handler(self) -> Handler:
+        target = self.target
+        return target.resolve() if isinstance(target, LazyTarget) else target
+
+    def invoke(self, ctx: SessionContext, params: dict[str, Any]) -> Any:
+        return self.handler()(ctx, params)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "owner": self.owner,
+            "description": self.description,
+            "parameters": dict(self.parameters) if self.parameters is not None else None,
+            "streaming": self.streaming,
+            "timeout": self.timeout,
+            "metadata": dict(self.metadata),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Tool(Command):
+    """A described callable, called with keyword arguments.
+
+    ``invoker`` is normally installed by a ``prepare_tool`` implementation
+    (snakepit-tools validates parameters there); without one the host checks
+    the parameter names against the signature and calls the function.
+    """
+
+    returns: Mapping[str, Any] | None = None
+    tags: tuple[str, ...] = ()
+    language: str = "python"
+    invoker: Invoker | None = None
+
+    kind: ClassVar[str] = "tool"
+
+    def invoke(self, ctx: SessionContext, params: dict[str, Any]) -> Any:
+        invoker = self.invoker
+        if invoker is None:
+            invoker = keyword_invoker(self.handler(), self.name)
+            object.__setattr__(self, "invoker", invoker)
+        return invoker(ctx, params)
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        info.update(
+            returns=dict(self.returns) if self.returns is not None else None,
+            tags=list(self.tags),
+            language=self.language,
+        )
+        return info
+
+
+def keyword_invoker(function: Handler, name: str) -> Invoker:
+    """Call ``function(**params)``, passing the context to a ``ctx`` parameter.
+
+    Unknown and missing parameters are reported together before the call,
+    so a caller learns everything that is wrong at once.
+    """
+    signature = inspect.signature(function)
+    accepted = signature.parameters
+    wants_ctx = "ctx" in accepted
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+    required = [
+        p.name
+        for p in accepted.values()
+        if p.default is inspect.Parameter.empty
+        and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        and p.name != "ctx"
+    ]
+
+    def invoke(ctx: SessionContext, params: dict[str, Any]) -> Any:
+        problems = [f"missing required parameter '{p}'" for p in required if p not in params]
+        if not takes_any:
+            problems += [f"unknown parameter '{p}'" for p in params if p not in accepted or p == "ctx"]
+        if problems:
+            raise InvalidArgument(f"{name}: " + "; ".join(problems))
+        return function(ctx=ctx, **params) if wants_ctx else function(**params)
+
+    return invoke
+
+
+@dataclass(frozen=True)
+class TypeEntry:
+    name: str
+    owner: str
+    value_type: ValueType
+
+
+@dataclass(frozen=True)
+class RpcEntry:
+    method: str
+    owner: str
+    handler: Handler
+
+
+@dataclass(frozen=True)
+class AttributeEntry:
+    name: str
+    owner: str
+    factory: Callable[[SessionContext], Any]
+
+
+class Registry:
+    """Everything the plugins registered, frozen once the host starts."""
+
+    def __init__(self) -> None:
+        self.commands: dict[str, Command] = {}
+        self.types: dict[str, TypeEntry] = {}
+        self.rpcs: dict[str, RpcEntry] = {}
+        self.session_attributes: dict[str, AttributeEntry] = {}
+        self.frozen = False
+
+    def registrar(self, owner: str) -> Registrar:
+        return Registrar(self, owner)
+
+    def freeze(self) -> None:
+        self.frozen = True
+
+    def tools(self) -> list[Tool]:
+        return [c for c in self.commands.values() if isinstance(c, Tool)]
+
+    def replace_tool(self, tool: Tool) -> None:
+        """Swap in the prepared version of a registered tool (before freezing)."""
+        self._check_open()
+        self.commands[tool.name] = tool
+
+    def withdraw(self, owner: str) -> None:
+        """Remove everything ``owner`` registered (its registration failed)."""
+        for table in (self.commands, self.types, self.rpcs, self.session_attributes):
+            for key in [k for k, entry in table.items() if entry.owner == owner]:
+                del table[key]
+
+    def provided_by(self, owner: str) -> dict[str, list[str]]:
+        """What one plugin contributed, for listings."""
+        return {
+            "commands": sorted(c.name for c in self.commands.values() if c.owner == owner and c.kind == "command"),
+            "tools": sorted(c.name for c in self.commands.values() if c.owner == owner and c.kind == "tool"),
+            "types": sorted(t.name for t in self.types.values() if t.owner == owner),
+            "rpcs": sorted(r.method for r in self.rpcs.values() if r.owner == owner),
+            "session_attributes": sorted(a.name for a in self.session_attributes.values() if a.owner == owner),
+        }
+
+    def _check_open(self) -> None:
+        if self.frozen:
+            raise RegistrationError("the registry is frozen: register from a register_* hook")
+
+    def _add(self, table: dict[str, Any], kind: str, key: str, entry: Any, target: object) -> None:
+        self._check_open()
+        existing = table.get(key)
+        if existing is None:
+            table[key] = entry
+            return
+        if _same_target(_target_of(existing), target):
+            return
+        if existing.owner == entry.owner:
+            raise RegistrationError(f"plugin '{entry.owner}' registered {kind} '{key}' twice with different targets")
+        new_kind = getattr(entry, "kind", kind)
+        old_kind = getattr(existing, "kind", kind)
+        raise RegistrationError(
+            f"{new_kind} '{key}' from plugin '{entry.owner}' collides with {old_kind} '{key}' "
+            f"registered by plugin '{existing.owner}'"
+        )
+
+    def __iter__(self) -> Iterator[Command]:
+        return iter(self.commands.values())
+
+
+def _target_of(entry: Any) -> object:
+    for attribute in ("target", "value_type", "handler", "factory"):
+        if hasattr(entry, attribute):
+            return getattr(entry, attribute)
+    raise AssertionError(f"unknown registry entry {entry!r}")
+
+
+class Registrar:
+    """Registration API handed to a plugin's ``register_*`` hooks.
+
+    Every method records the plugin as owner. ``command`` and ``tool`` also
+    work as decorators when the callable is omitted.
+    """
+
+    def __init__(self, registry: Registry, owner: str) -> None:
+        self._registry = registry
+        self.owner = owner
+
+    def _target(self, handler: Handler | str) -> Handler | LazyTarget:
+        if isinstance(handler, str):
+            return LazyTarget(handler, self.owner)
+        if not callable(handler):
+            raise RegistrationError(f"plugin '{self.owner}': {handler!r} is not callable")
+        return handler
+
+    def command(
+        self,
+        name: str,
+        handler: Handler | str | None = None,
+        *,
+        description: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        streaming: bool | None = None,
+        timeout: float | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Register ``handler(ctx, params)`` under ``name``.
+
+        ``streaming`` defaults to whether the handler is a (async) generator
+        function; give it explicitly for lazy ``"module:attr"`` handlers.
+        ``parameters`` is an optional JSON schema shown by ``describe``.
+        Returns the handler, or a decorator when ``handler`` is omitted.
+        """
+        if handler is None:
+
+            def decorate(function: F) -> F:
+                self.command(
+                    name,
+                    function,
+                    description=description,
+                    parameters=parameters,
+                    streaming=streaming,
+                    timeout=timeout,
+                    metadata=metadata,
+                )
+                return function
+
+            return decorate
+        check_name("command", name)
+        target = self._target(handler)
+        entry = Command(
+            name=name,
+            owner=self.owner,
+            target=target,
+            description=description if description is not None else _summary(handler),
+            parameters=parameters,
+            streaming=_is_streaming(handler) if streaming is None else streaming,
+            timeout=_check_timeout(timeout),
+            metadata=dict(metadata or {}),
+        )
+        self._registry._add(self._registry.commands, "command", name, entry, target)
+        return handler
+
+    def tool(
+        self,
+        function: Handler | str | None = None,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        returns: Mapping[str, Any] | None = None,
+        streaming: bool | None = None,
+        tags: tuple[str, ...] | list[str] = (),
+        timeout: float | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Register ``function`` as a tool called with keyword arguments.
+
+        ``name`` defaults to the function's ``__name__`` and ``description``
+        to the first paragraph of its docstring. Returns the function, or a
+        decorator when it is omitted.
+        """
+        if function is None:
+
+            def decorate(inner: F) -> F:
+                self.tool(
+                    inner,
+                    name=name,
+                    description=description,
+                    parameters=parameters,
+                    returns=returns,
+                    streaming=streaming,
+                    tags=tags,
+                    timeout=timeout,
+                    metadata=metadata,
+                )
+                return inner
+
+            return decorate
+        if name is None:
+            if isinstance(function, str):
+                raise RegistrationError(f"plugin '{self.owner}': a lazy tool needs name=")
+            name = getattr(function, "__name__", None) or ""
+        check_name("tool", name)
+        target = self._target(function)
+        entry = Tool(
+            name=name,
+            owner=self.owner,
+            target=target,
+            description=description if description is not None else _summary(function),
+            parameters=parameters,
+            streaming=_is_streaming(function) if streaming is None else streaming,
+            timeout=_check_timeout(timeout),
+            metadata=dict(metadata or {}),
+            returns=returns,
+            tags=tuple(tags),
+        )
+        self._registry._add(self._registry.commands, "command", name, entry, target)
+        return function
+
+    def type(self, name: str, value_type: ValueType) -> None:
+        """Register a value type under ``name`` (see :mod:`snakepit_host.valuetypes`)."""
+        if not isinstance(name, str) or not re.match(r"^[A-Za-z][A-Za-z0-9_.\-]*$", name):
+            raise RegistrationError(f"type name {name!r} must start with a letter")
+        entry = TypeEntry(name=name, owner=self.owner, value_type=value_type)
+        self._registry._add(self._registry.types, "type", name, entry, value_type)
+
+    def rpc(self, method: str, handler: Handler | str) -> None:
+        """Serve the BridgeService ``method`` with ``handler(request, call)``."""
+        if method in CORE_RPCS:
+            raise RegistrationError(f"plugin '{self.owner}': {method} is answered by the host itself")
+        if method not in PLUGIN_RPCS:
+            raise RegistrationError(f"plugin '{self.owner}': {method!r} is not a BridgeService method")
+        target = self._target(handler)
+        handler_fn: Handler = target.resolve if isinstance(target, LazyTarget) else target
+        entry = RpcEntry(method=method, owner=self.owner, handler=handler_fn)
+        self._registry._add(self._registry.rpcs, "rpc", method, entry, handler_fn)
+
+    def session_attribute(self, name: str, factory: Callable[[SessionContext], Any]) -> None:
+        """Make ``ctx.<name>`` return ``factory(ctx)`` (created once per call)."""
+        from snakepit_host.context import SessionContext
+
+        if not name.isidentifier() or name.startswith("_") or hasattr(SessionContext, name):
+            raise RegistrationError(
+                f"plugin '{self.owner}': {name!r} cannot be a session attribute "
+                "(it must be a public identifier not already defined by SessionContext)"
+            )
+        if not callable(factory):
+            raise RegistrationError(f"plugin '{self.owner}': factory for {name!r} is not callable")
+        entry = AttributeEntry(name=name, owner=self.owner, factory=factory)
+        self._registry._add(self._registry.session_attributes, "session attribute", name, entry, factory)
+
+
+def _is_streaming(handler: object) -> bool:
+    return inspect.isgeneratorfunction(handler) or inspect.isasyncgenfunction(handler)
+
+
+def _summary(handler: object) -> str:
+    """First paragraph of the docstring, on one line."""
+    doc = inspect.getdoc(handler) if not isinstance(handler, str) else None
+    if not doc:
+        return ""
+    return " ".join(doc.split("\n\n", 1)[0].split())
+
+
+def _check_timeout(timeout: float | None) -> float | None:
+    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise RegistrationError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    return float(timeout) if timeout is not None else None

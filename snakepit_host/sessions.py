@@ -1,0 +1,217 @@
+"""Sessions: per-caller scope with a time-to-live.
+
+A session is created the first time its id is used (any call may carry it)
+or by InitializeSession, and closed by CleanupSession, by expiry after
+``ttl`` seconds without use, or at shutdown. A session with a call in
+flight never expires under that call. Plugins keep per-session data in
+:meth:`Session.state`, which is dropped with the session.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from snakepit_host.errors import InvalidArgument, NotFound, ResourceExhausted
+
+if TYPE_CHECKING:
+    from snakepit_host.registry import Command
+
+T = TypeVar("T")
+
+DEFAULT_SESSION_ID = "default_session"
+MAX_SESSION_ID_LENGTH = 256
+
+
+def check_session_id(session_id: object) -> str:
+    """Session ids are short printable strings; anything else is refused."""
+    if not isinstance(session_id, str) or not session_id:
+        raise InvalidArgument(f"session id must be a non-empty string, got {session_id!r}")
+    if len(session_id) > MAX_SESSION_ID_LENGTH:
+        raise InvalidArgument(f"session id is longer than {MAX_SESSION_ID_LENGTH} characters")
+    if not session_id.isprintable():
+        raise InvalidArgument(f"session id {session_id!r} contains control characters")
+    return session_id
+
+
+class Session:
+    """One caller's scope: metadata, plugin state and session-local commands."""
+
+    def __init__(self, session_id: str, metadata: dict[str, str] | None = None) -> None:
+        self.id = session_id
+        self.metadata: dict[str, str] = dict(metadata or {})
+        self.created_at = time.time()
+        self.last_used = time.monotonic()
+        self.active_calls = 0
+        self.closed = False
+        self.local_commands: dict[str, Command] = {}
+        """Commands that exist only in this session (e.g. Elixir tool proxies)."""
+        self._state: dict[str, Any] = {}
+        self._lock = threading.RLock()
+        self._ready = threading.Event()
+
+    def state(self, key: str, factory: Callable[[], T]) -> T:
+        """The value stored under ``key``, created by ``factory()`` on first use.
+
+        Plugins use their own name as key, e.g. ``session.state("variables", Store)``.
+        """
+        try:
+            return self._state[key]  # type: ignore[no-any-return]
+        except KeyError:
+            with self._lock:
+                if key not in self._state:
+                    self._state[key] = factory()
+                return self._state[key]  # type: ignore[no-any-return]
+
+    def get_state(self, key: str, default: Any = None) -> Any:
+        return self._state.get(key, default)
+
+    def lookup(self, name: str) -> Command | None:
+        return self.local_commands.get(name)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "metadata": dict(self.metadata),
+            "created_at": self.created_at,
+            "idle_seconds": round(time.monotonic() - self.last_used, 3),
+            "active_calls": self.active_calls,
+            "local_commands": sorted(self.local_commands),
+        }
+
+
+SessionHook = Callable[[Session], None]
+CloseHook = Callable[[Session, str], None]
+
+
+class SessionStore:
+    """Thread-safe table of live sessions with TTL expiry."""
+
+    def __init__(
+        self,
+        ttl: float = 3600.0,
+        max_sessions: int = 10_000,
+        on_created: SessionHook | None = None,
+        on_closed: CloseHook | None = None,
+    ) -> None:
+        self.ttl = ttl
+        self.max_sessions = max_sessions
+        self._on_created = on_created
+        self._on_closed = on_closed
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+        self._reaper: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def ids(self) -> list[str]:
+        return list(self._sessions)
+
+    def get(self, session_id: str) -> Session | None:
+        """The live session, or None; touches it."""
+        session = self._sessions.get(session_id)
+        if session is not None:
+            session.last_used = time.monotonic()
+        return session
+
+    def require(self, session_id: str) -> Session:
+        session = self.get(session_id)
+        if session is None:
+            raise NotFound(f"unknown session '{session_id}'")
+        return session
+
+    def ensure(self, session_id: str, metadata: dict[str, str] | None = None) -> tuple[Session, bool]:
+        """The session with this id, created if needed; also says whether it was created."""
+        session = self._sessions.get(session_id)
+        created = False
+        if session is None:
+            check_session_id(session_id)
+            with self._lock:
+                session = self._sessions.get(session_id)
+                if session is None:
+                    if len(self._sessions) >= self.max_sessions:
+                        raise ResourceExhausted(
+                            f"session limit of {self.max_sessions} reached; clean up sessions or raise --max-sessions"
+                        )
+                    session = Session(session_id, metadata)
+                    self._sessions[session_id] = session
+                    created = True
+            if created:
+                try:
+                    if self._on_created is not None:
+                        self._on_created(session)
+                finally:
+                    session._ready.set()
+        if not created:
+            session._ready.wait()
+            if metadata:
+                session.metadata.update(metadata)
+        session.last_used = time.monotonic()
+        return session, created
+
+    @contextmanager
+    def use(self, session_id: str) -> Iterator[Session]:
+        """Hold a session for the duration of a call (it cannot expire meanwhile)."""
+        session, _ = self.ensure(session_id)
+        with session._lock:
+            session.active_calls += 1
+        try:
+            yield session
+        finally:
+            with session._lock:
+                session.active_calls -= 1
+            session.last_used = time.monotonic()
+
+    def close(self, session_id: str, reason: str = "cleanup") -> Session | None:
+        with self._lock:
+            session = self._sessions.pop(session_id, None)
+        if session is not None:
+            self._finish(session, reason)
+        return session
+
+    def close_all(self, reason: str = "shutdown") -> None:
+        with self._lock:
+            sessions = list(self._sessions.values())
+            self._sessions.clear()
+        for session in sessions:
+            self._finish(session, reason)
+
+    def sweep(self) -> list[str]:
+        """Close sessions idle for longer than the TTL; returns their ids."""
+        deadline = time.monotonic() - self.ttl
+        with self._lock:
+            expired = [s for s in self._sessions.values() if s.active_calls == 0 and s.last_used < deadline]
+            for session in expired:
+                del self._sessions[session.id]
+        for session in expired:
+            self._finish(session, "expired")
+        return [s.id for s in expired]
+
+    def _finish(self, session: Session, reason: str) -> None:
+        session.closed = True
+        if self._on_closed is not None:
+            self._on_closed(session, reason)
+
+    def start_reaper(self) -> None:
+        """Sweep in a daemon thread, a few times per TTL (at least every 30 s)."""
+        if self._reaper is not None or self.ttl <= 0:
+            return
+        interval = min(max(self.ttl / 4, 0.05), 30.0)
+
+        def run() -> None:
+            while not self._stop.wait(interval):
+                self.sweep()
+
+        self._reaper = threading.Thread(target=run, name="snakepit-session-reaper", daemon=True)
+        self._reaper.start()
+
+    def stop_reaper(self) -> None:
+        self._stop.set()
+        if self._reaper is not None:
+            self._reaper.join(timeout=1.0)
+            self._reaper = None

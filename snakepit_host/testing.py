@@ -1,0 +1,148 @@
+"""pytest kit for plugin authors (loaded automatically through ``pytest11``).
+
+Fixtures:
+
+``snakepit_plugin_manager``
+    A fresh :class:`~snakepit_host.plugins.PluginManager` with only the
+    built-ins; add yours with ``.add(MyPlugin, "mine")``.
+``snakepit_host_factory``
+    ``factory(*plugins, entry_points=False, **config)`` starts an in-process
+    host on 127.0.0.1, port 0, and returns a :class:`RunningHost` (stopped
+    at teardown). ``plugins`` are classes, instances or modules with
+    ``@hookimpl`` functions; ``entry_points=True`` also loads every
+    installed plugin, as ``snakepit-host serve`` would.
+``snakepit_server``
+    A running host with the built-ins and every installed plugin.
+``snakepit_client`` / ``snakepit_channel``
+    A :class:`~snakepit_host.client.SnakepitClient` and a gRPC channel
+    connected to ``snakepit_server``.
+
+Outside pytest, :func:`running_host` is the same thing as a context manager.
+Nothing here is imported until a fixture is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    import grpc
+
+    from snakepit_host.client import SnakepitClient
+    from snakepit_host.host import Host
+    from snakepit_host.plugins import PluginManager
+    from snakepit_host.server import BridgeServer
+
+
+def make_plugin_manager(*plugins: object, entry_points: bool = False, strict: bool = True) -> PluginManager:
+    """Built-ins, then ``plugins`` (named after their class or module), then entry points if asked.
+
+    Strict by default: in a test, a plugin that fails to load should fail loudly.
+    """
+    from snakepit_host.plugins import PluginManager
+
+    manager = PluginManager(strict=strict)
+    manager.load_builtins()
+    if entry_points:
+        manager.load_entry_points()
+    for plugin in plugins:
+        manager.add(plugin, _plugin_name(plugin))
+    return manager
+
+
+def _plugin_name(plugin: object) -> str:
+    name = getattr(plugin, "__name__", None) or type(plugin).__name__
+    return str(name).rsplit(".", 1)[-1]
+
+
+@dataclass
+class RunningHost:
+    """An in-process host serving on ``address``."""
+
+    host: Host
+    server: BridgeServer
+    address: str
+    _clients: list[SnakepitClient] = field(default_factory=list)
+    _stopped: bool = False
+
+    def client(self, **kwargs: Any) -> SnakepitClient:
+        from snakepit_host.client import SnakepitClient
+
+        client = SnakepitClient(self.address, **kwargs)
+        self._clients.append(client)
+        return client
+
+    def stop(self, grace: float = 1.0) -> None:
+        """Shut down as SIGTERM would (idempotent)."""
+        from snakepit_host.runtime import shutdown
+
+        if self._stopped:
+            return
+        self._stopped = True
+        for client in self._clients:
+            client.close()
+        self.host.config.shutdown_grace = grace
+        shutdown(self.host, self.server)
+
+
+@contextmanager
+def running_host(
+    *plugins: object, entry_points: bool = False, strict: bool = True, **config: Any
+) -> Iterator[RunningHost]:
+    """Serve a host in this process on 127.0.0.1 (port 0 unless given)."""
+    from snakepit_host.host import Host, HostConfig
+    from snakepit_host.server import BridgeServer
+
+    manager = make_plugin_manager(*plugins, entry_points=entry_points, strict=strict)
+    options = config.pop("options", {})
+    host_config = HostConfig(port=config.pop("port", 0), **config)
+    host_config.options.update(options)
+    host = Host(host_config, manager, manager.build_registry())
+    server = BridgeServer(host)
+    port = server.start()
+    host.started()
+    handle = RunningHost(host=host, server=server, address=f"127.0.0.1:{port}")
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def snakepit_plugin_manager() -> PluginManager:
+    return make_plugin_manager()
+
+
+@pytest.fixture
+def snakepit_host_factory() -> Iterator[Callable[..., RunningHost]]:
+    stack: list[Any] = []
+
+    def factory(*plugins: object, **kwargs: Any) -> RunningHost:
+        context = running_host(*plugins, **kwargs)
+        handle = context.__enter__()
+        stack.append(context)
+        return handle
+
+    yield factory
+    while stack:
+        stack.pop().__exit__(None, None, None)
+
+
+@pytest.fixture
+def snakepit_server(snakepit_host_factory: Callable[..., RunningHost]) -> RunningHost:
+    return snakepit_host_factory(entry_points=True)
+
+
+@pytest.fixture
+def snakepit_client(snakepit_server: RunningHost) -> SnakepitClient:
+    return snakepit_server.client()
+
+
+@pytest.fixture
+def snakepit_channel(snakepit_client: SnakepitClient) -> grpc.Channel:
+    return snakepit_client.channel
