@@ -29,7 +29,20 @@ EXIT_USAGE = 2
 EXIT_PORT_IN_USE = 69
 EXIT_PLUGIN_ERROR = 78
 
-COMMANDS = ("serve", "plugins", "describe", "call", "script-path", "version")
+LAUNCHER = """#!/bin/sh
+# Written by `snakepit-host install-launcher`. Snakepit starts workers as
+# "<python> <its priv/python/grpc_server.py> <args>"; this script stands in
+# for that python and starts snakepit-host's grpc_server.py with the same
+# arguments, so Snakepit's process tracking (grpc_server.py plus
+# --snakepit-run-id in the command line) keeps working. Anything else runs
+# the real interpreter unchanged.
+case "$1" in
+  *grpc_server.py|*grpc_server_threaded.py)
+    shift
+    exec "{python}" "{script}" "$@" ;;
+esac
+exec "{python}" "$@"
+"""
 
 
 # ---------------------------------------------------------------- argument parsing
@@ -169,6 +182,15 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
 
     parsers["script-path"] = sub.add_parser(
         "script-path", help="print the path of grpc_server.py (the script Snakepit should run)"
+    )
+    launcher = parsers["install-launcher"] = sub.add_parser(
+        "install-launcher",
+        help="write python/python3 launchers that make Snakepit start this host instead of its own server",
+    )
+    launcher.add_argument(
+        "directory",
+        help="folder for the launchers (put it first on Snakepit's PATH, "
+        "or point :python_executable / SNAKEPIT_PYTHON at <directory>/python3)",
     )
     parsers["version"] = sub.add_parser("version", help="print the version")
     return parser, parsers
@@ -431,6 +453,20 @@ def _print_value(value: Any, output: str | None) -> None:
     print(json.dumps(codec.to_jsonable(value), indent=2, default=codec.to_jsonable, ensure_ascii=False))
 
 
+def cmd_install_launcher(directory: Path) -> int:
+    directory.mkdir(parents=True, exist_ok=True)
+    text = LAUNCHER.format(python=sys.executable, script=Path(__file__).with_name("grpc_server.py"))
+    for name in ("python3", "python"):
+        path = directory / name
+        path.write_text(text)
+        path.chmod(0o755)
+    print(f"wrote {directory / 'python3'} and {directory / 'python'}")
+    python3 = directory.resolve() / "python3"
+    print(f"Snakepit 0.13: set SNAKEPIT_PYTHON={python3} (or config :snakepit, python_executable: ...)")
+    print(f"Snakepit 0.4: start the BEAM with PATH={directory.resolve()}:$PATH")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- entry point
 
 
@@ -453,6 +489,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "script-path":
         print(Path(__file__).with_name("grpc_server.py"))
         return EXIT_OK
+    if args.command == "install-launcher":
+        return cmd_install_launcher(Path(args.directory))
 
     configure_logging(args.log_level or os.environ.get("SNAKEPIT_LOG_LEVEL"))
     from snakepit_host.plugins import PluginLoadError
