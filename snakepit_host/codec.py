@@ -101,7 +101,7 @@ class TypedBuffer:
     @classmethod
     def from_array(cls, array: Any) -> TypedBuffer:
         """Wrap a numpy array (or anything with ``dtype``, ``shape`` and ``tobytes``)."""
-        dtype = str(array.dtype)
+        dtype = str(getattr(array.dtype, "name", array.dtype))
         if dtype not in DTYPE_SIZES:
             raise EncodeError(f"arrays of dtype {dtype} cannot be sent; use one of {', '.join(DTYPE_SIZES)}")
         if getattr(array.dtype, "byteorder", "=") == ">":
@@ -301,7 +301,10 @@ def to_jsonable(value: Any) -> Any:
     """Convert well-known non-JSON objects at the top level (the encoder handles nesting)."""
     if isinstance(value, (str, int, float, bool, dict, list)) or value is None:
         return value
-    return _json_default(value)
+    try:
+        return _json_default(value)
+    except TypeError as exc:
+        raise EncodeError(f"result is not JSON-serializable: {exc}") from exc
 
 
 def _json_default(value: Any) -> Any:
@@ -338,7 +341,7 @@ def as_binary(value: Any) -> bytes | memoryview | TypedBuffer | None:
     if isinstance(value, (bytes, bytearray, memoryview, TypedBuffer)):
         return value if not isinstance(value, bytearray) else bytes(value)
     is_array = hasattr(value, "__array_interface__") and hasattr(value, "tobytes")
-    if is_array and getattr(value, "nbytes", 0) >= ARRAY_BINARY_THRESHOLD and str(value.dtype) in DTYPE_SIZES:
+    if is_array and getattr(value, "nbytes", 0) >= ARRAY_BINARY_THRESHOLD and value.dtype.name in DTYPE_SIZES:
         return TypedBuffer.from_array(value)
     return None
 

@@ -31,6 +31,11 @@ _KNOWN_PROVIDERS = {"variables": "snakepit-variables", "tools": "snakepit-tools"
 class SessionContext:
     """Per-call view of a session, passed to every command and tool."""
 
+    INSTANCE_ATTRIBUTES = frozenset(
+        {"host", "session", "tool_name", "metadata", "binary", "deadline", "_is_active", "_cancelled"}
+    )
+    """Attributes set in ``__init__``; plugins cannot register session attributes with these names."""
+
     def __init__(
         self,
         host: Host,

@@ -453,7 +453,8 @@ class Registrar:
         """Make ``ctx.<name>`` return ``factory(ctx)`` (created once per call)."""
         from snakepit_host.context import SessionContext
 
-        if not name.isidentifier() or name.startswith("_") or hasattr(SessionContext, name):
+        reserved = hasattr(SessionContext, name) or name in SessionContext.INSTANCE_ATTRIBUTES
+        if not name.isidentifier() or name.startswith("_") or reserved:
             raise RegistrationError(
                 f"plugin '{self.owner}': {name!r} cannot be a session attribute "
                 "(it must be a public identifier not already defined by SessionContext)"

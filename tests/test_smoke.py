@@ -1,8 +1,19 @@
-from snakepit_host.testing import running_host
+"""The README's quick start, in a test: serve standalone and call echo."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+
+from hostproc import HostProcess, python
+
+from snakepit_host.client import SnakepitClient
 
 
-def test_echo_round_trip() -> None:
-    with running_host() as running:
-        client = running.client()
-        assert client.call("echo", {"a": [1, 2, {"b": None}], "s": "x"}) == {"a": [1, 2, {"b": None}], "s": "x"}
-        assert client.ping("hi").endswith("hi")
+def test_serve_standalone_and_call(spawn_host: Callable[..., HostProcess]) -> None:
+    host = spawn_host([python(), "-m", "snakepit_host", "serve", "--port", "0"])
+    port = host.wait_ready()
+    with SnakepitClient(f"127.0.0.1:{port}") as client:
+        assert client.call("echo", {"a": [1, 2, {"b": None}]}) == {"a": [1, 2, {"b": None}]}
+    host.process.send_signal(signal.SIGINT)
+    assert host.wait() == 0

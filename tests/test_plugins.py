@@ -1,0 +1,257 @@
+"""Plugin manager: isolation, strict mode, allow/deny, requirements, lifecycle."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from snakepit_host import __version__, hookimpl
+from snakepit_host.aio import BackgroundLoop
+from snakepit_host.entrypoints import requirement_for, scan, version_matches
+from snakepit_host.plugins import PluginLoadError, PluginManager
+
+
+def _manager(**kwargs: Any) -> PluginManager:
+    manager = PluginManager(**kwargs)
+    manager.load_builtins()
+    return manager
+
+
+class Good:
+    @hookimpl
+    def register_commands(self, register: Any) -> None:
+        register.command("good", lambda ctx, params: "good")
+
+
+class RaisesOnRegister:
+    @hookimpl
+    def register_types(self, register: Any) -> None:
+        register.type("partial", object())
+
+    @hookimpl
+    def register_commands(self, register: Any) -> None:
+        register.command("half_done", lambda ctx, params: None)
+        raise RuntimeError("database is not configured")
+
+
+class CollidesWithEcho:
+    @hookimpl
+    def register_commands(self, register: Any) -> None:
+        register.command("echo", lambda ctx, params: "mine")
+
+
+class UnknownHook:
+    @hookimpl
+    def register_comands(self, register: Any) -> None:  # typo on purpose
+        pass
+
+
+class OptionalForeignHook:
+    @hookimpl(optionalhook=True)
+    def register_variable_stores(self, register: Any) -> None:
+        pass
+
+    @hookimpl
+    def register_commands(self, register: Any) -> None:
+        register.command("optional_ok", lambda ctx, params: 1)
+
+
+class BadSignature:
+    @hookimpl
+    def register_commands(self, register: Any, nonsense: Any) -> None:
+        pass
+
+
+class NoHooks:
+    def register_commands(self, register: Any) -> None:  # not marked
+        pass
+
+
+def test_failing_plugin_is_withdrawn_and_others_serve(caplog: pytest.LogCaptureFixture) -> None:
+    manager = _manager()
+    manager.add(Good, "good")
+    manager.add(RaisesOnRegister, "raises")
+    with caplog.at_level(logging.ERROR, "snakepit_host.plugins"):
+        registry = manager.build_registry()
+    assert "good" in registry.commands and "echo" in registry.commands
+    assert "half_done" not in registry.commands and "partial" not in registry.types
+    record = manager.records["raises"]
+    assert record.status == "error"
+    assert record.error == "register_commands failed: RuntimeError: database is not configured"
+    assert "plugin raises failed" in caplog.text
+
+
+def test_collision_with_builtin_names_both_plugins() -> None:
+    manager = _manager()
+    manager.add(CollidesWithEcho, "copycat")
+    registry = manager.build_registry()
+    assert registry.commands["echo"].owner == "core"
+    error = manager.records["copycat"].error or ""
+    assert "'copycat'" in error and "'core'" in error
+
+
+@pytest.mark.parametrize(
+    ("plugin", "reason"),
+    [
+        (UnknownHook, "unknown hook 'register_comands'"),
+        (BadSignature, "nonsense"),
+        (NoHooks, "implements no snakepit hooks"),
+    ],
+)
+def test_broken_plugins_are_recorded(plugin: type, reason: str) -> None:
+    manager = _manager()
+    manager.add(plugin, "broken")
+    manager.build_registry()
+    record = manager.records["broken"]
+    assert record.status == "error" and reason in (record.error or "")
+
+
+def test_optional_hooks_of_absent_plugins_are_fine() -> None:
+    manager = _manager()
+    manager.add(OptionalForeignHook, "optional")
+    registry = manager.build_registry()
+    assert manager.records["optional"].status == "loaded" and "optional_ok" in registry.commands
+
+
+def test_strict_mode_makes_any_failure_fatal() -> None:
+    manager = _manager(strict=True)
+    manager.add(RaisesOnRegister, "raises")
+    with pytest.raises(PluginLoadError, match="database is not configured"):
+        manager.build_registry()
+
+
+def test_listing_reports_hooks_provides_and_timing() -> None:
+    manager = _manager()
+    manager.add(Good, "good")
+    manager.build_registry()
+    listing = {item["name"]: item for item in manager.listing()}
+    assert listing["core"]["builtin"] and listing["core"]["provides"]["commands"] == ["describe", "echo", "ping"]
+    assert listing["good"]["hooks"] == ["register_commands"] and listing["good"]["load_ms"] >= 0
+
+
+def test_lifecycle_errors_are_logged_not_fatal(caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[str] = []
+
+    class Lifecycle:
+        @hookimpl
+        def host_started(self, host: Any) -> None:
+            raise ValueError("cannot warm up")
+
+    class Async:
+        @hookimpl
+        async def host_started(self, host: Any) -> None:
+            calls.append("async ran")
+
+    manager = _manager()
+    manager.add(Lifecycle, "lifecycle")
+    manager.add(Async, "async")
+    manager.build_registry()
+    loop = BackgroundLoop()
+    try:
+        with caplog.at_level(logging.ERROR):
+            manager.call_lifecycle("host_started", loop, host=None)
+    finally:
+        loop.stop()
+    assert calls == ["async ran"]
+    assert manager.records["lifecycle"].runtime_errors == ["host_started failed: ValueError: cannot warm up"]
+    assert manager.records["lifecycle"].status == "loaded"
+
+
+# ---------------------------------------------------------------- entry points on disk
+
+
+def _fake_distribution(site: Path, name: str, module: str, requires: str = "", ep_name: str | None = None) -> None:
+    info = site / f"{name.replace('-', '_')}-1.0.dist-info"
+    info.mkdir(parents=True)
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", "Version: 1.0"]
+    if requires:
+        lines.append(f"Requires-Dist: {requires}")
+    (info / "METADATA").write_text("\n".join(lines) + "\n\nlong description\nRequires-Dist: ignored\n")
+    (info / "entry_points.txt").write_text(f"[console_scripts]\nx = y:z\n\n[snakepit]\n{ep_name or name} = {module}\n")
+
+
+def test_scan_reads_dist_info_entry_points(tmp_path: Path) -> None:
+    _fake_distribution(tmp_path, "alpha-plugin", "alpha_mod", requires="snakepit-host>=0.1")
+    found = scan("snakepit", [str(tmp_path)])
+    assert [(ep.name, ep.value, ep.distribution, ep.version) for ep in found] == [
+        ("alpha-plugin", "alpha_mod", "alpha-plugin", "1.0")
+    ]
+    assert found[0].requirements() == ["snakepit-host>=0.1"]
+
+
+def test_disabled_and_incompatible_plugins_are_never_imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each module would raise on import, so "never imported" is observable.
+    for name in ("denied", "unwanted", "future"):
+        (tmp_path / f"{name}_mod.py").write_text(f"raise RuntimeError('{name} was imported')\n")
+    _fake_distribution(tmp_path, "denied", "denied_mod")
+    _fake_distribution(tmp_path, "unwanted", "unwanted_mod")
+    _fake_distribution(tmp_path, "future", "future_mod", requires="snakepit-host (>=9.0)")
+    (tmp_path / "wanted_mod.py").write_text(
+        "from snakepit_host import hookimpl\n@hookimpl\ndef register_commands(register):\n"
+        "    register.command('wanted', lambda ctx, params: 'yes')\n"
+    )
+    _fake_distribution(tmp_path, "wanted", "wanted_mod")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    manager = PluginManager(allow=["wanted", "future", "denied"], deny=["denied"])
+    manager.load_builtins()
+    manager.load_entry_points([str(tmp_path)])
+    registry = manager.build_registry()
+    status = {name: record.status for name, record in manager.records.items()}
+    assert status == {
+        "core": "loaded",
+        "denied": "disabled",
+        "future": "incompatible",
+        "unwanted": "disabled",
+        "wanted": "loaded",
+    }
+    assert manager.records["future"].error == f"requires snakepit-host >=9.0, this host is {__version__}"
+    assert "wanted" in registry.commands
+
+
+def test_essential_builtins_cannot_be_disabled() -> None:
+    manager = PluginManager(allow=[], deny=["core"])
+    manager.load_builtins()
+    assert manager.records["core"].status == "loaded"
+
+
+def test_duplicate_entry_point_names_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for dist in ("first-dist", "second-dist"):
+        module = dist.replace("-", "_")
+        (tmp_path / f"{module}.py").write_text(
+            f"from snakepit_host import hookimpl\n@hookimpl\ndef register_commands(register):\n"
+            f"    register.command('{module}', lambda ctx, params: 1)\n"
+        )
+        _fake_distribution(tmp_path, dist, module, ep_name="same")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    manager = PluginManager()
+    manager.load_entry_points([str(tmp_path)])
+    errors = [r for r in manager.records.values() if r.status == "error"]
+    assert len(errors) == 1 and "already used by distribution 'first-dist'" in (errors[0].error or "")
+
+
+@pytest.mark.parametrize(
+    ("specifier", "version", "ok"),
+    [
+        (">=0.1,<0.2", "0.1.0", True),
+        (">=0.1,<0.2", "0.2.0", False),
+        ("~=0.1.0", "0.1.5", True),
+        ("~=0.1.0", "0.2.0", False),
+        ("==0.1.*", "0.1.9", True),
+        ("!=0.1.*", "0.1.9", False),
+        ("==1.0", "1", True),
+        (">1.0", "1.0", False),
+        ("", "3.0", True),
+        ("garbage", "1.0", False),
+    ],
+)
+def test_version_matching(specifier: str, version: str, ok: bool) -> None:
+    assert version_matches(specifier, version) is ok
+
+
+def test_requirement_lookup_ignores_extras() -> None:
+    requirements = ['snakepit-host[dev]>=0.1; extra == "test"', "Snakepit_Host (>=0.1,<0.2)", "numpy"]
+    assert requirement_for(requirements, "snakepit-host") == ">=0.1,<0.2"
+    assert requirement_for(["numpy"], "snakepit-host") is None

@@ -1,0 +1,163 @@
+"""Owner-tracked registration: names, collisions, lazy targets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from snakepit_host.errors import InvalidArgument, RegistrationError, SnakepitError
+from snakepit_host.registry import Registry, keyword_invoker
+
+
+def handler(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+    return params
+
+
+def other(ctx: Any, params: dict[str, Any]) -> None:
+    return None
+
+
+def test_every_item_records_its_owner() -> None:
+    registry = Registry()
+    registry.registrar("alpha").command("hello", handler)
+    registry.registrar("beta").tool(other, name="helper")
+    assert registry.commands["hello"].owner == "alpha"
+    assert registry.commands["helper"].owner == "beta"
+    assert registry.provided_by("alpha")["commands"] == ["hello"]
+    assert registry.provided_by("beta")["tools"] == ["helper"]
+
+
+def test_collision_names_both_owners() -> None:
+    registry = Registry()
+    registry.registrar("alpha").command("hello", handler)
+    with pytest.raises(RegistrationError) as raised:
+        registry.registrar("beta").command("hello", other)
+    assert "'beta'" in str(raised.value) and "'alpha'" in str(raised.value)
+    assert registry.commands["hello"].owner == "alpha"
+
+
+def test_commands_and_tools_share_one_namespace() -> None:
+    registry = Registry()
+    registry.registrar("alpha").tool(other, name="thing")
+    with pytest.raises(RegistrationError, match="command 'thing' from plugin 'beta' collides with tool 'thing'"):
+        registry.registrar("beta").command("thing", handler)
+
+
+def test_identical_re_registration_is_a_no_op() -> None:
+    registry = Registry()
+    registry.registrar("alpha").command("hello", handler)
+    registry.registrar("beta").command("hello", handler)
+    registry.registrar("alpha").command("lazy", "snakepit_host.builtins:echo")
+    registry.registrar("alpha").command("lazy", "snakepit_host.builtins:echo")
+    assert registry.commands["hello"].owner == "alpha"
+
+
+def test_same_plugin_two_targets_is_an_error() -> None:
+    registry = Registry()
+    registrar = registry.registrar("alpha")
+    registrar.command("hello", handler)
+    with pytest.raises(RegistrationError, match="registered command 'hello' twice"):
+        registrar.command("hello", other)
+
+
+@pytest.mark.parametrize("name", ["", "has space", "-lead", "x" * 65, "semi;colon", "über"])
+def test_names_follow_snakepit_rules(name: str) -> None:
+    with pytest.raises(RegistrationError):
+        Registry().registrar("p").command(name, handler)
+
+
+def test_decorator_forms_and_defaults() -> None:
+    registry = Registry()
+    register = registry.registrar("p")
+
+    @register.command("stream_it")
+    def stream_it(ctx: Any, params: dict[str, Any]) -> Any:
+        """Yield things.
+
+        More detail here."""
+        yield 1
+
+    @register.tool(tags=["math"])
+    def add(a: int, b: int = 2) -> int:
+        """Add two numbers."""
+        return a + b
+
+    assert registry.commands["stream_it"].streaming is True
+    assert registry.commands["stream_it"].description == "Yield things."
+    tool = registry.commands["add"]
+    assert tool.kind == "tool" and tool.description == "Add two numbers." and tool.describe()["tags"] == ["math"]
+
+
+def test_lazy_target_resolves_on_first_call_and_reports_failures() -> None:
+    registry = Registry()
+    register = registry.registrar("p")
+    register.command("echo2", "snakepit_host.builtins:echo")
+    register.command("missing", "no_such_module_anywhere:handler")
+    assert registry.commands["echo2"].invoke(_FakeCtx(), {"a": 1}) == {"a": 1}
+    with pytest.raises(SnakepitError, match="plugin 'p' could not load no_such_module_anywhere:handler"):
+        registry.commands["missing"].invoke(_FakeCtx(), {})
+    with pytest.raises(RegistrationError):
+        register.command("bad", "not-a-reference")
+
+
+def test_frozen_registry_refuses_registration() -> None:
+    registry = Registry()
+    registry.freeze()
+    with pytest.raises(RegistrationError, match="frozen"):
+        registry.registrar("p").command("late", handler)
+
+
+def test_withdraw_removes_everything_of_one_owner() -> None:
+    registry = Registry()
+    registry.registrar("a").command("one", handler)
+    registry.registrar("b").command("two", other)
+    registry.registrar("a").session_attribute("thing", lambda ctx: 1)
+    registry.withdraw("a")
+    assert list(registry.commands) == ["two"] and not registry.session_attributes
+
+
+def test_rpc_registration_rules() -> None:
+    register = Registry().registrar("p")
+    with pytest.raises(RegistrationError, match="answered by the host"):
+        register.rpc("ExecuteTool", handler)
+    with pytest.raises(RegistrationError, match="not a BridgeService method"):
+        register.rpc("Nope", handler)
+    register.rpc("GetVariable", handler)
+
+
+def test_session_attribute_cannot_shadow_context() -> None:
+    register = Registry().registrar("p")
+    with pytest.raises(RegistrationError):
+        register.session_attribute("session", lambda ctx: 1)
+    with pytest.raises(RegistrationError):
+        register.session_attribute("_private", lambda ctx: 1)
+
+
+def test_keyword_invoker_reports_every_problem_at_once() -> None:
+    def tool(a: int, b: int, c: int = 0) -> int:
+        return a + b + c
+
+    invoke = keyword_invoker(tool, "tool")
+    assert invoke(_FakeCtx(), {"a": 1, "b": 2}) == 3
+    with pytest.raises(InvalidArgument) as raised:
+        invoke(_FakeCtx(), {"a": 1, "x": 1, "y": 2})
+    message = str(raised.value)
+    assert "missing required parameter 'b'" in message
+    assert "unknown parameter 'x'" in message and "unknown parameter 'y'" in message
+
+
+def test_keyword_invoker_passes_context_to_ctx_parameter() -> None:
+    def tool(ctx: Any, a: int) -> Any:
+        return (ctx, a)
+
+    ctx = _FakeCtx()
+    assert keyword_invoker(tool, "tool")(ctx, {"a": 1}) == (ctx, 1)
+    with pytest.raises(InvalidArgument, match="unknown parameter 'ctx'"):
+        keyword_invoker(tool, "tool")(ctx, {"a": 1, "ctx": 2})
+
+
+class _FakeCtx:
+    """Handlers here barely use the context; this stands in for it."""
+
+    binary: dict[str, bytes] = {}

@@ -1,0 +1,387 @@
+"""BridgeService over a real server: sessions, dispatch, streaming, bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf.any_pb2 import Any as AnyMessage
+
+from snakepit_host import Result, StreamChunk, hookimpl
+from snakepit_host.client import RemoteError, SnakepitClient
+from snakepit_host.errors import NotFound
+from snakepit_host.proto import snakepit_bridge_pb2 as pb
+from snakepit_host.testing import RunningHost, running_host
+
+events: list[str] = []
+release = threading.Event()
+
+
+class Demo:
+    """Commands of every shape, for the tests below."""
+
+    @hookimpl
+    def register_commands(self, register: Any) -> None:
+        register.command("whoami", lambda ctx, params: {"session": ctx.session_id, "params": params})
+        register.command("boom", self.boom)
+        register.command("slow", self.slow, timeout=0.3)
+        register.command("wait_for_release", self.wait_for_release)
+        register.command("async_add", self.async_add)
+        register.command("async_forever", self.async_forever)
+        register.command("count", self.count)
+        register.command("count_async", self.count_async)
+        register.command("finish_early", self.finish_early)
+        register.command("fail_midway", self.fail_midway)
+        register.command("bad_item", self.bad_item)
+        register.command("endless", self.endless)
+        register.command("unserializable", lambda ctx, params: object())
+        register.command("array", self.array)
+        register.command("with_metadata", lambda ctx, params: Result({"ok": True}, metadata={"k": "v"}))
+        register.command("not_found", self.not_found)
+
+    @staticmethod
+    def boom(ctx: Any, params: dict[str, Any]) -> None:
+        raise ValueError("the input was unacceptable")
+
+    @staticmethod
+    def slow(ctx: Any, params: dict[str, Any]) -> str:
+        time.sleep(2)
+        return "too late"
+
+    @staticmethod
+    def wait_for_release(ctx: Any, params: dict[str, Any]) -> str:
+        release.wait(10)
+        return "released"
+
+    @staticmethod
+    async def async_add(ctx: Any, params: dict[str, Any]) -> int:
+        await asyncio.sleep(0.01)
+        return int(params["a"]) + int(params["b"])
+
+    @staticmethod
+    async def async_forever(ctx: Any, params: dict[str, Any]) -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            events.append("async cancelled")
+            raise
+
+    @staticmethod
+    def count(ctx: Any, params: dict[str, Any]) -> Iterator[dict[str, int]]:
+        for i in range(int(params.get("n", 3))):
+            yield {"i": i}
+
+    @staticmethod
+    async def count_async(ctx: Any, params: dict[str, Any]) -> Any:
+        for i in range(int(params.get("n", 3))):
+            await asyncio.sleep(0)
+            yield i
+
+    @staticmethod
+    def finish_early(ctx: Any, params: dict[str, Any]) -> Iterator[Any]:
+        yield "first"
+        yield StreamChunk({"last": True}, is_final=True, metadata={"why": "done"})
+        yield "never sent"
+
+    @staticmethod
+    def fail_midway(ctx: Any, params: dict[str, Any]) -> Iterator[Any]:
+        yield 1
+        raise RuntimeError("disk full")
+
+    @staticmethod
+    def bad_item(ctx: Any, params: dict[str, Any]) -> Iterator[Any]:
+        yield 1
+        yield object()
+
+    @staticmethod
+    def endless(ctx: Any, params: dict[str, Any]) -> Iterator[int]:
+        i = 0
+        try:
+            while True:
+                i += 1
+                yield i
+        finally:
+            events.append(f"endless closed after {i}")
+
+    @staticmethod
+    def array(ctx: Any, params: dict[str, Any]) -> Any:
+        import numpy
+
+        return numpy.arange(int(params["n"]), dtype=numpy.float32)
+
+    @staticmethod
+    def not_found(ctx: Any, params: dict[str, Any]) -> None:
+        raise NotFound("program 'p1' does not exist")
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[RunningHost]:
+    with running_host(Demo, session_ttl=60) as running:
+        yield running
+
+
+@pytest.fixture
+def client(served: RunningHost) -> SnakepitClient:
+    return served.client()
+
+
+def test_ping(client: SnakepitClient) -> None:
+    assert client.ping("hello") == "Pong from snakepit-host: hello"
+
+
+def test_session_lifecycle_rpcs(served: RunningHost, client: SnakepitClient) -> None:
+    stub = client.stub
+    assert stub.InitializeSession(pb.InitializeSessionRequest(session_id="s-life", metadata={"a": "b"})).success
+    got = stub.GetSession(pb.GetSessionRequest(session_id="s-life"))
+    assert got.session_id == "s-life" and got.metadata == {"a": "b"} and got.created_at.seconds > 0
+    assert stub.Heartbeat(pb.HeartbeatRequest(session_id="s-life")).session_valid
+    cleaned = stub.CleanupSession(pb.CleanupSessionRequest(session_id="s-life"))
+    assert cleaned.success and cleaned.resources_cleaned >= 1
+    assert not stub.Heartbeat(pb.HeartbeatRequest(session_id="s-life")).session_valid
+    assert not stub.CleanupSession(pb.CleanupSessionRequest(session_id="s-life")).success
+    with pytest.raises(grpc.RpcError) as raised:
+        stub.GetSession(pb.GetSessionRequest(session_id="s-life"))
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND and "unknown session 's-life'" in raised.value.details()
+
+
+def test_invalid_session_id_is_refused(client: SnakepitClient) -> None:
+    response = client.stub.InitializeSession(pb.InitializeSessionRequest(session_id=""))
+    assert not response.success and "session id must be a non-empty string" in response.error_message
+    with pytest.raises(RemoteError, match="control characters"):
+        client.call("whoami", session_id="bad\nid")
+
+
+def test_sessions_are_created_on_first_use_and_session_id_parameter_wins(
+    served: RunningHost, client: SnakepitClient
+) -> None:
+    assert client.call("whoami", {"x": 1}, session_id="from-request")["session"] == "from-request"
+    routed = client.call("whoami", {"session_id": "from-params"}, session_id="from-request")
+    assert routed["session"] == "from-params"
+    assert served.host.sessions.get("from-params") is not None
+    assert client.call("whoami")["session"] == "default_session"
+
+
+def test_echo_returns_parameters_and_binary_unchanged(client: SnakepitClient) -> None:
+    params = {"s": "text", "n": 3, "f": 1.25, "b": False, "nested": {"l": [1, None, "x"]}}
+    assert client.call("echo", params) == params
+    blob = bytes(range(256)) * 1000
+    result = client.call_full("echo", {"tag": "t"}, binary={"blob": blob})
+    assert result.binary == blob
+    assert result.value == {"tag": "t"} and result.metadata["binary_parameter"] == "blob"
+
+
+def test_echo_refuses_several_binaries_clearly(client: SnakepitClient) -> None:
+    with pytest.raises(RemoteError, match="echo returns one binary parameter.*got 2: a, b"):
+        client.call("echo", binary={"a": b"1", "b": b"2"})
+
+
+def test_041_style_parameters(client: SnakepitClient) -> None:
+    request = pb.ExecuteToolRequest(tool_name="echo", session_id="default_session")
+    request.parameters["m"].CopyFrom(
+        AnyMessage(type_url="type.googleapis.com/snakepit.string", value=json.dumps(json.dumps({"k": 1})).encode())
+    )
+    request.parameters["x"].CopyFrom(AnyMessage(type_url="type.googleapis.com/snakepit.float", value=b'"NaN"'))
+    response = client.stub.ExecuteTool(request)
+    assert response.success
+    assert response.result.type_url == "type.googleapis.com/snakepit.map"
+    assert json.loads(response.result.value) == {"m": {"k": 1}, "x": "NaN"}
+
+
+def test_unknown_command_suggests_and_keeps_serving(client: SnakepitClient) -> None:
+    with pytest.raises(RemoteError) as raised:
+        client.call("eho")
+    assert "unknown command 'eho'; did you mean echo?" in raised.value.message
+    assert raised.value.metadata == {"error_type": "NotFound", "error_status": "NOT_FOUND"}
+    assert client.call("echo", {"still": "alive"}) == {"still": "alive"}
+
+
+def test_parameters_that_do_not_decode(client: SnakepitClient) -> None:
+    request = pb.ExecuteToolRequest(tool_name="echo")
+    request.parameters["broken"].CopyFrom(AnyMessage(type_url="type.googleapis.com/snakepit.map", value=b"{nope"))
+    response = client.stub.ExecuteTool(request)
+    assert not response.success
+    assert response.error_message.startswith("parameter 'broken': value of type type.googleapis.com/snakepit.map")
+    bad_binary = pb.ExecuteToolRequest(tool_name="echo", binary_parameters={"t": b"SPKB\x01\x05\x00\x00\x00{}"})
+    response = client.stub.ExecuteTool(bad_binary)
+    assert not response.success and response.error_message.startswith("binary parameter 't':")
+
+
+def test_handler_errors_are_reported_without_tracebacks(client: SnakepitClient) -> None:
+    response = client.stub.ExecuteTool(pb.ExecuteToolRequest(tool_name="boom"))
+    assert not response.success
+    assert response.error_message == "ValueError: the input was unacceptable"
+    assert "Traceback" not in response.error_message
+    assert response.metadata["error_status"] == "INVALID_ARGUMENT"
+    with pytest.raises(RemoteError, match="^program 'p1' does not exist$"):
+        client.call("not_found")
+    assert client.call("echo", {"ok": 1}) == {"ok": 1}
+
+
+def test_unserializable_result(client: SnakepitClient) -> None:
+    with pytest.raises(RemoteError, match="result of 'unserializable' cannot be sent: .*object is not JSON"):
+        client.call("unserializable")
+
+
+def test_handler_past_its_timeout(client: SnakepitClient) -> None:
+    with pytest.raises(RemoteError, match="slow timed out after 0.3 s"):
+        client.call("slow")
+    assert client.call("echo", {"after": "timeout"}) == {"after": "timeout"}
+
+
+def test_async_handlers(client: SnakepitClient) -> None:
+    assert client.call("async_add", {"a": 2, "b": 40}) == 42
+
+
+def test_client_deadline_cancels_async_handler(client: SnakepitClient) -> None:
+    events.clear()
+    with pytest.raises(grpc.RpcError) as raised:
+        client.stub.ExecuteTool(pb.ExecuteToolRequest(tool_name="async_forever"), timeout=0.3)
+    assert raised.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    _wait_for(lambda: "async cancelled" in events)
+
+
+def test_streaming_framing(client: SnakepitClient) -> None:
+    chunks = list(client.stub.ExecuteStreamingTool(pb.ExecuteToolRequest(tool_name="count", parameters={})))
+    assert [c.chunk_id for c in chunks] == ["count-1", "count-2", "count-3", "count-4"]
+    assert [json.loads(c.data) for c in chunks[:3]] == [{"i": 0}, {"i": 1}, {"i": 2}]
+    assert [c.is_final for c in chunks] == [False, False, False, True] and chunks[-1].data == b""
+    assert list(client.stream("count_async", {"n": 4})) == [0, 1, 2, 3]
+
+
+def test_stream_item_marked_final_ends_the_stream(client: SnakepitClient) -> None:
+    chunks = list(client.stub.ExecuteStreamingTool(pb.ExecuteToolRequest(tool_name="finish_early")))
+    assert [(c.chunk_id, c.is_final) for c in chunks] == [
+        ("finish_early-1", False),
+        ("finish_early-2", False),
+        ("finish_early-3", True),
+    ]
+    assert json.loads(chunks[1].data) == {"last": True} and chunks[2].metadata == {"why": "done"}
+
+
+def test_errors_mid_stream_end_with_an_error_chunk(client: SnakepitClient) -> None:
+    chunks = list(client.stub.ExecuteStreamingTool(pb.ExecuteToolRequest(tool_name="fail_midway")))
+    assert len(chunks) == 2 and chunks[-1].is_final and chunks[-1].metadata["error"] == "true"
+    assert json.loads(chunks[-1].data)["error"]["message"] == "RuntimeError: disk full"
+    with pytest.raises(RemoteError, match="item 2 of bad_item cannot be encoded"):
+        list(client.stream("bad_item"))
+
+
+def test_streaming_errors_before_the_first_chunk_are_statuses(client: SnakepitClient) -> None:
+    with pytest.raises(grpc.RpcError) as raised:
+        list(client.stub.ExecuteStreamingTool(pb.ExecuteToolRequest(tool_name="missing")))
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_streaming_command_on_unary_endpoint(client: SnakepitClient) -> None:
+    with pytest.raises(RemoteError, match="count is a streaming command; call it with ExecuteStreamingTool"):
+        client.call("count")
+
+
+def test_client_that_cancels_a_stream_closes_the_generator(client: SnakepitClient) -> None:
+    events.clear()
+    call = client.stub.ExecuteStreamingTool(pb.ExecuteToolRequest(tool_name="endless"))
+    for index, _ in enumerate(call):
+        if index == 5:
+            break
+    call.cancel()
+    _wait_for(lambda: any(e.startswith("endless closed") for e in events))
+    closed_after = int(events[-1].rsplit(" ", 1)[1])
+    assert closed_after < 1000, "the host ran far ahead of a reader that stopped"
+    assert client.call("echo", {"after": "cancel"}) == {"after": "cancel"}
+
+
+def test_arrays_and_metadata_in_results(client: SnakepitClient) -> None:
+    small = client.call_full("array", {"n": 4})
+    assert small.value == [0.0, 1.0, 2.0, 3.0] and small.binary is None
+    big = client.call_full("array", {"n": 5000})
+    assert big.value == {"binary": {"dtype": "float32", "shape": [5000], "nbytes": 20000}}
+    assert big.binary is not None and big.binary.to_numpy()[-1] == 4999.0  # type: ignore[union-attr]
+    assert client.call_full("with_metadata").metadata == {"k": "v"}
+
+
+def test_plugin_rpcs_without_a_plugin_name_the_package(client: SnakepitClient) -> None:
+    with pytest.raises(grpc.RpcError) as raised:
+        client.stub.GetVariable(pb.GetVariableRequest(session_id="s", variable_identifier="x"))
+    assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert "install the snakepit-variables plugin" in raised.value.details()
+    with pytest.raises(grpc.RpcError) as raised:
+        list(client.stub.WatchVariables(pb.WatchVariablesRequest(session_id="s")))
+    assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_health_and_reflection(client: SnakepitClient) -> None:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    health = health_pb2_grpc.HealthStub(client.channel)
+    for service in ("", "snakepit.bridge.BridgeService"):
+        status = health.Check(health_pb2.HealthCheckRequest(service=service)).status
+        assert status == health_pb2.HealthCheckResponse.SERVING
+    reflection = reflection_pb2_grpc.ServerReflectionStub(client.channel)
+    answer = next(reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")])))
+    names = {s.name for s in answer.list_services_response.service}
+    assert "snakepit.bridge.BridgeService" in names and "grpc.health.v1.Health" in names
+
+
+def test_describe_lists_everything(client: SnakepitClient) -> None:
+    info = client.call("describe")
+    assert info["host"]["hook_api"] == "1.0"
+    names = {c["name"] for c in info["commands"]}
+    assert {"ping", "echo", "describe", "count", "slow"} <= names
+    slow = next(c for c in info["commands"] if c["name"] == "slow")
+    assert slow["timeout"] == 0.3 and slow["owner"] == "Demo"
+    assert {p["name"] for p in info["plugins"]} >= {"core", "Demo"}
+
+
+def test_oversized_messages_are_refused_and_the_host_keeps_serving() -> None:
+    with running_host(max_message_bytes=64 * 1024) as running:
+        client = running.client()
+        with pytest.raises(grpc.RpcError) as raised:
+            client.call("echo", binary={"big": b"x" * (200 * 1024)})
+        assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert client.call("echo", {"small": 1}) == {"small": 1}
+
+
+def test_json_error_format_for_snakepit_013() -> None:
+    with running_host(Demo, error_format="json") as running:
+        response = running.client().stub.ExecuteTool(pb.ExecuteToolRequest(tool_name="boom", session_id="w1"))
+    payload = json.loads(response.error_message)
+    assert payload["type"] == "ValueError" and payload["message"] == "ValueError: the input was unacceptable"
+    assert payload["context"] == {"tool_name": "boom", "session_id": "w1"} and payload["stacktrace"] == []
+
+
+def test_idle_sessions_expire_but_not_under_a_running_call() -> None:
+    closed: list[tuple[str, str]] = []
+
+    class Watch:
+        @hookimpl
+        def session_closed(self, session: Any, reason: str) -> None:
+            closed.append((session.id, reason))
+
+    release.clear()
+    with running_host(Demo, Watch, session_ttl=0.2) as running:
+        client = running.client()
+        client.call("echo", session_id="idle")
+        worker = threading.Thread(target=client.call, args=("wait_for_release",), kwargs={"session_id": "busy"})
+        worker.start()
+        _wait_for(lambda: ("idle", "expired") in closed)
+        time.sleep(0.5)
+        assert running.host.sessions.get("busy") is not None, "a session expired under a running call"
+        release.set()
+        worker.join(5)
+        _wait_for(lambda: ("busy", "expired") in closed)
+
+
+def _wait_for(condition: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
