@@ -399,7 +399,7 @@ def cmd_call(args: argparse.Namespace, plugins: PluginManager | None) -> int:
         with SnakepitClient(args.address, timeout=args.timeout) as client:
             if args.stream:
                 for item in client.stream(args.name, params, session_id=args.session, binary=binary):
-                    _print_value(item, args.output)
+                    _print_value(item, args.output, line=True)
             else:
                 result = client.call_full(args.name, params, session_id=args.session, binary=binary)
                 _print_value(result.value if result.binary is None else result.binary, args.output)
@@ -426,7 +426,7 @@ def _call_local(
     try:
         if args.stream:
             for item in host.stream(args.name, params, session_id=args.session, binary=binary):
-                _print_value(item, args.output)
+                _print_value(item, args.output, line=True)
         else:
             result = host.execute(args.name, params, session_id=args.session, binary=binary)
             if isinstance(result, Result):
@@ -440,7 +440,8 @@ def _call_local(
     return EXIT_OK
 
 
-def _print_value(value: Any, output: str | None) -> None:
+def _print_value(value: Any, output: str | None, *, line: bool = False) -> None:
+    """Pretty JSON for a result; one compact JSON line per chunk when streaming (``line``)."""
     from snakepit_host import codec
 
     binary = codec.as_binary(value)
@@ -450,7 +451,10 @@ def _print_value(value: Any, output: str | None) -> None:
             Path(output).write_bytes(data)
         print(json.dumps({"binary": codec.binary_summary(binary), **({"written_to": output} if output else {})}))
         return
-    print(json.dumps(codec.to_jsonable(value), indent=2, default=codec.to_jsonable, ensure_ascii=False))
+    indent = None if line else 2
+    print(
+        json.dumps(codec.to_jsonable(value), indent=indent, default=codec.to_jsonable, ensure_ascii=False), flush=line
+    )
 
 
 def cmd_install_launcher(directory: Path) -> int:
