@@ -54,10 +54,12 @@ def call_unary(
     if timeout is None:
         result = command.invoke(ctx, params)
     else:
-        future = _pool().submit(command.invoke, ctx, params)
+        future = _pool().submit(_invoke_unless_cancelled, command, ctx, params)
         try:
             result = future.result(timeout)
         except concurrent.futures.TimeoutError:
+            # Not started yet (all helper threads busy)? Then it never will be.
+            future.cancel()
             ctx.cancel()
             raise DeadlineExceeded(f"{command.name} timed out after {timeout:g} s") from None
     if inspect.isawaitable(result):
@@ -69,6 +71,12 @@ def call_unary(
             "(snakepit-host call --stream, Snakepit.execute_stream)"
         )
     return result
+
+
+def _invoke_unless_cancelled(command: Command, ctx: SessionContext, params: dict[str, Any]) -> Any:
+    if ctx.cancelled:
+        raise DeadlineExceeded(f"{command.name} was cancelled before it started")
+    return command.invoke(ctx, params)
 
 
 def _await(awaitable: Any, command: Command, ctx: SessionContext, loop: BackgroundLoop, timeout: float | None) -> Any:
