@@ -48,8 +48,8 @@ exec "{python}" "$@"
 # ---------------------------------------------------------------- argument parsing
 
 
-def _plugin_options() -> argparse.ArgumentParser:
-    parent = argparse.ArgumentParser(add_help=False)
+def _plugin_options() -> _Parser:
+    parent = _Parser(add_help=False)
     group = parent.add_argument_group("plugins")
     group.add_argument(
         "--plugins",
@@ -143,27 +143,25 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     snakepit.add_argument("--heartbeat-independent", dest="heartbeat_dependent", action="store_false")
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
-    common = _plugin_options()
-    parser = argparse.ArgumentParser(
-        prog="snakepit-host",
-        description="Plugin host for Snakepit's Python workers.",
-        epilog="Without a sub-command, 'serve' is assumed.",
-    )
-    parser.add_argument("--version", action="version", version=f"snakepit-host {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    parsers: dict[str, argparse.ArgumentParser] = {}
+class _Parser(argparse.ArgumentParser):
+    """argparse formats every option while it is being added, and its formatter
+    probes the terminal through ``shutil`` (which imports bz2 and lzma): about
+    3 ms of a worker's start-up. A fixed width avoids that."""
 
-    parsers["serve"] = sub.add_parser("serve", parents=[common], help="serve BridgeService (what Snakepit runs)")
-    _serve_options(parsers["serve"])
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        width = int(os.environ.get("COLUMNS", "100") or 100) - 2
+        return argparse.HelpFormatter(prog=self.prog, width=max(width, 40))
 
-    parsers["plugins"] = sub.add_parser("plugins", parents=[common], help="list plugins and their status")
-    parsers["plugins"].add_argument("--json", action="store_true", help="machine-readable output")
 
-    parsers["describe"] = sub.add_parser("describe", parents=[common], help="commands, tools, types and plugins")
-    parsers["describe"].add_argument("--address", default=None, help="ask a running host instead of loading locally")
+def _add_plugins_command(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
 
-    call = parsers["call"] = sub.add_parser("call", parents=[common], help="call a command on a running host")
+
+def _add_describe_command(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--address", default=None, help="ask a running host instead of loading locally")
+
+
+def _add_call_command(call: argparse.ArgumentParser) -> None:
     call.add_argument("name", help="command or tool name")
     call.add_argument("--params", default="{}", help="JSON object of parameters")
     call.add_argument("--address", default="127.0.0.1:50052", help="host:port of the worker (default 127.0.0.1:50052)")
@@ -180,19 +178,52 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     call.add_argument("--output", default=None, help="write a binary result to this file")
     call.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
 
-    parsers["script-path"] = sub.add_parser(
-        "script-path", help="print the path of grpc_server.py (the script Snakepit should run)"
-    )
-    launcher = parsers["install-launcher"] = sub.add_parser(
-        "install-launcher",
-        help="write python/python3 launchers that make Snakepit start this host instead of its own server",
-    )
-    launcher.add_argument(
+
+def _add_launcher_command(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "directory",
         help="folder for the launchers (put it first on Snakepit's PATH, "
         "or point :python_executable / SNAKEPIT_PYTHON at <directory>/python3)",
     )
-    parsers["version"] = sub.add_parser("version", help="print the version")
+
+
+def _no_arguments(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+# name: (help, loads plugins, adds its arguments)
+SUBCOMMANDS: dict[str, tuple[str, bool, Any]] = {
+    "serve": ("serve BridgeService (what Snakepit runs)", True, _serve_options),
+    "plugins": ("list plugins and their status", True, _add_plugins_command),
+    "describe": ("commands, tools, types and plugins", True, _add_describe_command),
+    "call": ("call a command on a running host (or --local)", True, _add_call_command),
+    "script-path": ("print the path of grpc_server.py (the script Snakepit should run)", False, _no_arguments),
+    "install-launcher": (
+        "write python/python3 launchers that make Snakepit start this host instead of its own server",
+        False,
+        _add_launcher_command,
+    ),
+    "version": ("print the version", False, _no_arguments),
+}
+
+
+def build_parser(only: str | None = None) -> tuple[_Parser, dict[str, argparse.ArgumentParser]]:
+    """The argument parser; with ``only``, just that sub-command is built (start-up time)."""
+    common = _plugin_options()
+    parser = _Parser(
+        prog="snakepit-host",
+        description="Plugin host for Snakepit's Python workers.",
+        epilog="Without a sub-command, 'serve' is assumed.",
+    )
+    parser.add_argument("--version", action="version", version=f"snakepit-host {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parsers: dict[str, argparse.ArgumentParser] = {}
+    for name, (help_text, uses_plugins, add_arguments) in SUBCOMMANDS.items():
+        if only is not None and name != only:
+            continue
+        parents: list[_Parser] = [common] if uses_plugins else []
+        parsers[name] = sub.add_parser(name, parents=parents, help=help_text)
+        add_arguments(parsers[name])
     return parser, parsers
 
 
@@ -480,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["serve", *argv]
-    parser, parsers = build_parser()
+    parser, parsers = build_parser(argv[0] if argv[0] in SUBCOMMANDS else None)
     args, unknown = parser.parse_known_args(argv)
     if args.command is None:
         parser.print_help()

@@ -26,7 +26,7 @@ import json
 import math
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import fields, is_dataclass
 from typing import Any
 
 from google.protobuf.any_pb2 import Any as AnyMessage
@@ -65,19 +65,20 @@ DTYPE_SIZES: Mapping[str, int] = {
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
-@dataclass(frozen=True)
 class TypedBuffer:
     """Raw little-endian numeric data with its dtype and shape.
 
     The host keeps arrays in this form so that it never needs numpy; call
-    :meth:`to_numpy` (which imports numpy) when you want an array.
+    :meth:`to_numpy` (which imports numpy) when you want an array. The size
+    is checked on construction, so a buffer that exists is consistent.
     """
 
-    data: bytes | memoryview
-    dtype: str
-    shape: tuple[int, ...]
+    __slots__ = ("data", "dtype", "shape")
 
-    def __post_init__(self) -> None:
+    def __init__(self, data: bytes | memoryview, dtype: str, shape: tuple[int, ...]) -> None:
+        self.data = data
+        self.dtype = dtype
+        self.shape = tuple(shape)
         itemsize = DTYPE_SIZES.get(self.dtype)
         if itemsize is None:
             raise DecodeError(f"unsupported dtype {self.dtype!r}; expected one of {', '.join(DTYPE_SIZES)}")
@@ -87,6 +88,16 @@ class TypedBuffer:
                 f"binary header says {expected} bytes ({self.dtype} x {list(self.shape)}) "
                 f"but {len(self.data)} bytes follow"
             )
+
+    def __repr__(self) -> str:
+        return f"TypedBuffer(dtype={self.dtype!r}, shape={self.shape!r}, nbytes={self.nbytes})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TypedBuffer):
+            return NotImplemented
+        return (self.dtype, self.shape) == (other.dtype, other.shape) and bytes(self.data) == bytes(other.data)
+
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def nbytes(self) -> int:
@@ -112,7 +123,6 @@ class TypedBuffer:
         return {"dtype": self.dtype, "shape": list(self.shape), "nbytes": self.nbytes}
 
 
-@dataclass
 class Result:
     """What a handler returns to set more than the JSON value.
 
@@ -120,9 +130,20 @@ class Result:
     :class:`TypedBuffer`; ``metadata`` is merged into the response metadata.
     """
 
-    value: Any = None
-    binary: bytes | memoryview | TypedBuffer | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("binary", "metadata", "value")
+
+    def __init__(
+        self,
+        value: Any = None,
+        binary: bytes | memoryview | TypedBuffer | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        self.value = value
+        self.binary = binary
+        self.metadata = dict(metadata or {})
+
+    def __repr__(self) -> str:
+        return f"Result(value={self.value!r}, binary={self.binary!r}, metadata={self.metadata!r})"
 
 
 def pack_binary(value: bytes | bytearray | memoryview | TypedBuffer) -> bytes:
@@ -353,7 +374,6 @@ def binary_summary(value: bytes | memoryview | TypedBuffer) -> dict[str, Any]:
     return {"nbytes": len(value)}
 
 
-@dataclass
 class StreamChunk:
     """An item a streaming handler yields to control its chunk.
 
@@ -361,9 +381,15 @@ class StreamChunk:
     with it. Plain yielded values are wrapped in a chunk automatically.
     """
 
-    data: Any = None
-    is_final: bool = False
-    metadata: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("data", "is_final", "metadata")
+
+    def __init__(self, data: Any = None, is_final: bool = False, metadata: dict[str, str] | None = None) -> None:
+        self.data = data
+        self.is_final = is_final
+        self.metadata = dict(metadata or {})
+
+    def __repr__(self) -> str:
+        return f"StreamChunk(data={self.data!r}, is_final={self.is_final!r}, metadata={self.metadata!r})"
 
 
 def chunk_bytes(item: Any) -> bytes:

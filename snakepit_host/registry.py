@@ -16,7 +16,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
 from snakepit_host.errors import InvalidArgument, RegistrationError, SnakepitError
 
@@ -215,22 +215,19 @@ def keyword_invoker(function: Handler, name: str) -> Invoker:
     return invoke
 
 
-@dataclass(frozen=True)
-class TypeEntry:
+class TypeEntry(NamedTuple):
     name: str
     owner: str
     value_type: ValueType
 
 
-@dataclass(frozen=True)
-class RpcEntry:
+class RpcEntry(NamedTuple):
     method: str
     owner: str
     handler: Handler
 
 
-@dataclass(frozen=True)
-class AttributeEntry:
+class AttributeEntry(NamedTuple):
     name: str
     owner: str
     factory: Callable[[SessionContext], Any]

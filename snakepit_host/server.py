@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from typing import TYPE_CHECKING, Any
@@ -178,7 +177,11 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
             error_type = _ELIXIR_ERROR_TYPES.get(status, "RuntimeError")
         else:
             error_type = type(exc).__name__
-        tb = traceback.format_exception(exc) if self.host.config.include_tracebacks else []
+        tb: list[str] = []
+        if self.host.config.include_tracebacks:
+            import traceback
+
+            tb = traceback.format_exception(exc)
         return {
             "type": error_type,
             "message": message,
