@@ -21,7 +21,14 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from snakepit_host import codec
-from snakepit_host.errors import DecodeError, EncodeError, SnakepitError, describe_exception, status_of
+from snakepit_host.errors import (
+    DecodeError,
+    EncodeError,
+    ResourceExhausted,
+    SnakepitError,
+    describe_exception,
+    status_of,
+)
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_host.proto import snakepit_bridge_pb2_grpc as pb_grpc
 from snakepit_host.registry import PLUGIN_RPCS
@@ -150,6 +157,7 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
             inputs = self._call_inputs(request, context)
             result = self.host.execute(request.tool_name, inputs.pop("params"), **inputs)
             response = _success_response(result)
+            _check_size(response, self.host.config.max_message_bytes, f"the result of {request.tool_name}")
         except Exception as exc:
             response = self._failure(exc, request)
         response.execution_time_ms = int((time.perf_counter() - started) * 1000)
@@ -276,6 +284,15 @@ def _status_code(status: str) -> grpc.StatusCode:
     return getattr(grpc.StatusCode, status, grpc.StatusCode.INTERNAL)
 
 
+def _check_size(message: Any, limit: int, what: str) -> None:
+    """Refuse in words what gRPC would refuse with a bare RESOURCE_EXHAUSTED."""
+    size = message.ByteSize()
+    if size > limit:
+        raise ResourceExhausted(
+            f"{what} is {size} bytes, over the message limit of {limit} bytes (--max-message-bytes)"
+        )
+
+
 def _success_response(result: Any) -> pb.ExecuteToolResponse:
     metadata: dict[str, str] = {}
     binary = None
@@ -322,7 +339,13 @@ def _frame_stream(name: str, first: Any, items: Iterator[Any], servicer: BridgeS
                 number += 1
             yield pb.ToolChunk(chunk_id=f"{name}-{number}", is_final=True, metadata=metadata)
             return
-        yield pb.ToolChunk(chunk_id=chunk_id, data=data, metadata=metadata)
+        chunk = pb.ToolChunk(chunk_id=chunk_id, data=data, metadata=metadata)
+        try:
+            _check_size(chunk, servicer.host.config.max_message_bytes, f"item {number} of {name}")
+        except ResourceExhausted as exc:
+            yield _error_chunk(chunk_id, exc, "", servicer, name)
+            return
+        yield chunk
         try:
             item = next(items)
         except StopIteration:

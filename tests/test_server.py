@@ -348,6 +348,22 @@ def test_oversized_messages_are_refused_and_the_host_keeps_serving() -> None:
         assert client.call("echo", {"small": 1}) == {"small": 1}
 
 
+def test_oversized_results_are_refused_in_words() -> None:
+    class Big:
+        @hookimpl
+        def register_commands(self, register: Any) -> None:
+            register.command("big", lambda ctx, params: b"x" * 100_000)
+            register.command("big_stream", lambda ctx, params: iter([b"ok", b"x" * 100_000]), streaming=True)
+
+    with running_host(Big, max_message_bytes=64 * 1024) as running:
+        client = running.client()
+        with pytest.raises(RemoteError, match="the result of big is 100\\d+ bytes, over the message limit of 65536"):
+            client.call("big")
+        with pytest.raises(RemoteError, match="item 2 of big_stream is 100\\d+ bytes, over the message limit"):
+            list(client.stream("big_stream"))
+        assert client.call("echo", {"small": 1}) == {"small": 1}
+
+
 def test_json_error_format_for_snakepit_013() -> None:
     with running_host(Demo, error_format="json") as running:
         response = running.client().stub.ExecuteTool(pb.ExecuteToolRequest(tool_name="boom", session_id="w1"))
