@@ -255,3 +255,17 @@ def test_requirement_lookup_ignores_extras() -> None:
     requirements = ['snakepit-host[dev]>=0.1; extra == "test"', "Snakepit_Host (>=0.1,<0.2)", "numpy"]
     assert requirement_for(requirements, "snakepit-host") == ">=0.1,<0.2"
     assert requirement_for(["numpy"], "snakepit-host") is None
+
+
+def test_importing_the_host_loads_no_plugins() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, snakepit_host\n"
+        "loaded = [m for m in sys.modules if m.startswith(('snakepit_host.plugins', 'snakepit_host.entrypoints', "
+        "'snakepit_variables', 'snakepit_tools', 'snakepit_dspy', 'snakepit_example', 'grpc'))]\n"
+        "print(loaded)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
