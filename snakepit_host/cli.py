@@ -327,7 +327,7 @@ def cmd_serve(args: argparse.Namespace, unknown: list[str], plugins: PluginManag
     config = host_config(args, plugin_dests)
     host = make_host(config, plugins)
     if args.health_check:
-        failed = [r for r in plugins.records.values() if r.status == "error"]
+        failed = [r for r in plugins.records.values() if r.status in ("error", "incompatible")]
         for record in failed:
             print(f"plugin {record.name}: {record.error}", file=sys.stderr)
         print(f"snakepit-host {__version__}: {len(plugins.loaded())} plugins loaded, {len(failed)} failed")

@@ -313,6 +313,13 @@ def encode_any(value: Any) -> AnyMessage:
     return AnyMessage(type_url=SNAKEPIT_URL_PREFIX + _wire_type(value), value=to_json_bytes(value))
 
 
+def encode_into(target: AnyMessage, value: Any) -> None:
+    """:func:`encode_any` written into an existing message field (no intermediate copy)."""
+    value = to_jsonable(value)
+    target.type_url = SNAKEPIT_URL_PREFIX + _wire_type(value)
+    target.value = to_json_bytes(value)
+
+
 def encode_json_any(value: Any) -> AnyMessage:
     """StringValue URL + plain JSON: what Elixir expects in ExecuteElixirTool parameters."""
     return AnyMessage(type_url=STRING_VALUE_URL, value=to_json_bytes(value))

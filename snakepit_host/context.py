@@ -10,7 +10,6 @@ nothing for it.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -54,7 +53,7 @@ class SessionContext:
         self.binary: Mapping[str, bytes | TypedBuffer] = binary or {}
         self.deadline = deadline
         self._is_active = is_active
-        self._cancelled = threading.Event()
+        self._cancelled = False
 
     @property
     def session_id(self) -> str:
@@ -72,14 +71,12 @@ class SessionContext:
     @property
     def cancelled(self) -> bool:
         """True once the caller has gone away or the call timed out; long handlers should check it."""
-        if self._cancelled.is_set():
-            return True
-        if self._is_active is not None and not self._is_active():
-            self._cancelled.set()
-        return self._cancelled.is_set()
+        if not self._cancelled and self._is_active is not None and not self._is_active():
+            self._cancelled = True
+        return self._cancelled
 
     def cancel(self) -> None:
-        self._cancelled.set()
+        self._cancelled = True
 
     def time_remaining(self) -> float | None:
         """Seconds until the call's deadline, or None when it has none."""

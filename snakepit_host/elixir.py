@@ -39,6 +39,9 @@ _STATUS_ERRORS: dict[grpc.StatusCode, type[errors.SnakepitError]] = {
 }
 
 
+_LOST_STATES = (grpc.ChannelConnectivity.IDLE, grpc.ChannelConnectivity.TRANSIENT_FAILURE)
+
+
 class ElixirClient:
     """Lazy, thread-safe stub for the Elixir side of BridgeService."""
 
@@ -79,8 +82,13 @@ class ElixirClient:
                 for callback in callbacks:
                     threading.Thread(target=_run_quietly, args=(callback,), daemon=True).start()
             self._was_ready = True
-        elif state is grpc.ChannelConnectivity.TRANSIENT_FAILURE and self._was_ready:
+        elif state in _LOST_STATES and self._was_ready and not self._lost:
+            # A restarted Elixir closes the connection (READY -> IDLE) and has
+            # forgotten its sessions: forget them now, so the next call
+            # re-initialises its session instead of racing the reconnect.
             self._lost = True
+            with self._lock:
+                self._sessions.clear()
 
     def on_reconnect(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` (in a thread) each time Elixir is reachable again after a loss."""

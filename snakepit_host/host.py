@@ -195,9 +195,12 @@ class Host:
         sid = self.session_id_for(session_id, params)
         command = self.lookup(name, sid)
         params = _call_parameters(command, params, binary)
-        with self.sessions.use(sid) as session:
+        session = self.sessions.acquire(sid)  # not a context manager: this is the per-call hot path
+        try:
             ctx = self._context(session, command, metadata, binary, deadline, is_active)
             return call_unary(command, ctx, params, self.loop, effective_timeout(command, self.config.call_timeout))
+        finally:
+            self.sessions.release(session)
 
     def stream(
         self,

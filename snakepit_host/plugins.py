@@ -179,7 +179,7 @@ class PluginManager:
             if requirement and not version_matches(requirement, __version__):
                 record.status = "incompatible"
                 record.error = f"requires {HOST_DISTRIBUTION} {requirement}, this host is {__version__}"
-                log.warning("plugin %s skipped: %s", record.name, record.error)
+                self._record_failure(record)  # never imported; fatal in strict mode like any failure
                 return
         started = time.perf_counter()
         try:
@@ -320,7 +320,8 @@ def _load_entry_point(ep: EntryPoint) -> object:
     target: object = importlib.import_module(module_name.strip())
     for part in filter(None, attribute.strip().split(".")):
         target = getattr(target, part)
-    return target
+    # A class is instantiated, as for ``add`` and ``--adapter``: pluggy would call its hooks unbound.
+    return target() if inspect.isclass(target) else target
 
 
 def _describe_object(plugin: object) -> str:

@@ -224,7 +224,11 @@ class TypeEntry(NamedTuple):
 class RpcEntry(NamedTuple):
     method: str
     owner: str
-    handler: Handler
+    target: Handler | LazyTarget
+
+    def handler(self) -> Handler:
+        target = self.target
+        return target.resolve() if isinstance(target, LazyTarget) else target
 
 
 class AttributeEntry(NamedTuple):
@@ -299,7 +303,7 @@ class Registry:
 
 
 def _target_of(entry: Any) -> object:
-    for attribute in ("target", "value_type", "handler", "factory"):
+    for attribute in ("target", "value_type", "factory"):
         if hasattr(entry, attribute):
             return getattr(entry, attribute)
     raise AssertionError(f"unknown registry entry {entry!r}")
@@ -387,8 +391,11 @@ class Registrar:
         """Register ``function`` as a tool called with keyword arguments.
 
         ``name`` defaults to the function's ``__name__`` and ``description``
-        to the first paragraph of its docstring. Returns the function, or a
-        decorator when it is omitted.
+        to the first paragraph of its docstring. Options left out here are
+        taken from the function's ``__snakepit_tool__`` mapping when it has
+        one (decorators such as snakepit-tools' ``@tool`` set it), so a
+        decorated function keeps its declared name, tags and timeout.
+        Returns the function, or a decorator when it is omitted.
         """
         if function is None:
 
@@ -407,6 +414,15 @@ class Registrar:
                 return inner
 
             return decorate
+        declared = declared_tool_options(function)
+        name = name if name is not None else declared.get("name")
+        description = description if description is not None else declared.get("description")
+        parameters = parameters if parameters is not None else declared.get("parameters")
+        returns = returns if returns is not None else declared.get("returns")
+        streaming = streaming if streaming is not None else declared.get("streaming")
+        tags = tags or declared.get("tags", ())
+        timeout = timeout if timeout is not None else declared.get("timeout")
+        metadata = metadata if metadata is not None else declared.get("metadata")
         if name is None:
             if isinstance(function, str):
                 raise RegistrationError(f"plugin '{self.owner}': a lazy tool needs name=")
@@ -442,9 +458,8 @@ class Registrar:
         if method not in PLUGIN_RPCS:
             raise RegistrationError(f"plugin '{self.owner}': {method!r} is not a BridgeService method")
         target = self._target(handler)
-        handler_fn: Handler = target.resolve if isinstance(target, LazyTarget) else target
-        entry = RpcEntry(method=method, owner=self.owner, handler=handler_fn)
-        self._registry._add(self._registry.rpcs, "rpc", method, entry, handler_fn)
+        entry = RpcEntry(method=method, owner=self.owner, target=target)
+        self._registry._add(self._registry.rpcs, "rpc", method, entry, target)
 
     def session_attribute(self, name: str, factory: Callable[[SessionContext], Any]) -> None:
         """Make ``ctx.<name>`` return ``factory(ctx)`` (created once per call)."""
@@ -460,6 +475,18 @@ class Registrar:
             raise RegistrationError(f"plugin '{self.owner}': factory for {name!r} is not callable")
         entry = AttributeEntry(name=name, owner=self.owner, factory=factory)
         self._registry._add(self._registry.session_attributes, "session attribute", name, entry, factory)
+
+
+TOOL_OPTIONS_ATTRIBUTE = "__snakepit_tool__"
+"""Attribute holding a function's declared tool options (defaults for :meth:`Registrar.tool`)."""
+
+
+def declared_tool_options(function: object) -> Mapping[str, Any]:
+    """The registration options a function declares through ``__snakepit_tool__`` (empty if none)."""
+    if isinstance(function, str):
+        return {}
+    declared = getattr(function, TOOL_OPTIONS_ATTRIBUTE, None)
+    return declared if isinstance(declared, Mapping) else {}
 
 
 def _is_streaming(handler: object) -> bool:

@@ -154,18 +154,27 @@ class SessionStore:
         session.last_used = time.monotonic()
         return session, created
 
-    @contextmanager
-    def use(self, session_id: str) -> Iterator[Session]:
-        """Hold a session for the duration of a call (it cannot expire meanwhile)."""
+    def acquire(self, session_id: str) -> Session:
+        """Hold a session for a call (it cannot expire meanwhile); pair with :meth:`release`."""
         session, _ = self.ensure(session_id)
         with session._lock:
             session.active_calls += 1
+        return session
+
+    @staticmethod
+    def release(session: Session) -> None:
+        with session._lock:
+            session.active_calls -= 1
+        session.last_used = time.monotonic()
+
+    @contextmanager
+    def use(self, session_id: str) -> Iterator[Session]:
+        """:meth:`acquire` and :meth:`release` as a context manager."""
+        session = self.acquire(session_id)
         try:
             yield session
         finally:
-            with session._lock:
-                session.active_calls -= 1
-            session.last_used = time.monotonic()
+            self.release(session)
 
     def close(self, session_id: str, reason: str = "cleanup") -> Session | None:
         with self._lock:

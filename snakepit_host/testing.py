@@ -23,6 +23,7 @@ Nothing here is imported until a fixture is used.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,7 +41,10 @@ if TYPE_CHECKING:
 
 
 def make_plugin_manager(*plugins: object, entry_points: bool = False, strict: bool = True) -> PluginManager:
-    """Built-ins, then ``plugins`` (named after their class or module), then entry points if asked.
+    """Built-ins, then entry points if asked, then ``plugins``.
+
+    Each of ``plugins`` is named after its class or module (``snakepit_tools.plugin`` -> ``plugin``);
+    one whose short name is taken gets its full dotted name, so two ``plugin`` modules can be combined.
 
     Strict by default: in a test, a plugin that fails to load should fail loudly.
     """
@@ -51,13 +55,19 @@ def make_plugin_manager(*plugins: object, entry_points: bool = False, strict: bo
     if entry_points:
         manager.load_entry_points()
     for plugin in plugins:
-        manager.add(plugin, _plugin_name(plugin))
+        name = _plugin_name(plugin)
+        if name in manager.records:  # two modules both called ``plugin``: keep both, fully named
+            name = _plugin_name(plugin, qualified=True)
+        manager.add(plugin, name)
     return manager
 
 
-def _plugin_name(plugin: object) -> str:
-    name = getattr(plugin, "__name__", None) or type(plugin).__name__
-    return str(name).rsplit(".", 1)[-1]
+def _plugin_name(plugin: object, *, qualified: bool = False) -> str:
+    name = str(getattr(plugin, "__name__", None) or type(plugin).__name__)
+    if qualified and not inspect.ismodule(plugin):
+        cls = plugin if inspect.isclass(plugin) else type(plugin)
+        name = f"{cls.__module__}.{cls.__qualname__}"
+    return name if qualified else name.rsplit(".", 1)[-1]
 
 
 @dataclass

@@ -126,6 +126,15 @@ def test_rpc_registration_rules() -> None:
     register.rpc("GetVariable", handler)
 
 
+def test_lazy_rpc_handlers_resolve_on_first_call() -> None:
+    registry = Registry()
+    registry.registrar("p").rpc("GetVariable", "snakepit_host.builtins:echo")
+    registry.registrar("q").rpc("GetVariable", "snakepit_host.builtins:echo")  # identical: no-op
+    entry = registry.rpcs["GetVariable"]
+    assert entry.owner == "p"
+    assert entry.handler()(_FakeCtx(), {"a": 1}) == {"a": 1}
+
+
 def test_session_attribute_cannot_shadow_context() -> None:
     register = Registry().registrar("p")
     with pytest.raises(RegistrationError):
