@@ -1,0 +1,218 @@
+"""What snakepit-dspy costs: host start-up and memory with and without it, and per-call overhead.
+
+Part 1, start-up (real ``snakepit-host serve`` subprocesses, interleaved in
+one run: without, with, without, with, ...). "Without" is the same install
+with ``SNAKEPIT_DISABLE_PLUGINS=dspy``. For each process:
+
+- cold start: spawn -> ``GRPC_READY`` line;
+- RSS after a ``ping``;
+- with the plugin, also the first DSPy command (``configure_lm`` with the
+  dummy model, which imports dspy) and the RSS after it.
+
+Part 2, per-call overhead: ``enhanced_predict`` over gRPC against a host
+subprocess, versus a bare ``dspy.Predict`` call in this process on the same
+kind of scripted dummy LM (both built by ``snakepit_dspy.scripted.scripted_lm``).
+``ping`` over the same channel is shown as the transport's share.
+
+    .venv/bin/python bench/bench_dspy.py              # ~1 minute
+    .venv/bin/python bench/bench_dspy.py --quick      # smoke run
+    .venv/bin/python bench/bench_dspy.py --repeat 9 --calls 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from _common import (
+    ServerProcess,
+    Spread,
+    bench_env,
+    describe_machine,
+    format_spread,
+    machine_info,
+    python,
+    text_table,
+    write_results,
+)
+
+from snakepit_host.client import SnakepitClient
+
+MiB = 1024 * 1024
+SERVE = [python(), "-m", "snakepit_host", "serve", "--port", "0", "--log-level", "warning"]
+SIGNATURE = "question -> answer"
+
+
+class BenchError(Exception):
+    """A server answered wrongly: the figures would be meaningless."""
+
+
+def answers(count: int) -> list[dict[str, str]]:
+    return [{"answer": f"answer {i}"} for i in range(count)]
+
+
+def dspy_commands(client: SnakepitClient) -> set[str]:
+    return {c["name"] for c in client.call("describe", {})["commands"] if c["owner"] == "dspy"}
+
+
+# ---------------------------------------------------------------- part 1: start-up and memory
+
+
+def startup_once(with_plugin: bool) -> dict[str, float]:
+    env = bench_env() if with_plugin else bench_env(SNAKEPIT_DISABLE_PLUGINS="dspy")
+    name = "with dspy" if with_plugin else "without dspy"
+    figures: dict[str, float] = {}
+    with ServerProcess.start(name, SERVE, env=env) as server, SnakepitClient(server.address) as client:
+        figures["cold_start_ms"] = server.ready_seconds * 1000
+        client.call("ping", {})
+        figures["rss_mb"] = server.rss_bytes() / MiB
+        listed = dspy_commands(client)
+        if with_plugin != ("enhanced_predict" in listed):
+            raise BenchError(f"{name}: describe lists DSPy commands {sorted(listed)}")
+        if with_plugin:
+            started = time.perf_counter()
+            client.call("configure_lm", {"model": "dummy", "answers": answers(1)})
+            figures["first_dspy_command_ms"] = (time.perf_counter() - started) * 1000
+            figures["rss_after_dspy_mb"] = server.rss_bytes() / MiB
+    return figures
+
+
+def startup(repeat: int) -> dict[str, dict[str, Spread]]:
+    samples: dict[str, dict[str, list[float]]] = {"without": {}, "with": {}}
+    for index in range(repeat):
+        order = (False, True) if index % 2 == 0 else (True, False)
+        for with_plugin in order:
+            for key, value in startup_once(with_plugin).items():
+                samples["with" if with_plugin else "without"].setdefault(key, []).append(value)
+    return {kind: {key: Spread.of(values) for key, values in figures.items()} for kind, figures in samples.items()}
+
+
+# ---------------------------------------------------------------- part 2: per-call overhead
+
+
+def timed_calls(call: Callable[[], Any], count: int) -> list[float]:
+    """Microseconds per call, one sample per call."""
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1e6)
+    return samples
+
+
+def bare_predict(calls: int, warmup: int) -> list[float]:
+    import dspy
+    from snakepit_dspy.scripted import scripted_lm
+
+    lm = scripted_lm(answers(calls + warmup), {})
+    predictor = dspy.Predict(SIGNATURE)
+    adapter = dspy.ChatAdapter(use_json_adapter_fallback=False)
+
+    def call() -> None:
+        # The settings enhanced_predict runs a dummy LM with (snakepit_dspy.running.using_lm).
+        with dspy.context(lm=lm, adapter=adapter, disable_history=True):
+            predictor(question="What is the answer?")
+
+    timed_calls(call, warmup)
+    return timed_calls(call, calls)
+
+
+def served_calls(calls: int, warmup: int) -> tuple[list[float], list[float]]:
+    """(enhanced_predict, ping) microseconds per call against a host subprocess."""
+    with ServerProcess.start("with dspy", SERVE, env=bench_env()) as server, SnakepitClient(server.address) as client:
+        client.call("configure_lm", {"model": "dummy", "answers": answers(calls + warmup)}, session_id="bench")
+        params = {"signature": SIGNATURE, "question": "What is the answer?"}
+        expected = iter(answers(calls + warmup))
+
+        def predict() -> None:
+            result = client.call("enhanced_predict", params, session_id="bench")
+            if result["outputs"] != next(expected):
+                raise BenchError(f"enhanced_predict answered {result!r}")
+
+        def ping() -> None:
+            client.call("ping", {}, session_id="bench")
+
+        timed_calls(predict, warmup)
+        timed_calls(ping, warmup)
+        return timed_calls(predict, calls), timed_calls(ping, calls)
+
+
+def overhead(calls: int, warmup: int, repeat: int) -> dict[str, Spread]:
+    """Median microseconds per call of each run, over ``repeat`` runs."""
+    runs: dict[str, list[float]] = {"bare": [], "enhanced": [], "ping": []}
+    for _ in range(repeat):
+        runs["bare"].append(Spread.of(bare_predict(calls, warmup)).median)
+        enhanced, ping = served_calls(calls, warmup)
+        runs["enhanced"].append(Spread.of(enhanced).median)
+        runs["ping"].append(Spread.of(ping).median)
+    figures = {key: Spread.of(values) for key, values in runs.items()}
+    figures["overhead"] = Spread.of(e - b for e, b in zip(runs["enhanced"], runs["bare"], strict=True))
+    figures["overhead_beyond_transport"] = Spread.of(
+        e - b - p for e, b, p in zip(runs["enhanced"], runs["bare"], runs["ping"], strict=True)
+    )
+    return figures
+
+
+# ---------------------------------------------------------------- output
+
+
+def report(start: dict[str, dict[str, Spread]], calls: dict[str, Spread]) -> str:
+    without, with_ = start["without"], start["with"]
+    rows = [
+        ["cold start, ms", format_spread(without["cold_start_ms"]), format_spread(with_["cold_start_ms"])],
+        ["RSS after ping, MiB", format_spread(without["rss_mb"]), format_spread(with_["rss_mb"])],
+        ["first DSPy command, ms", "-", format_spread(with_["first_dspy_command_ms"])],
+        ["RSS after first DSPy command, MiB", "-", format_spread(with_["rss_after_dspy_mb"])],
+    ]
+    call_rows = [
+        ["bare dspy.Predict (in process)", format_spread(calls["bare"])],
+        ["enhanced_predict over gRPC", format_spread(calls["enhanced"])],
+        ["ping over gRPC (transport)", format_spread(calls["ping"])],
+        ["overhead: enhanced - bare", format_spread(calls["overhead"])],
+        ["overhead beyond transport: enhanced - bare - ping", format_spread(calls["overhead_beyond_transport"])],
+    ]
+    return (
+        "start-up, median (min-max) over processes\n"
+        + text_table(["", "without dspy", "with dspy"], rows)
+        + "\n\nper call, microseconds: median of each run's median (min-max over runs)\n"
+        + text_table(["", "us/call"], call_rows)
+    )
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5, help="processes per kind, and overhead runs (default 5)")
+    parser.add_argument("--calls", type=int, default=300, help="timed calls per overhead run (default 300)")
+    parser.add_argument("--warmup", type=int, default=30, help="untimed calls first (default 30)")
+    parser.add_argument("--quick", action="store_true", help="--repeat 2 --calls 50 --warmup 10")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.repeat, args.calls, args.warmup = 2, 50, 10
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    info = machine_info()
+    print(describe_machine(info))
+    start = startup(args.repeat)
+    calls = overhead(args.calls, args.warmup, args.repeat)
+    print(report(start, calls))
+    path = write_results(
+        "dspy",
+        {
+            "machine": info,
+            "settings": vars(args),
+            "startup": {kind: {k: s.as_dict() for k, s in figures.items()} for kind, figures in start.items()},
+            "per_call_us": {k: s.as_dict() for k, s in calls.items()},
+        },
+    )
+    print(f"\nresults: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

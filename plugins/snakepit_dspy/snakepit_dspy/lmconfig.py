@@ -1,0 +1,179 @@
+"""Building LMs from ``configure_lm`` parameters, and choosing the LM of one call.
+
+API keys: from ``api_key``, from the environment variable named by
+``api_key_env``, or (neither given) from the provider's usual variable,
+which LiteLLM reads itself. A key never appears in a response, a log line
+or an error message: messages of failed constructions are redacted.
+
+Per call, the session's LM (else the host default) is copied with the
+settings bound to session variables (:mod:`snakepit_dspy.bindings`), and the
+copy is passed to ``dspy.context`` by the caller; ``dspy.configure`` is
+never used, so concurrent sessions never see each other's LM.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING, Any
+
+import dspy
+
+from snakepit_dspy.catalog import BINDABLE_SETTINGS, LM_SETTINGS
+from snakepit_dspy.params import Params
+from snakepit_dspy.scripted import scripted_lm
+from snakepit_dspy.state import LMConfig, active_lm
+from snakepit_host.errors import FailedPrecondition, InvalidArgument
+
+if TYPE_CHECKING:
+    from snakepit_host.context import SessionContext
+
+log = logging.getLogger("snakepit_dspy")
+
+DUMMY_MODEL = "dummy"
+_RANGES: dict[str, tuple[float, float]] = {
+    "temperature": (0.0, 2.0),
+    "top_p": (0.0, 1.0),
+    "frequency_penalty": (-2.0, 2.0),
+    "presence_penalty": (-2.0, 2.0),
+    "max_tokens": (1, 1_000_000),
+}
+CONFIGURE_PARAMETERS = (
+    "model",
+    "provider",
+    "answers",
+    "api_key",
+    "api_key_env",
+    "api_base",
+    "default",
+    "cache",
+    "num_retries",
+    *LM_SETTINGS,
+)
+
+
+def check_setting(name: str, value: object, where: str) -> Any:
+    """A valid value for an LM setting, or InvalidArgument naming ``where`` it came from."""
+    if name == "model":
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidArgument(f"{where}: model must be a non-empty string, got {value!r:.60}")
+        return value.strip()
+    low, high = _RANGES[name]
+    if name == "max_tokens":
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise InvalidArgument(f"{where}: max_tokens must be an integer, got {value!r:.60}")
+    elif not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise InvalidArgument(f"{where}: {name} must be a number, got {value!r:.60}")
+    if not low <= value <= high:
+        raise InvalidArgument(f"{where}: {name} must be between {low:g} and {high:g}, got {value}")
+    return value
+
+
+def configure(params: Params, scope: str) -> LMConfig:
+    """An :class:`LMConfig` from ``configure_lm`` parameters (nothing is contacted yet)."""
+    params.reject_unknown(CONFIGURE_PARAMETERS)
+    model = params.text("model").strip()
+    provider = params.text("provider", None)
+    if provider and "/" not in model and model != DUMMY_MODEL:
+        model = f"{provider.strip()}/{model}"
+    settings = {
+        name: check_setting(name, params.values[name], "configure_lm") for name in LM_SETTINGS if params.has(name)
+    }
+    if model == DUMMY_MODEL:
+        stray = [
+            name
+            for name in ("provider", "api_key", "api_key_env", "api_base", "cache", "num_retries")
+            if params.has(name)
+        ]
+        if stray:
+            raise params.error(f"model 'dummy' is offline and takes no {', '.join(stray)}")
+        lm = scripted_lm(params.values.get("answers"), settings)
+        return LMConfig(model=model, settings=settings, lm=lm, key_source="not needed", scope=scope)
+    if params.has("answers"):
+        raise params.error("'answers' is only for model 'dummy'")
+    api_key, key_source = _api_key(params)
+    extra: dict[str, Any] = {}
+    if params.has("api_base"):
+        extra["api_base"] = params.text("api_base")
+    if params.has("cache"):
+        extra["cache"] = params.flag("cache")
+    if params.has("num_retries"):
+        extra["num_retries"] = params.integer("num_retries", minimum=0, maximum=20)
+    lm = build_lm(model, api_key, extra, settings)
+    log.info("configured LM %s (%s scope, api key: %s)", model, scope, key_source)
+    return LMConfig(
+        model=model, settings=settings, lm=lm, key_source=key_source, scope=scope, api_key=api_key, extra=extra
+    )
+
+
+def _api_key(params: Params) -> tuple[str | None, str]:
+    if params.has("api_key") and params.has("api_key_env"):
+        raise params.error("give api_key or api_key_env, not both")
+    if params.has("api_key"):
+        return params.text("api_key"), "from parameters"
+    if params.has("api_key_env"):
+        name = params.text("api_key_env")
+        value = os.environ.get(name)
+        if not value:
+            raise params.error(f"environment variable {name!r} (api_key_env) is not set or empty")
+        return value, f"from environment variable {name}"
+    return None, "provider default (environment)"
+
+
+def build_lm(model: str, api_key: str | None, extra: dict[str, Any], settings: dict[str, Any]) -> Any:
+    """``dspy.LM(...)``; a failure is reported without the key (and without chaining the original)."""
+    arguments = dict(extra, **settings)
+    if api_key is not None:
+        arguments["api_key"] = api_key
+    try:
+        return dspy.LM(model, **arguments)
+    except Exception as exc:
+        message = redact(f"{type(exc).__name__}: {exc}", api_key)
+        raise InvalidArgument(f"configure_lm: DSPy refused model {model!r}: {message}") from None
+
+
+def redact(text: str, secret: str | None) -> str:
+    return text.replace(secret, "***") if secret else text
+
+
+def lm_for_call(ctx: SessionContext, bound: dict[str, Any]) -> Any:
+    """The LM one call uses: the active LM, switched to a bound model and copied with bound settings."""
+    config = active_lm(ctx)
+    if config is None:
+        raise FailedPrecondition(
+            f"no LM configured for session '{ctx.session_id}': call configure_lm first "
+            '(e.g. {"model": "dummy", "answers": [{"answer": "Paris"}]} offline), '
+            "or configure a host-wide default with default=true"
+        )
+    settings = dict(bound)
+    model = settings.pop("model", config.model)
+    lm = config.lm if model == config.model else _switched(config, model)
+    return lm.copy(**settings) if settings else lm
+
+
+def _switched(config: LMConfig, model: str) -> Any:
+    """The configured LM's arguments with another model, if that sends no key where it does not belong."""
+    refusal = None
+    if DUMMY_MODEL in (model, config.model):
+        refusal = "switching to or from the dummy model"
+    elif config.api_key is not None and _provider(model) != _provider(config.model):
+        refusal = "a model of another provider (the configured API key must not be sent to it)"
+    if refusal:
+        raise FailedPrecondition(
+            f"the model bound to a session variable is {model!r} but the configured LM is {config.model!r}; "
+            f"{refusal} needs configure_lm"
+        )
+    return build_lm(model, config.api_key, config.extra, config.settings)
+
+
+def _provider(model: str) -> str:
+    return model.split("/", 1)[0] if "/" in model else ""
+
+
+def lm_summary(lm: Any) -> dict[str, Any]:
+    """Model and sampling settings of the LM object a call actually used (never its key)."""
+    summary: dict[str, Any] = {"model": lm.model}
+    summary.update({k: v for k, v in lm.kwargs.items() if k in BINDABLE_SETTINGS and v is not None})
+    return summary

@@ -1,0 +1,122 @@
+"""Compiling a program with a DSPy optimizer, scored by a metric chosen by name.
+
+The metric is one of a fixed set of functions defined here; code never
+comes from the wire. BootstrapFewShot prints its summary with ``print``;
+that goes to stderr, since a worker's stdout carries Snakepit's readiness
+line (redirecting is process-wide for its short duration, which only sends
+other threads' stray prints to stderr too).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import dspy
+
+from snakepit_dspy.catalog import METRICS, OPTIMIZERS
+from snakepit_dspy.params import Params
+from snakepit_dspy.programs import Program
+from snakepit_dspy.running import using_lm
+from snakepit_host.errors import InvalidArgument
+
+MAX_TRAINSET = 10_000
+Metric = Callable[..., bool]
+
+
+def _normalize(value: object) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", str(value).lower()).split())
+
+
+def _compare(fields: list[str], same: Callable[[str, str], bool]) -> Metric:
+    def metric(example: dspy.Example, prediction: dspy.Prediction, trace: object = None) -> bool:
+        return all(same(str(example.get(f, "")), str(prediction.get(f, ""))) for f in fields)
+
+    return metric
+
+
+_COMPARISONS: dict[str, Callable[[str, str], bool]] = {
+    "exact_match": lambda expected, got: expected.strip() == got.strip(),
+    "normalized_match": lambda expected, got: _normalize(expected) == _normalize(got),
+    "contains": lambda expected, got: _normalize(expected) in _normalize(got),
+}
+
+
+def metric_named(name: str, fields: list[str]) -> Metric:
+    comparison = _COMPARISONS.get(name)
+    if comparison is None:
+        raise InvalidArgument(f"optimize_program: metric must be one of {', '.join(METRICS)}, got {name!r:.60}")
+    return _compare(fields, comparison)
+
+
+def trainset_examples(program: Program, items: list[Any], label_fields: list[str]) -> list[dspy.Example]:
+    """Examples with the program's inputs marked, each holding every input and label field."""
+    if not items:
+        raise InvalidArgument("optimize_program: 'trainset' is empty")
+    if len(items) > MAX_TRAINSET:
+        raise InvalidArgument(f"optimize_program: at most {MAX_TRAINSET} training examples, got {len(items)}")
+    inputs = list(program.signature.input_fields)
+    examples = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise InvalidArgument(f"optimize_program: trainset[{index}] must be an object, got {type(item).__name__}")
+        missing = [name for name in (*inputs, *label_fields) if name not in item]
+        if missing:
+            raise InvalidArgument(
+                f"optimize_program: trainset[{index}] lacks {', '.join(missing)} "
+                f"(signature '{program.signature.signature}')"
+            )
+        examples.append(dspy.Example(**item).with_inputs(*inputs))
+    return examples
+
+
+def optimize(program: Program, lm_for_call: Callable[[], Any], params: Params) -> dict[str, Any]:
+    """Compile ``program`` in place; returns a summary (also kept in ``program.optimized_with``).
+
+    ``lm_for_call`` is only called by optimizers that run the LM (BootstrapFewShot).
+    """
+    optimizer_name = params.text("optimizer")
+    if optimizer_name not in OPTIMIZERS:
+        raise params.error(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer_name!r:.60}")
+    outputs = list(program.signature.output_fields)
+    metric_field = params.text("metric_field", None)
+    if metric_field is not None and metric_field not in outputs:
+        raise params.error(f"metric_field {metric_field!r:.60} is not an output of '{program.signature.signature}'")
+    label_fields = [metric_field] if metric_field else outputs
+    trainset = trainset_examples(program, params.sequence("trainset"), label_fields)
+    metric_name = params.text("metric", None)
+
+    if optimizer_name == "LabeledFewShot":
+        if metric_name is not None:
+            raise params.error("LabeledFewShot uses no metric (it keeps labelled examples as demos)")
+        optimizer: Any = dspy.LabeledFewShot(k=params.integer("k", 16, minimum=1, maximum=MAX_TRAINSET))
+    else:
+        if metric_name is None:
+            raise params.error(f"BootstrapFewShot needs a 'metric' ({', '.join(METRICS)})")
+        optimizer = dspy.BootstrapFewShot(
+            metric=metric_named(metric_name, label_fields),
+            max_bootstrapped_demos=params.integer("max_bootstrapped_demos", 4, minimum=0, maximum=100),
+            max_labeled_demos=params.integer("max_labeled_demos", 16, minimum=0, maximum=MAX_TRAINSET),
+            max_rounds=params.integer("max_rounds", 1, minimum=1, maximum=10),
+        )
+    started = time.perf_counter()
+    if optimizer_name == "LabeledFewShot":
+        compiled = optimizer.compile(program.module, trainset=trainset)
+    else:
+        with using_lm(lm_for_call()), contextlib.redirect_stdout(sys.stderr):
+            compiled = optimizer.compile(program.module, trainset=trainset)
+    program.module = compiled
+    program.optimized_with = {
+        "optimizer": optimizer_name,
+        "metric": metric_name,
+        "metric_fields": label_fields if metric_name else None,
+        "trainset_size": len(trainset),
+        "demos": sum(len(p.demos) for p in compiled.predictors()),
+        "seconds": round(time.perf_counter() - started, 3),
+        "at": time.time(),
+    }
+    return dict(program.optimized_with)

@@ -1,0 +1,29 @@
+"""Entry module of snakepit-dspy (``[project.entry-points.snakepit] dspy``).
+
+It imports only the host and :mod:`snakepit_dspy.catalog` (plain data):
+every command is registered as a lazy ``"module:function"`` reference with
+a static description and JSON schema, so a worker that never runs a DSPy
+command never imports ``dspy``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from snakepit_dspy.catalog import COMMANDS
+from snakepit_host import hookimpl
+
+if TYPE_CHECKING:
+    from snakepit_host.registry import Registrar
+
+
+@hookimpl
+def register_commands(register: Registrar) -> None:
+    for spec in COMMANDS:
+        register.command(
+            spec.name,
+            spec.handler,
+            description=spec.description,
+            parameters=spec.parameters,
+            streaming=spec.streaming,
+        )

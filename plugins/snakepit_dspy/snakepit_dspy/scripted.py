@@ -1,0 +1,85 @@
+"""The offline LM: DSPy's DummyLM answering from a script, failing clearly when it runs out.
+
+``configure_lm`` with ``{"model": "dummy", "answers": [...]}`` builds one.
+DummyLM on its own answers ``"No more responses"`` forever once its list is
+used up, which would hide a broken demo or test; here the script raises
+:class:`AnswersExhausted` instead, and the command fails saying so.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from dspy.utils import DummyLM
+
+from snakepit_host.errors import FailedPrecondition, InvalidArgument
+
+MAX_ANSWERS = 10_000
+
+
+class AnswersExhausted(FailedPrecondition):
+    """The scripted LM was asked for more answers than it was given."""
+
+
+class ScriptedAnswers:
+    """A thread-safe iterator over the scripted answers (shared by every copy of the LM)."""
+
+    def __init__(self, answers: list[dict[str, Any]]) -> None:
+        self._answers = answers
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def __iter__(self) -> ScriptedAnswers:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        with self._lock:
+            if self._next >= len(self._answers):
+                raise AnswersExhausted(
+                    f"the dummy LM has used all {len(self._answers)} scripted answer(s); "
+                    "call configure_lm again with more answers"
+                )
+            self._next += 1
+            return self._answers[self._next - 1]
+
+    @property
+    def remaining(self) -> int:
+        return len(self._answers) - self._next
+
+
+def check_answers(answers: object) -> list[dict[str, Any]]:
+    """Each answer is an object mapping output field names to values."""
+    if not isinstance(answers, list) or not answers:
+        raise InvalidArgument(
+            "configure_lm: model 'dummy' needs 'answers', a non-empty list of objects of output fields, "
+            'e.g. [{"answer": "Paris"}]'
+        )
+    if len(answers) > MAX_ANSWERS:
+        raise InvalidArgument(f"configure_lm: at most {MAX_ANSWERS} scripted answers, got {len(answers)}")
+    for index, answer in enumerate(answers):
+        if not isinstance(answer, dict) or not answer or not all(isinstance(k, str) and k for k in answer):
+            raise InvalidArgument(
+                f"configure_lm: answers[{index}] must be a non-empty object of output fields, got {answer!r:.80}"
+            )
+    return answers
+
+
+def scripted_lm(answers: object, settings: dict[str, Any]) -> DummyLM:
+    """A DummyLM answering from ``answers`` (checked here), then failing with AnswersExhausted."""
+    lm = DummyLM(answers=[])
+    lm.answers = ScriptedAnswers(check_answers(answers))
+    lm.kwargs.update(settings)
+    return lm
+
+
+def exhausted_in(exc: BaseException) -> AnswersExhausted | None:
+    """The AnswersExhausted behind an exception DSPy wrapped, if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, AnswersExhausted):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

@@ -1,0 +1,145 @@
+"""Signatures from the wire: parsing with clear errors, describing, and checking inputs.
+
+A signature arrives as DSPy's string form (``"question -> answer"``,
+``"context: list[str], question -> answer: str"``) or as an object
+``{inputs: [{name, type?, description?}], outputs: [...], instructions?}``.
+String forms are parsed once and cached (parsing costs about 0.5 ms, more
+than the rest of a call's overhead).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import dspy
+
+from snakepit_host.errors import InvalidArgument
+
+MAX_SIGNATURE_LENGTH = 4_000
+_JSON_TYPE_NAMES = {
+    "string": "str",
+    "integer": "int",
+    "number": "float",
+    "boolean": "bool",
+    "array": "list",
+    "map": "dict",
+}
+"""Type names of JSON schema / Snakepit variables, accepted in object signatures for their Python names."""
+_EXAMPLE = "write it like 'question -> answer' or 'context: list[str], question -> answer: str'"
+
+
+def parse_signature(spec: object) -> type[dspy.Signature]:
+    """The DSPy signature class for a string or object spec."""
+    if isinstance(spec, str):
+        return _parse_string(spec.strip())
+    if isinstance(spec, dict):
+        return _parse_object(spec)
+    raise InvalidArgument(f"signature must be a string or an object, got {type(spec).__name__}; {_EXAMPLE}")
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_string(text: str) -> type[dspy.Signature]:
+    if len(text) > MAX_SIGNATURE_LENGTH:
+        raise InvalidArgument(f"signature is longer than {MAX_SIGNATURE_LENGTH} characters")
+    try:
+        signature: type[dspy.Signature] = dspy.Signature(text)
+    except Exception as exc:  # DSPy raises ValueError, SyntaxError, NameError... for bad text
+        raise InvalidArgument(f"signature {text[:200]!r} does not parse ({exc}); {_EXAMPLE}") from None
+    if not signature.input_fields or not signature.output_fields:
+        raise InvalidArgument(f"signature {text[:200]!r} needs at least one input and one output field; {_EXAMPLE}")
+    return signature
+
+
+def _parse_object(spec: dict[str, Any]) -> type[dspy.Signature]:
+    unknown = set(spec) - {"inputs", "outputs", "instructions"}
+    if unknown:
+        raise InvalidArgument(f"signature object has unknown keys {sorted(unknown)}; use inputs, outputs, instructions")
+    sides = {side: _fields(spec, side) for side in ("inputs", "outputs")}
+    text = " -> ".join(", ".join(_field_text(f) for f in sides[side]) for side in ("inputs", "outputs"))
+    signature = _parse_string(text)
+    for field in (*sides["inputs"], *sides["outputs"]):
+        if field.get("description"):
+            signature = signature.with_updated_fields(field["name"], desc=str(field["description"]))
+    instructions = spec.get("instructions")
+    if instructions is not None:
+        if not isinstance(instructions, str):
+            raise InvalidArgument("signature instructions must be a string")
+        signature = signature.with_instructions(instructions)
+    return signature
+
+
+def _fields(spec: dict[str, Any], side: str) -> list[dict[str, Any]]:
+    fields = spec.get(side)
+    if not isinstance(fields, list) or not fields:
+        raise InvalidArgument(
+            f"signature object needs a non-empty list '{side}' of fields {{name, type?, description?}}"
+        )
+    for field in fields:
+        name = field.get("name") if isinstance(field, dict) else None
+        if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+            raise InvalidArgument(f"signature {side}: {field!r:.80} needs a 'name' that is a public identifier")
+    return fields
+
+
+def _field_text(field: dict[str, Any]) -> str:
+    kind = field.get("type")
+    if kind is None:
+        return str(field["name"])
+    if not isinstance(kind, str) or not kind.strip() or "->" in kind or "\n" in kind:
+        raise InvalidArgument(f"signature field {field['name']!r}: type {kind!r:.60} is not a type like 'list[str]'")
+    return f"{field['name']}: {_JSON_TYPE_NAMES.get(kind.strip(), kind)}"
+
+
+def describe_signature(signature: type[dspy.Signature]) -> dict[str, Any]:
+    """Fields with their types and descriptions, and the instructions."""
+
+    def fields(table: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            {"name": name, "type": _type_name(field.annotation), "description": _description(name, field)}
+            for name, field in table.items()
+        ]
+
+    return {
+        "signature": signature.signature,
+        "inputs": fields(signature.input_fields),
+        "outputs": fields(signature.output_fields),
+        "instructions": signature.instructions,
+    }
+
+
+def _description(name: str, field: Any) -> str:
+    """The field's description; DSPy's placeholder ``${name}`` means none was given."""
+    text = str((field.json_schema_extra or {}).get("desc", ""))
+    return "" if text == f"${{{name}}}" else text
+
+
+def _type_name(annotation: Any) -> str:
+    if isinstance(annotation, type) and not getattr(annotation, "__args__", None):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
+def select_inputs(
+    signature: type[dspy.Signature], values: dict[str, Any], explicit: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The call's inputs, from an ``inputs`` object or from the remaining parameters (seed form).
+
+    Missing and unexpected fields are reported together, naming the signature's inputs.
+    """
+    inputs = dict(explicit) if explicit is not None else dict(values)
+    if explicit is not None and values:
+        raise InvalidArgument(
+            f"give the inputs either in 'inputs' or as parameters, not both (extra parameters: {sorted(values)})"
+        )
+    expected = list(signature.input_fields)
+    missing = [name for name in expected if name not in inputs]
+    unknown = [name for name in inputs if name not in signature.input_fields]
+    if missing or unknown:
+        problems = []
+        if missing:
+            problems.append(f"missing input(s) {', '.join(missing)}")
+        if unknown:
+            problems.append(f"unknown input(s) {', '.join(map(repr, unknown))}")
+        raise InvalidArgument(f"{'; '.join(problems)}: signature '{signature.signature}' takes {', '.join(expected)}")
+    return inputs

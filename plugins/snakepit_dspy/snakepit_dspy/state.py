@@ -1,0 +1,76 @@
+"""Where DSPy state lives: per session, plus one host-wide default LM.
+
+Nothing here imports ``dspy`` (``check_dspy`` reads this without it). A
+session's state is dropped with the session (``Session.state``). The host
+default is kept per :class:`~snakepit_host.host.Host` object, so several
+in-process hosts (tests) never share it.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from snakepit_host.context import SessionContext
+    from snakepit_host.host import Host
+
+
+@dataclass(frozen=True)
+class LMConfig:
+    """A configured LM: the DSPy LM object plus what may be shown about it.
+
+    The API key (if any) is kept only inside ``lm`` and ``api_key`` (hidden
+    from ``repr``); :meth:`describe` says where it came from, never what it is.
+    """
+
+    model: str
+    settings: dict[str, Any]
+    lm: Any
+    key_source: str
+    scope: str
+    api_key: str | None = field(default=None, repr=False)
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Non-secret construction arguments (api_base, cache, num_retries), kept to rebuild for another model."""
+
+    def describe(self) -> dict[str, Any]:
+        info: dict[str, Any] = {"model": self.model, "scope": self.scope, "settings": dict(self.settings)}
+        info["api_key"] = self.key_source
+        remaining = getattr(getattr(self.lm, "answers", None), "remaining", None)
+        if remaining is not None:
+            info["answers_remaining"] = remaining
+        return info
+
+
+class DSPySession:
+    """One session's LM, setting bindings and programs."""
+
+    def __init__(self) -> None:
+        self.lm: LMConfig | None = None
+        self.setting_bindings: dict[str, str] = {}
+        """LM setting -> session variable read at every call."""
+        self.programs: dict[str, Any] = {}
+        """program id -> :class:`snakepit_dspy.programs.Program`."""
+        self.lock = threading.RLock()
+
+
+def session_state(ctx: SessionContext) -> DSPySession:
+    return ctx.session.state("dspy", DSPySession)
+
+
+_host_defaults: weakref.WeakKeyDictionary[Host, LMConfig] = weakref.WeakKeyDictionary()
+
+
+def default_lm(host: Host) -> LMConfig | None:
+    return _host_defaults.get(host)
+
+
+def set_default_lm(host: Host, config: LMConfig) -> None:
+    _host_defaults[host] = config
+
+
+def active_lm(ctx: SessionContext) -> LMConfig | None:
+    """The session's LM, else the host-wide default, else None."""
+    return session_state(ctx).lm or default_lm(ctx.host)

@@ -1,0 +1,98 @@
+"""Streaming commands (ExecuteStreamingTool): batch prediction and chain of thought.
+
+The handlers check their parameters before returning a generator, so bad
+input fails the call at once rather than after a first chunk. Chunks are
+plain JSON objects with a ``type``; the host ends the stream with its empty
+terminal chunk, which Snakepit 0.4.1 ignores and 0.13 delivers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import dspy
+
+from snakepit_dspy.commands import PREDICTION_PARAMETERS, call_inputs, call_lm, signature_of
+from snakepit_dspy.lmconfig import lm_summary
+from snakepit_dspy.params import Params
+from snakepit_dspy.running import call_with_lm, outputs_of, to_jsonable
+from snakepit_dspy.signatures import select_inputs
+from snakepit_host.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from snakepit_host.context import SessionContext
+
+MAX_BATCH = 10_000
+
+
+def stream_predict_batch(ctx: SessionContext, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """One ``prediction`` (or per-item ``error``) chunk per item, then ``complete``.
+
+    An item with wrong inputs gets an error chunk and the batch goes on; an
+    LM failure (none configured, out of answers, provider down) ends the
+    stream with that error, since every later item would fail the same way.
+    """
+    p = Params("stream_predict_batch", params)
+    p.reject_unknown(("signature", "items"))
+    signature = signature_of(p)
+    items = p.sequence("items")
+    if len(items) > MAX_BATCH:
+        raise p.error(f"at most {MAX_BATCH} items, got {len(items)}")
+    lm = call_lm(ctx)
+    predictor = dspy.Predict(signature)
+
+    def chunks() -> Iterator[dict[str, Any]]:
+        failed = 0
+        for index, item in enumerate(items):
+            if ctx.cancelled:
+                return
+            try:
+                if not isinstance(item, dict):
+                    raise InvalidArgument(f"item must be an object of inputs, got {type(item).__name__}")
+                inputs = select_inputs(signature, item, None)
+            except InvalidArgument as exc:
+                failed += 1
+                yield {"type": "error", "index": index, "error": str(exc)}
+                continue
+            prediction = call_with_lm(lm, predictor, **inputs)
+            yield {"type": "prediction", "index": index, "inputs": inputs, "outputs": outputs_of(prediction, signature)}
+        yield {"type": "complete", "total": len(items), "succeeded": len(items) - failed, "failed": failed}
+
+    return chunks()
+
+
+def stream_chain_of_thought(ctx: SessionContext, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """``thinking``, one ``reasoning_step`` per step of the reasoning, then ``final_answer``.
+
+    The steps are the lines (or sentences) of the reasoning DSPy returned;
+    the LM is called once, before the first step is sent.
+    """
+    p = Params("stream_chain_of_thought", params)
+    signature = signature_of(p, "question -> answer")
+    inputs = call_inputs(p, signature, PREDICTION_PARAMETERS[:2])
+    lm = call_lm(ctx)
+
+    def chunks() -> Iterator[dict[str, Any]]:
+        yield {"type": "thinking", "signature": signature.signature, "inputs": inputs}
+        prediction = call_with_lm(lm, dspy.ChainOfThought(signature), **inputs)
+        reasoning = str(prediction.get("reasoning") or "")
+        for index, step in enumerate(reasoning_steps(reasoning)):
+            yield {"type": "reasoning_step", "index": index, "text": step}
+        yield {
+            "type": "final_answer",
+            "outputs": outputs_of(prediction, signature),
+            "reasoning": to_jsonable(reasoning),
+            "lm": lm_summary(lm),
+        }
+
+    return chunks()
+
+
+def reasoning_steps(reasoning: str) -> list[str]:
+    """Lines of the reasoning; a single line is split into sentences."""
+    lines = [line.strip() for line in reasoning.splitlines() if line.strip()]
+    if len(lines) > 1:
+        return lines
+    return [s for s in re.split(r"(?<=[.!?])\s+", reasoning.strip()) if s]

@@ -1,0 +1,42 @@
+"""Test helpers for snakepit-dspy and for plugins built on it (no dspy import here).
+
+``Caller`` binds a :class:`~snakepit_host.client.SnakepitClient` to one
+session, so a test reads like the calls Elixir makes::
+
+    session = Caller(running.client(), "s1")
+    session.dummy({"answer": "Paris"})
+    session("enhanced_predict", signature="question -> answer", question="...")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from snakepit_host.client import RemoteError, SnakepitClient
+
+
+class Caller:
+    """A client bound to one session, with helpers for scripted LMs and expected failures."""
+
+    def __init__(self, client: SnakepitClient, session_id: str) -> None:
+        self.client = client
+        self.session_id = session_id
+
+    def __call__(self, command: str, /, **params: Any) -> Any:
+        return self.client.call(command, params, session_id=self.session_id)
+
+    def fails(self, command: str, /, **params: Any) -> RemoteError:
+        """The RemoteError the call raises; AssertionError if it succeeds."""
+        try:
+            result = self.client.call(command, params, session_id=self.session_id)
+        except RemoteError as exc:
+            return exc
+        raise AssertionError(f"{command} succeeded unexpectedly: {result!r:.300}")
+
+    def stream(self, command: str, /, **params: Any) -> list[Any]:
+        return list(self.client.stream(command, params, session_id=self.session_id))
+
+    def dummy(self, *answers: dict[str, Any], **settings: Any) -> dict[str, Any]:
+        """Configure the session's scripted LM with these answers, in order."""
+        result: dict[str, Any] = self("configure_lm", model="dummy", answers=list(answers), **settings)
+        return result

@@ -1,0 +1,126 @@
+"""Programs per session: create, execute, list, inspect, delete, restore from JSON, optimize."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from snakepit_dspy.testing import Caller
+
+TRAINSET = [{"question": "a?", "answer": "A"}, {"question": "b?", "answer": "B"}]
+
+
+@pytest.fixture
+def qa(session: Caller) -> Caller:
+    created = session("create_program", program_id="qa", signature="question -> answer")
+    assert created["created"] is True and created["module_type"] == "Predict"
+    return session
+
+
+def test_create_execute_list_info_delete(qa: Caller) -> None:
+    qa.dummy({"answer": "Paris"}, {"reasoning": "Rome is the capital.", "answer": "Rome"})
+    assert qa("execute_program", program_id="qa", question="France?")["outputs"] == {"answer": "Paris"}
+    qa("create_program", id="thinker", signature="question -> answer", module_type="chain_of_thought")
+    executed = qa("execute_program", program_id="thinker", inputs={"question": "Italy?"})
+    assert executed["outputs"] == {"answer": "Rome"} and executed["reasoning"] == "Rome is the capital."
+
+    listing = qa("list_programs")
+    assert [(p["program_id"], p["module_type"], p["execution_count"]) for p in listing["programs"]] == [
+        ("qa", "Predict", 1),
+        ("thinker", "ChainOfThought", 1),
+    ]
+    info = qa("get_program_info", program_id="qa")
+    assert info["signature"] == "question -> answer" and info["last_executed"] is not None
+    assert "saved" not in info
+
+    assert qa("delete_program", program_id="qa") == {"deleted": True, "program_id": "qa"}
+    assert qa.fails("get_program_info", program_id="qa").metadata["error_status"] == "NOT_FOUND"
+    assert qa("list_programs")["count"] == 1
+
+
+def test_generated_id_and_duplicates(qa: Caller) -> None:
+    generated = qa("create_program", signature="q -> a")["program_id"]
+    assert generated.startswith("program_")
+    error = qa.fails("create_program", program_id="qa", signature="q -> a")
+    assert error.metadata["error_status"] == "ALREADY_EXISTS" and "replace=true" in error.message
+    replaced = qa("create_program", program_id="qa", signature="q -> a", replace=True)
+    assert replaced["signature"] == "q -> a"
+
+
+def test_programs_belong_to_their_session(qa: Caller, open_session: Callable[[str], Caller]) -> None:
+    other = open_session("other")
+    assert other("list_programs") == {"programs": [], "count": 0}
+    assert "unknown program 'qa'" in other.fails("execute_program", program_id="qa", question="x").message
+
+
+def test_restore_from_saved_json_in_another_session(qa: Caller, open_session: Callable[[str], Caller]) -> None:
+    qa("optimize_program", program_id="qa", optimizer="LabeledFewShot", trainset=TRAINSET, k=2)
+    saved = qa("get_program_info", program_id="qa", include_state=True)["saved"]
+    assert saved["format"] == "snakepit-dspy/program@1" and len(saved["state"]["demos"]) == 2
+
+    other = open_session("other")
+    restored = other("load_program", state=saved, program_id="qa-copy")
+    assert restored["program_id"] == "qa-copy" and restored["demos"] == 2
+    assert restored["optimized_with"]["optimizer"] == "LabeledFewShot"
+    other.dummy({"answer": "A"})
+    assert other("execute_program", program_id="qa-copy", question="a?")["outputs"] == {"answer": "A"}
+
+
+def test_restore_refuses_what_is_not_a_saved_program(qa: Caller) -> None:
+    error = qa.fails("load_program", state={"signature": "q -> a"})
+    assert "not a saved program" in error.message
+    saved = qa("get_program_info", program_id="qa", include_state=True)["saved"]
+    saved["state"]["lm"] = {"model": "openai/gpt-4o", "api_base": "http://elsewhere"}
+    error = qa.fails("load_program", state=saved, program_id="with-lm")
+    assert "saved program state carries an LM of its own" in error.message
+    saved["state"]["lm"] = None
+    saved["state"]["demos"] = "nonsense"
+    assert "state.demos must be a list of objects" in qa.fails("load_program", state=saved, program_id="x").message
+    saved["state"]["demos"] = []
+    saved["module_type"] = "ChainOfThought"
+    error = qa.fails("load_program", state=saved, program_id="x")
+    assert "saved program state does not fit a ChainOfThought: KeyError" in error.message
+    assert qa("list_programs")["count"] == 1
+    assert qa.fails("load_program").message.startswith("load_program: give exactly one of 'variable'")
+
+
+def test_labeled_few_shot(qa: Caller) -> None:
+    summary = qa("optimize_program", program_id="qa", optimizer="LabeledFewShot", trainset=TRAINSET, k=1)
+    assert summary["optimizer"] == "LabeledFewShot" and summary["demos"] == 1 and summary["trainset_size"] == 2
+    assert qa("get_program_info", program_id="qa")["demos"] == 1
+
+
+def test_bootstrap_few_shot_keeps_demos_that_pass_the_metric(qa: Caller) -> None:
+    # The teacher answers a? right and b? wrong: only a? becomes a bootstrapped demo.
+    qa.dummy({"answer": "A"}, {"answer": "wrong"}, {"answer": "B"})
+    summary = qa(
+        "optimize_program",
+        program_id="qa",
+        optimizer="BootstrapFewShot",
+        trainset=TRAINSET,
+        metric="exact_match",
+        max_bootstrapped_demos=2,
+        max_labeled_demos=0,
+    )
+    assert summary["metric"] == "exact_match" and summary["metric_fields"] == ["answer"]
+    demos = qa("get_program_info", program_id="qa", include_state=True)["saved"]["state"]["demos"]
+    assert [(d["question"], d["answer"], d.get("augmented")) for d in demos] == [("a?", "A", True)]
+    assert qa("execute_program", program_id="qa", question="b?")["outputs"] == {"answer": "B"}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"optimizer": "MIPROv2"}, "optimizer must be one of LabeledFewShot, BootstrapFewShot"),
+        ({"optimizer": "BootstrapFewShot"}, "BootstrapFewShot needs a 'metric'"),
+        ({"optimizer": "BootstrapFewShot", "metric": "lambda e, p: True"}, "metric must be one of exact_match"),
+        ({"optimizer": "LabeledFewShot", "metric": "exact_match"}, "LabeledFewShot uses no metric"),
+        ({"optimizer": "LabeledFewShot", "trainset": [{"question": "a?"}]}, "trainset[0] lacks answer"),
+        ({"optimizer": "LabeledFewShot", "trainset": []}, "'trainset' is empty"),
+        ({"optimizer": "LabeledFewShot", "metric_field": "nope"}, "metric_field 'nope' is not an output"),
+    ],
+)
+def test_bad_optimizer_input(qa: Caller, params: dict[str, object], expected: str) -> None:
+    error = qa.fails("optimize_program", program_id="qa", **{"trainset": TRAINSET, **params})
+    assert expected in error.message
+    assert qa("get_program_info", program_id="qa")["demos"] == 0

@@ -1,0 +1,154 @@
+"""The ``variables`` plugin (entry point ``snakepit: variables``): hooks only.
+
+Imports stay light: the value types (no numpy until an array is touched),
+and the RPC and command modules on their first call.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from snakepit_host import hookimpl
+from snakepit_variables import hookspecs
+from snakepit_variables.arrays import EmbeddingType, TensorType
+from snakepit_variables.schemas import COMMANDS
+from snakepit_variables.types import SCALAR_TYPES, DictType
+
+if TYPE_CHECKING:
+    import argparse
+
+    import pluggy
+
+    from snakepit_host.context import SessionContext
+    from snakepit_host.host import Host
+    from snakepit_host.registry import Registrar
+    from snakepit_host.server import RpcCall
+    from snakepit_host.sessions import Session
+    from snakepit_variables.session import SessionVariables
+    from snakepit_variables.stores import VariableStore
+
+RPC_NAMES = (
+    "RegisterVariable",
+    "GetVariable",
+    "SetVariable",
+    "GetVariables",
+    "SetVariables",
+    "ListVariables",
+    "DeleteVariable",
+    "WatchVariables",
+    "GetVariableHistory",
+    "RollbackVariable",
+    "AddDependency",
+    "StartOptimization",
+    "StopOptimization",
+)
+
+
+@hookimpl
+def add_hookspecs(plugin_manager: pluggy.PluginManager) -> None:
+    plugin_manager.add_hookspecs(hookspecs)
+
+
+@hookimpl
+def add_arguments(parser: argparse._ArgumentGroup) -> None:
+    parser.add_argument(
+        "--variables-store",
+        metavar="NAME",
+        help="where session variables live: memory, elixir (Snakepit 0.4.x session store), "
+        "auto (elixir when it serves the variable RPCs; default) or a store another plugin adds "
+        "[env SNAKEPIT_VARIABLES_STORE]",
+    )
+    parser.add_argument(
+        "--variables-cache-ttl",
+        metavar="SECONDS",
+        type=float,
+        help="elixir store: how long a read trusts its cache before checking the version (default 1.0) "
+        "[env SNAKEPIT_VARIABLES_CACHE_TTL]",
+    )
+    parser.add_argument(
+        "--variables-history",
+        metavar="N",
+        type=int,
+        help="versions kept per variable for history and rollback (default 100) [env SNAKEPIT_VARIABLES_HISTORY]",
+    )
+
+
+@hookimpl
+def register_types(register: Registrar) -> None:
+    for cls in (*SCALAR_TYPES, EmbeddingType, TensorType):
+        value_type = cls()
+        register.type(value_type.name, value_type)
+        if isinstance(value_type, DictType):
+            register.type("map", value_type)
+
+
+@hookimpl
+def register_commands(register: Registrar) -> None:
+    for name, (description, parameters) in COMMANDS.items():
+        register.command(
+            name, f"snakepit_variables.commands:{name}", description=description, parameters=parameters, streaming=False
+        )
+
+
+def _lazy_rpc(method: str) -> Callable[[Any, RpcCall], Any]:
+    """A handler that imports the RPC module on its first call."""
+
+    def handler(request: Any, call: RpcCall) -> Any:
+        rpcs = importlib.import_module("snakepit_variables.rpcs")
+        return rpcs.HANDLERS[method](request, call)
+
+    handler.__name__ = method
+    return handler
+
+
+@hookimpl
+def register_rpcs(register: Registrar) -> None:
+    for method in RPC_NAMES:
+        register.rpc(method, _lazy_rpc(method))
+
+
+def session_variables(ctx: SessionContext) -> SessionVariables:
+    """``ctx.variables``: the session's :class:`~snakepit_variables.session.SessionVariables`."""
+    from snakepit_variables.runtime import runtime_for
+
+    return runtime_for(ctx.host).variables(ctx.session)
+
+
+@hookimpl
+def register_session_attributes(register: Registrar) -> None:
+    register.session_attribute("variables", session_variables)
+
+
+@hookimpl
+def register_variable_stores(register: Callable[[str, Callable[[Host], VariableStore]], None]) -> None:
+    register("memory", _memory_store)
+    register("elixir", _elixir_store)
+
+
+def _memory_store(host: Host) -> VariableStore:
+    from snakepit_variables.stores import MemoryStore
+
+    return MemoryStore()
+
+
+def _elixir_store(host: Host) -> VariableStore:
+    from snakepit_variables.elixir_store import ElixirStore
+    from snakepit_variables.runtime import runtime_for
+
+    return ElixirStore(host, runtime_for(host).cache_ttl)
+
+
+@hookimpl
+def host_started(host: Host) -> None:
+    from snakepit_variables.runtime import runtime_for
+
+    runtime_for(host).choose_in_background()
+
+
+@hookimpl
+def session_closed(session: Session, host: Host) -> None:
+    from snakepit_variables.runtime import runtime_for
+
+    runtime_for(host).session_closed(session)

@@ -1,0 +1,204 @@
+"""Per-host state of the plugin: settings, the chosen store, and each session's variables.
+
+One plugin module may serve several hosts in one process (tests do), so
+nothing lives in module globals except a weak map from host to runtime.
+The store is chosen once, on first need or in the background right after
+start-up: ``memory``, ``elixir``, any store another plugin registered, or
+``auto`` (elixir when the Elixir side answers the variable RPCs, else
+memory). The choice is logged and published in ``host.status["variables"]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from snakepit_host.errors import FailedPrecondition, InvalidArgument, NotFound, RegistrationError, SnakepitError
+from snakepit_variables.session import SessionVariables
+
+if TYPE_CHECKING:
+    from snakepit_host.host import Host
+    from snakepit_host.sessions import Session
+    from snakepit_host.valuetypes import ValueType
+    from snakepit_variables.model import Variable
+    from snakepit_variables.stores import VariableStore
+
+log = logging.getLogger("snakepit_variables")
+
+STORE_OPTION = ("variables_store", "SNAKEPIT_VARIABLES_STORE", "auto")
+CACHE_TTL_OPTION = ("variables_cache_ttl", "SNAKEPIT_VARIABLES_CACHE_TTL", 1.0)
+HISTORY_OPTION = ("variables_history", "SNAKEPIT_VARIABLES_HISTORY", 100)
+PROBE_SESSION = "snakepit-variables-probe"
+PROBE_TIMEOUT = 2.0
+STATE_KEY = "variables"
+
+StoreFactory = Callable[["Host"], "VariableStore"]
+
+_runtimes: weakref.WeakKeyDictionary[Host, VariablesRuntime] = weakref.WeakKeyDictionary()
+_runtimes_lock = threading.Lock()
+
+
+def runtime_for(host: Host) -> VariablesRuntime:
+    runtime = _runtimes.get(host)
+    if runtime is None:
+        with _runtimes_lock:
+            runtime = _runtimes.get(host)
+            if runtime is None:
+                runtime = _runtimes[host] = VariablesRuntime(host)
+    return runtime
+
+
+def _number(host: Host, option: tuple[str, str, Any], kind: type[float] | type[int]) -> Any:
+    name, env, default = option
+    raw = host.option(name, env=env, default=default)
+    try:
+        value = kind(raw)
+    except (TypeError, ValueError):
+        log.error("%s=%r is not a %s; using %s", env, raw, kind.__name__, default)
+        return default
+    return value if value >= 0 else default
+
+
+class VariablesRuntime:
+    """The plugin's state for one host."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        name, env, default = STORE_OPTION
+        self.requested = str(host.option(name, env=env, default=default)).strip().lower()
+        self.cache_ttl: float = _number(host, CACHE_TTL_OPTION, float)
+        self.history_limit: int = max(1, _number(host, HISTORY_OPTION, int))
+        self._store: VariableStore | None = None
+        self._error: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def poll_interval(self) -> float:
+        """How often a watcher re-reads a store that changes elsewhere."""
+        return self.cache_ttl if self.cache_ttl > 0 else 0.5
+
+    # ------------------------------------------------------------ types
+
+    def value_type(self, name: str) -> ValueType:
+        entry = self.host.registry.types.get(name) if isinstance(name, str) else None
+        if entry is None:
+            known = ", ".join(sorted(self.host.registry.types))
+            raise InvalidArgument(f"unknown type {name!r} (known: {known})")
+        return entry.value_type
+
+    # ------------------------------------------------------------ sessions
+
+    def variables(self, session: Session) -> SessionVariables:
+        return session.state(STATE_KEY, lambda: SessionVariables(self, session.id))
+
+    def variables_for(self, session_id: str, *, create: bool) -> SessionVariables:
+        """A session's variables by id: created on first use when ``create``, else NotFound if unknown.
+
+        A session the host has not seen but the store knows (made on the
+        Elixir side) is adopted.
+        """
+        sessions = self.host.sessions
+        if create or (sessions.get(session_id) is None and self.store.has_session(session_id)):
+            return self.variables(sessions.ensure(session_id)[0])
+        return self.variables(sessions.require(session_id))
+
+    def session_closed(self, session: Session) -> None:
+        variables = session.get_state(STATE_KEY)
+        if isinstance(variables, SessionVariables):
+            variables.close()
+        if self._store is not None:
+            self._store.drop_session(session.id)
+
+    def _external_change(self, session_id: str, variable: Variable) -> None:
+        session = self.host.sessions.get(session_id)
+        variables = session.get_state(STATE_KEY) if session is not None else None
+        if isinstance(variables, SessionVariables):
+            variables.observe(variable)
+
+    # ------------------------------------------------------------ store
+
+    @property
+    def store(self) -> VariableStore:
+        store = self._store
+        if store is not None:
+            return store
+        with self._lock:
+            if self._store is None:
+                self._store = self._choose()
+            return self._store
+
+    def choose_in_background(self) -> None:
+        """Decide the store now, off the start-up path (an auto probe may wait for Elixir)."""
+        if self.requested == "memory" or self.host.elixir is None:
+            self._quietly_choose()
+            return
+        threading.Thread(target=self._quietly_choose, name="snakepit-variables-store", daemon=True).start()
+
+    def _quietly_choose(self) -> None:
+        try:
+            _ = self.store
+        except SnakepitError:
+            pass  # logged and published by _choose; every use reports it
+
+    def _choose(self) -> VariableStore:
+        if self._error is not None:
+            raise FailedPrecondition(self._error)
+        factories = self._factories()
+        name, reason = self._auto() if self.requested == "auto" else (self.requested, "requested")
+        factory = factories.get(name)
+        try:
+            if factory is None:
+                raise FailedPrecondition(
+                    f"variables store {name!r} is not installed (available: {', '.join(sorted(factories))})"
+                )
+            store = factory(self.host)
+        except SnakepitError as exc:
+            self._error = f"variables store {name!r} cannot be used: {exc}"
+            log.error("%s", self._error)
+            self.host.status["variables"] = {"store": None, "requested": self.requested, "error": self._error}
+            raise FailedPrecondition(self._error) from None
+        store.attach(self._external_change)
+        log.info("variables: using the %s store (%s)", name, reason)
+        self.host.status["variables"] = {
+            "store": name,
+            "requested": self.requested,
+            "reason": reason,
+            "cache_ttl_seconds": self.cache_ttl,
+            "history_limit": self.history_limit,
+        }
+        return store
+
+    def _factories(self) -> dict[str, StoreFactory]:
+        """Every store offered through ``register_variable_stores``; a failing plugin is skipped."""
+        factories: dict[str, StoreFactory] = {}
+        caller = getattr(self.host.plugins.pm.hook, "register_variable_stores", None)
+        for impl in caller.get_hookimpls() if caller is not None else ():
+
+            def register(name: str, factory: StoreFactory, owner: str = impl.plugin_name) -> None:
+                if name in factories and factories[name] is not factory:
+                    raise RegistrationError(f"variables store {name!r} from plugin '{owner}' is already registered")
+                factories[name] = factory
+
+            try:
+                impl.function(register=register)
+            except Exception as exc:
+                log.error("plugin %s failed in register_variable_stores: %s", impl.plugin_name, exc)
+        return factories
+
+    def _auto(self) -> tuple[str, str]:
+        """elixir when the Elixir side serves the variable RPCs (Snakepit 0.4.x), else memory."""
+        elixir = self.host.elixir
+        if elixir is None:
+            return "memory", "auto: no Elixir address"
+        from snakepit_host.proto import snakepit_bridge_pb2 as pb
+
+        try:
+            elixir.call("ListVariables", pb.ListVariablesRequest(session_id=PROBE_SESSION), timeout=PROBE_TIMEOUT)
+        except (NotFound, InvalidArgument):
+            pass  # the handler exists; it only refused the probe session
+        except SnakepitError as exc:
+            return "memory", f"auto: Elixir does not serve the variable RPCs ({exc})"
+        return "elixir", f"auto: Elixir at {elixir.address} serves the variable RPCs"

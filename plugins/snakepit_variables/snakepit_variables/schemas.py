@@ -1,0 +1,66 @@
+"""JSON schemas of the variable commands' parameters (shown by ``describe``, checked on each call)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_NAME = {"type": "string", "description": "variable name (or id)"}
+_METADATA = {"type": "object", "additionalProperties": {"type": "string"}, "description": "string metadata"}
+_VALUE = {"description": "the value (a large tensor may come as the binary parameter 'value' instead)"}
+
+
+def _object(required: list[str], **properties: Any) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+
+
+COMMANDS: dict[str, tuple[str, dict[str, Any]]] = {
+    "register_variable": (
+        "Create a typed, constrained session variable at version 0",
+        _object(
+            ["name", "type"],
+            name=_NAME,
+            type={"type": "string", "description": "a registered value type (see describe: types)"},
+            value=_VALUE,
+            constraints={"type": "object", "description": "constraints of the type (checked now)"},
+            metadata=_METADATA,
+            description={"type": "string"},
+        ),
+    ),
+    "get_variable": ("A variable with its value, version and metadata", _object(["name"], name=_NAME)),
+    "set_variable": (
+        "Set a variable's value; returns the new version (a stale expected_version changes nothing)",
+        _object(
+            ["name"],
+            name=_NAME,
+            value=_VALUE,
+            expected_version={"type": "integer", "minimum": 0},
+            metadata=_METADATA,
+        ),
+    ),
+    "get_variables": (
+        "Several values by name, and the names that do not exist",
+        _object(["names"], names={"type": "array", "items": {"type": "string"}}),
+    ),
+    "set_variables": (
+        "Set several variables; atomic (default) means all or nothing",
+        _object(
+            ["updates"],
+            updates={"type": "object", "description": "name -> value"},
+            atomic={"type": "boolean", "default": True},
+            metadata=_METADATA,
+        ),
+    ),
+    "list_variables": (
+        "Variables whose names contain the pattern ('*' matches any text)",
+        _object([], pattern={"type": "string"}),
+    ),
+    "delete_variable": ("Delete a variable", _object(["name"], name=_NAME)),
+    "variable_history": (
+        "Past versions of a variable, oldest first",
+        _object(["name"], name=_NAME, limit={"type": "integer", "minimum": 1}),
+    ),
+    "rollback_variable": (
+        "Write the value an earlier version had, as a new version",
+        _object(["name", "version"], name=_NAME, version={"type": "integer", "minimum": 0}),
+    ),
+}

@@ -1,0 +1,116 @@
+"""The distribution installs for real and its entry point is found; numpy stays unimported until needed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+PLUGIN_DIR = Path(__file__).resolve().parents[1]
+
+
+def test_pip_install_exposes_the_entry_point(tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(PLUGIN_DIR),
+        ],
+        check=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert (target / "snakepit_variables" / "plugin.py").is_file()
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    listing = subprocess.run(
+        [sys.executable, "-m", "snakepit_host", "plugins", "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    record = next(p for p in json.loads(listing.stdout) if p["name"] == "variables")
+    assert record["status"] == "loaded" and record["distribution"] == "snakepit-variables"
+    assert "RegisterVariable" in record["provides"]["rpcs"] and "tensor" in record["provides"]["types"]
+    where = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import snakepit_host.entrypoints as e, snakepit_variables as v;"
+            "print([p.metadata_dir for p in e.scan('snakepit') if p.name == 'variables'][0]); print(v.__file__)",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    metadata_dir, module_file = where.stdout.split()
+    assert metadata_dir.startswith(str(target)) and module_file.startswith(str(target))
+
+
+LAZY_NUMPY = textwrap.dedent(
+    """
+    import json, sys
+    import snakepit_variables, snakepit_variables.plugin as plugin
+    from snakepit_host.testing import running_host
+    from snakepit_variables.testing import VariableRpcs
+
+    with running_host(plugin) as running:
+        rpcs = VariableRpcs(running.client().stub, "s")
+        rpcs.register("temperature", "float", 0.5, {"max": 1})
+        rpcs.set("temperature", 0.75)
+        rpcs.value("temperature")
+        running.client().call("get_variable", {"name": "temperature"}, session_id="s")
+        before = "numpy" in sys.modules
+        rpcs.register("e", "embedding", [1.0, 2.0])
+        after = "numpy" in sys.modules
+    print(json.dumps({"before": before, "after": after}))
+    """
+)
+
+
+def test_serving_a_float_variable_does_not_import_numpy(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", LAZY_NUMPY], check=True, capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"before": False, "after": True}
+
+
+def test_serve_flags_choose_the_store_and_describe_shows_it(tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "snakepit_host", "serve", "--port", "0", "--plugins", "variables"]
+    argv += ["--variables-store", "memory", "--variables-history", "3"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAKEPIT_")}
+    process = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=tmp_path
+    )
+    try:
+        assert process.stdout is not None
+        port = next(int(line.split(":", 1)[1]) for line in process.stdout if line.startswith("GRPC_READY:"))
+        from snakepit_host.client import SnakepitClient
+
+        with SnakepitClient(f"127.0.0.1:{port}") as client:
+            client.call("register_variable", {"name": "x", "type": "integer", "value": 0}, session_id="s")
+            for value in range(1, 6):
+                client.call("set_variable", {"name": "x", "value": value}, session_id="s")
+            history = client.call("variable_history", {"name": "x"}, session_id="s")
+            status = client.call("describe", {})["status"]["variables"]
+        assert [entry["version"] for entry in history] == [3, 4, 5]
+        assert status["store"] == "memory" and status["requested"] == "memory" and status["history_limit"] == 3
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
