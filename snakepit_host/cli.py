@@ -34,12 +34,15 @@ LAUNCHER = """#!/bin/sh
 # "<python> <its priv/python/grpc_server.py> <args>"; this script stands in
 # for that python and starts snakepit-host's grpc_server.py with the same
 # arguments, so Snakepit's process tracking (grpc_server.py plus
-# --snakepit-run-id in the command line) keeps working. Anything else runs
-# the real interpreter unchanged.
+# --snakepit-run-id in the command line) keeps working; Snakepit's own script
+# path stays in the command line too (--snakepit-script), since 0.13 also
+# looks for its app directory there. Anything else runs the real interpreter
+# unchanged.
 case "$1" in
   *grpc_server.py|*grpc_server_threaded.py)
+    snakepit_script="$1"
     shift
-    exec "{python}" "{script}" "$@" ;;
+    exec "{python}" "{script}" "$@" --snakepit-script "$snakepit_script" ;;
 esac
 exec "{python}" "$@"
 """
@@ -130,6 +133,7 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     snakepit.add_argument("--snakepit-run-id", "--run-id", dest="run_id", default="")
     snakepit.add_argument("--snakepit-instance-name", default="")
     snakepit.add_argument("--snakepit-instance-token", default="")
+    snakepit.add_argument("--snakepit-script", default="", help=argparse.SUPPRESS)  # set by install-launcher
     snakepit.add_argument(
         "--ready-file", default=None, help="write the port here when ready (default $SNAKEPIT_READY_FILE)"
     )
@@ -512,7 +516,9 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["serve", *argv]
     parser, parsers = build_parser(argv[0] if argv[0] in SUBCOMMANDS else None)
-    args, unknown = parser.parse_known_args(argv)
+    # `serve --help` is answered after the plugins have added their options (second parse below).
+    serve_help = argv[0] == "serve" and any(arg in ("-h", "--help") for arg in argv[1:])
+    args, unknown = parser.parse_known_args([a for a in argv if a not in ("-h", "--help")] if serve_help else argv)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE

@@ -267,9 +267,11 @@ class PluginManager:
             return
         for tool in registry.tools():
             for preparer, impl in preparers:
+                if preparer.status != "loaded" or self.records[tool.owner].status != "loaded":
+                    continue
                 try:
                     prepared = impl.function(tool=tool)
-                except Exception as exc:
+                except Exception as exc:  # the tool is at fault (e.g. a hint no schema can express)
                     owner = self.records[tool.owner]
                     registry.withdraw(owner.name)
                     self._fail(
@@ -279,10 +281,14 @@ class PluginManager:
                     break
                 if prepared is None:
                     continue
-                if not isinstance(prepared, Tool):
-                    raise TypeError(
-                        f"prepare_tool of plugin '{preparer.name}' returned {type(prepared).__name__}, not a Tool"
+                if not isinstance(prepared, Tool) or prepared.name != tool.name:
+                    registry.withdraw(preparer.name)  # the preparer is at fault
+                    self._fail(
+                        preparer,
+                        f"prepare_tool returned {type(prepared).__name__} for tool '{tool.name}', "
+                        "not a Tool of that name",
                     )
+                    continue
                 registry.replace_tool(prepared)
                 break
 

@@ -22,7 +22,9 @@ class HostProcess:
     """A host started as a real subprocess, the way Snakepit starts one."""
 
     def __init__(self, argv: list[str], env: dict[str, str] | None = None, **popen: Any) -> None:
-        full_env = {**os.environ, "SNAKEPIT_LOG_LEVEL": "info", **(env or {})}
+        # Hermetic: SNAKEPIT_* settings of the shell running the tests do not leak in.
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("SNAKEPIT_")}
+        full_env = {**inherited, "SNAKEPIT_LOG_LEVEL": "info", **(env or {})}
         self.argv = argv
         self.process = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, text=True, **popen

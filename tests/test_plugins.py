@@ -109,6 +109,27 @@ def test_broken_plugins_are_recorded(plugin: type, reason: str) -> None:
     assert record.status == "error" and reason in (record.error or "")
 
 
+def test_a_preparer_that_returns_garbage_fails_alone() -> None:
+    class Tools:
+        @hookimpl
+        def register_tools(self, register: Any) -> None:
+            register.tool(lambda a: a, name="identity")
+
+    class BadPreparer:
+        @hookimpl
+        def prepare_tool(self, tool: Any) -> Any:
+            return {"not": "a tool"}
+
+    manager = _manager()
+    manager.add(Tools, "tools")
+    manager.add(BadPreparer, "bad_preparer")
+    registry = manager.build_registry()
+    assert manager.records["tools"].status == "loaded" and "identity" in registry.commands
+    record = manager.records["bad_preparer"]
+    assert record.status == "error"
+    assert record.error == "prepare_tool returned dict for tool 'identity', not a Tool of that name"
+
+
 def test_optional_hooks_of_absent_plugins_are_fine() -> None:
     manager = _manager()
     manager.add(OptionalForeignHook, "optional")

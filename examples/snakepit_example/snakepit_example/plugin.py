@@ -1,0 +1,65 @@
+"""The ``example`` plugin's hooks (entry point ``example = "snakepit_example.plugin"``).
+
+This module is imported at every worker start, so it imports only the host
+(already loaded) at top level. Each hook imports the module it needs when
+it runs, and the command is registered as a ``"module:attribute"`` string,
+imported on its first call.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from snakepit_host import hookimpl
+
+if TYPE_CHECKING:
+    from snakepit_host.host import Host
+    from snakepit_host.registry import Registrar
+    from snakepit_host.sessions import Session
+
+
+@hookimpl
+def register_types(register: Registrar) -> None:
+    from snakepit_example.money import MoneyType
+
+    register.type("money", MoneyType())
+
+
+@hookimpl
+def register_tools(register: Registrar) -> None:
+    from snakepit_example import tools
+
+    register.tool(tools.split_bill, tags=["money"])
+    register.tool(tools.payment_schedule, tags=["money", "streaming"], timeout=60)
+
+
+@hookimpl
+def register_commands(register: Registrar) -> None:
+    register.command(
+        "example_sessions",
+        "snakepit_example.sessions:session_stats",
+        description="How many sessions this worker has seen: open, created, closed (by reason)",
+        parameters={"type": "object", "properties": {}, "additionalProperties": False},
+        streaming=False,
+    )
+
+
+@hookimpl
+def host_started(host: Host) -> None:
+    from snakepit_example import sessions
+
+    sessions.reset(host)
+
+
+@hookimpl
+def session_created(session: Session, host: Host) -> None:
+    from snakepit_example import sessions
+
+    sessions.opened(host)
+
+
+@hookimpl
+def session_closed(session: Session, reason: str, host: Host) -> None:
+    from snakepit_example import sessions
+
+    sessions.closed(host, reason)

@@ -1,0 +1,108 @@
+"""Two tools with typed parameters: ``split_bill`` (one answer) and ``payment_schedule`` (streamed).
+
+The type hints are the contract. With snakepit-tools installed, the host
+derives each tool's JSON schema from them (``Literal`` becomes an ``enum``,
+the ``Args:`` section becomes descriptions) and validates every call before
+the function runs. Without it, the host calls the function with the
+parameters as keyword arguments, so the functions check what matters
+themselves and work either way.
+
+Hints must be resolvable at run time (snakepit-tools reads them with
+``typing.get_type_hints``): import what you annotate with, not only under
+``TYPE_CHECKING``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any, Literal
+
+from snakepit_example.money import decimal_places, parse_amount
+from snakepit_host import SessionContext
+from snakepit_host.errors import InvalidArgument
+
+Currency = Literal["CHF", "EUR", "GBP", "JPY", "USD"]
+MINOR_UNIT_PLACES: dict[str, int] = {"CHF": 2, "EUR": 2, "GBP": 2, "JPY": 0, "USD": 2}
+MAX_PEOPLE = 1000
+MAX_MONTHS = 600
+
+
+def split_bill(total: str, people: int, currency: Currency = "EUR", tip_percent: int = 0) -> dict[str, Any]:
+    """Split a bill into equal shares that add up exactly to the total plus tip.
+
+    Shares differ by at most one minor unit (one cent); the larger ones come first.
+
+    Args:
+        total: the bill as a decimal string, e.g. "84.30"
+        people: how many people share the bill (1 to 1000)
+        currency: ISO 4217 code of the bill
+        tip_percent: tip added before splitting, in whole percent (0 to 100)
+    """
+    places = _places(currency)
+    units = _minor_units(total, "total", places)
+    _check_int("people", people, 1, MAX_PEOPLE)
+    _check_int("tip_percent", tip_percent, 0, 100)
+    with_tip = int((Decimal(units) * (100 + tip_percent) / 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    return {
+        "currency": currency,
+        "total": _format(with_tip, places),
+        "tip": _format(with_tip - units, places),
+        "shares": [_format(share, places) for share in split_units(with_tip, people)],
+    }
+
+
+def payment_schedule(
+    ctx: SessionContext, amount: str, months: int, currency: Currency = "EUR"
+) -> Iterator[dict[str, Any]]:
+    """Stream an interest-free instalment plan, one month per chunk.
+
+    A generator is a streaming tool: each yielded value is one chunk of
+    ExecuteStreamingTool. It stops early when the caller goes away.
+
+    Args:
+        amount: the sum to pay off, a decimal string such as "1200.00"
+        months: number of monthly instalments (1 to 600)
+        currency: ISO 4217 code of the amount
+    """
+    places = _places(currency)
+    units = _minor_units(amount, "amount", places)
+    _check_int("months", months, 1, MAX_MONTHS)
+    remaining = units
+    for month, payment in enumerate(split_units(units, months), start=1):
+        if ctx.cancelled:
+            return
+        remaining -= payment
+        yield {"month": month, "payment": _format(payment, places), "remaining": _format(remaining, places)}
+
+
+def split_units(units: int, parts: int) -> list[int]:
+    """``units`` in ``parts`` whole shares that sum to ``units``, larger shares first."""
+    share, rest = divmod(units, parts)
+    return [share + 1 if index < rest else share for index in range(parts)]
+
+
+def _places(currency: object) -> int:
+    if currency not in MINOR_UNIT_PLACES:
+        raise InvalidArgument(f"currency {currency!r} is not supported (supported: {', '.join(MINOR_UNIT_PLACES)})")
+    return MINOR_UNIT_PLACES[str(currency)]
+
+
+def _minor_units(value: object, what: str, places: int) -> int:
+    amount = parse_amount(value, what)
+    if amount < 0:
+        raise InvalidArgument(f"{what} must not be negative, got {amount}")
+    if decimal_places(amount) > places:
+        raise InvalidArgument(f"{what} {amount} has more decimal places than the currency's {places}")
+    return int(amount.scaleb(places))
+
+
+def _check_int(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgument(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    if not low <= value <= high:
+        raise InvalidArgument(f"{name} must be from {low} to {high}, got {value}")
+
+
+def _format(units: int, places: int) -> str:
+    return str(Decimal(units).scaleb(-places))

@@ -1,0 +1,252 @@
+"""The guides say what the code does.
+
+docs/plugins.md must show every hook spec with the signature and options
+of ``snakepit_host.hookspecs`` and every public ``Registrar`` method with its
+real signature, and its quick-start package must install, list, serve and
+pass its own tests. docs/snakepit.md must list the real exit codes and
+sub-commands.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hostproc import HostProcess
+from plugin_packages import ROOT, SNAKEPIT_HOST, cli_env, listing, pip_install, run_cli
+
+from snakepit_host import cli, hookspecs
+from snakepit_host.registry import Registrar
+
+PLUGIN_GUIDE = ROOT / "docs" / "plugins.md"
+OPERATING_GUIDE = ROOT / "docs" / "snakepit.md"
+FENCE = re.compile(r"(?:<!-- file: (?P<file>[^ ]+) -->\n)?```(?P<lang>\w*)\n(?P<body>.*?)```", re.S)
+Spawn = Callable[..., HostProcess]
+
+
+def code_blocks(path: Path, lang: str) -> list[tuple[str | None, str]]:
+    """(file name from a ``<!-- file: ... -->`` marker or None, body) of each fenced block in ``lang``."""
+    return [(m["file"], m["body"]) for m in FENCE.finditer(path.read_text()) if m["lang"] == lang]
+
+
+def python_functions(path: Path) -> list[tuple[ast.FunctionDef, ast.ClassDef | None]]:
+    """Every function defined in the guide's Python blocks, with its class."""
+    found: list[tuple[ast.FunctionDef, ast.ClassDef | None]] = []
+    for _, body in code_blocks(path, "python"):
+        tree = ast.parse(body)
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef):
+                found.append((node, None))
+            elif isinstance(node, ast.ClassDef):
+                found += [(item, node) for item in node.body if isinstance(item, ast.FunctionDef)]
+    return found
+
+
+# ---------------------------------------------------------------- signatures, normalised through ast
+
+
+def _annotation(node: ast.expr | None) -> str | None:
+    if node is None:
+        return None
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):  # postponed annotations are strings
+        node = ast.parse(node.value, mode="eval").body
+    return ast.unparse(node)
+
+
+def _param(arg: ast.arg, default: ast.expr | None, prefix: str = "") -> str:
+    text = prefix + arg.arg
+    annotation = _annotation(arg.annotation)
+    if annotation is not None:
+        text += f": {annotation}"
+    if default is not None:
+        text += f" = {ast.unparse(default)}"
+    return text
+
+
+def rendered(function: ast.FunctionDef) -> str:
+    """A canonical ``(params) -> return`` text: same for the same signature whatever the spacing or quoting."""
+    args = function.args
+    positional = args.posonlyargs + args.args
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    parts = [_param(arg, default) for arg, default in zip(positional, defaults, strict=True)]
+    if args.posonlyargs:
+        parts.insert(len(args.posonlyargs), "/")
+    if args.vararg is not None:
+        parts.append(_param(args.vararg, None, "*"))
+    elif args.kwonlyargs:
+        parts.append("*")
+    parts += [_param(arg, default) for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True)]
+    if args.kwarg is not None:
+        parts.append(_param(args.kwarg, None, "**"))
+    returns = _annotation(function.returns)
+    return f"({', '.join(parts)})" + (f" -> {returns}" if returns is not None else "")
+
+
+def rendered_code(function: Callable[..., Any]) -> str:
+    """The same canonical text for a live function (its signature parsed back through ast)."""
+    stub = ast.parse(f"def f{inspect.signature(function)}: pass").body[0]
+    assert isinstance(stub, ast.FunctionDef)
+    return rendered(stub)
+
+
+def _spec_options(decorator: ast.expr) -> dict[str, Any] | None:
+    """``{"firstresult": True}`` for ``@hookspec(firstresult=True)``; None when not a hookspec decorator."""
+    if isinstance(decorator, ast.Name) and decorator.id == "hookspec":
+        return {}
+    if isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Name) and decorator.func.id == "hookspec":
+        return {keyword.arg: ast.literal_eval(keyword.value) for keyword in decorator.keywords}
+    return None
+
+
+def documented_specs() -> dict[str, tuple[str, dict[str, Any]]]:
+    specs: dict[str, tuple[str, dict[str, Any]]] = {}
+    for function, cls in python_functions(PLUGIN_GUIDE):
+        for decorator in function.decorator_list:
+            options = _spec_options(decorator)
+            if options is not None and cls is None:
+                specs[function.name] = (rendered(function), options)
+    return specs
+
+
+def test_every_python_block_of_the_guides_parses() -> None:
+    for guide in (PLUGIN_GUIDE, OPERATING_GUIDE):
+        for index, (_, body) in enumerate(code_blocks(guide, "python")):
+            try:
+                ast.parse(body)
+            except SyntaxError as exc:
+                pytest.fail(f"{guide.name}: python block {index + 1} does not parse: {exc}\n{body}")
+
+
+def test_every_hook_spec_is_in_the_guide_with_its_exact_signature() -> None:
+    documented = documented_specs()
+    missing = [name for name in hookspecs.hook_names() if name not in documented]
+    assert not missing, f"docs/plugins.md lacks a '@hookspec def ...' block for: {', '.join(missing)}"
+    for name in hookspecs.hook_names():
+        spec = getattr(hookspecs, name)
+        options = {k: v for k, v in getattr(spec, f"{hookspecs.PROJECT}_spec").items() if v and k != "warn_on_impl"}
+        signature, documented_options = documented[name]
+        assert signature == rendered_code(spec), (
+            f"docs/plugins.md shows {name}{signature}, the code has a different one"
+        )
+        assert documented_options == options, f"docs/plugins.md shows @hookspec{documented_options} on {name}"
+    stale = sorted(set(documented) - set(hookspecs.hook_names()))
+    assert not stale, f"docs/plugins.md documents hooks that do not exist: {', '.join(stale)}"
+
+
+def test_every_hook_has_its_own_section() -> None:
+    text = PLUGIN_GUIDE.read_text()
+    missing = [name for name in hookspecs.hook_names() if f"\n### `{name}`\n" not in text]
+    assert not missing, f"docs/plugins.md has no '### `name`' section for: {', '.join(missing)}"
+
+
+def test_every_registrar_method_is_documented_with_its_signature() -> None:
+    documented = {
+        fn.name: rendered(fn) for fn, cls in python_functions(PLUGIN_GUIDE) if cls and cls.name == "Registrar"
+    }
+    public = {
+        name: rendered_code(member)
+        for name, member in inspect.getmembers(Registrar, inspect.isfunction)
+        if not name.startswith("_")
+    }
+    undocumented = sorted(set(public) - set(documented))
+    assert not undocumented, f"Registrar methods missing from docs/plugins.md: {', '.join(undocumented)}"
+    stale = sorted(set(documented) - set(public))
+    assert not stale, f"docs/plugins.md documents Registrar methods that do not exist: {', '.join(stale)}"
+    for name, signature in public.items():
+        assert documented[name] == signature, f"Registrar.{name}: guide {documented[name]} != code {signature}"
+    for name in public:
+        assert f"**`{name}`**" in PLUGIN_GUIDE.read_text(), f"Registrar.{name} has no explanation in the guide"
+
+
+def test_the_signature_check_notices_a_difference() -> None:
+    """The comparison itself: a changed annotation, default or keyword-only marker is a difference."""
+
+    def reference(register: Registrar, *, strict: bool = False) -> None: ...
+
+    for variant in (
+        "def reference(register: Registrar, strict: bool = False) -> None: ...",
+        "def reference(register: Registrar, *, strict: bool = True) -> None: ...",
+        "def reference(register: Host, *, strict: bool = False) -> None: ...",
+        "def reference(register: Registrar, *, strict: bool = False): ...",
+    ):
+        stub = ast.parse(variant).body[0]
+        assert isinstance(stub, ast.FunctionDef) and rendered(stub) != rendered_code(reference), variant
+    same = ast.parse("def reference(register:'Registrar',*,strict:bool=False)->None: ...").body[0]
+    assert isinstance(same, ast.FunctionDef) and rendered(same) == rendered_code(reference)
+
+
+# ---------------------------------------------------------------- the quick start, followed literally
+
+
+@pytest.fixture(scope="module")
+def quick_start(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The quick-start package written from the guide's file blocks, and the folder pip installed it into."""
+    root = tmp_path_factory.mktemp("quick-start")
+    files = [(name, body) for lang in ("toml", "python") for name, body in code_blocks(PLUGIN_GUIDE, lang) if name]
+    assert {name for name, _ in files} >= {"snakepit-hello/pyproject.toml", "snakepit-hello/snakepit_hello/plugin.py"}
+    for name, body in files:
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(body)
+    package = root / "snakepit-hello"
+    return package, pip_install([package], root / "install")
+
+
+def test_quick_start_package_is_listed(quick_start: tuple[Path, Path]) -> None:
+    _, site = quick_start
+    hello = listing(cli_env(site))["hello"]
+    assert (hello["status"], hello["distribution"]) == ("loaded", "snakepit-hello")
+    assert hello["provides"] == {"commands": ["countdown"], "tools": ["greet"]}
+
+
+def test_quick_start_calls(quick_start: tuple[Path, Path], spawn_host: Spawn) -> None:
+    _, site = quick_start
+    env = cli_env(site)
+    local = run_cli(["call", "greet", "--local", "--params", '{"name": "Ada"}'], env)
+    assert json.loads(local.stdout) == "Hello, Ada!", local.stderr
+    host = spawn_host([SNAKEPIT_HOST, "serve", "--port", "0"], env)
+    address = f"127.0.0.1:{host.wait_ready()}"
+    remote = run_cli(["call", "greet", "--params", '{"name": "Ada"}', "--address", address], env)
+    assert json.loads(remote.stdout) == "Hello, Ada!", remote.stderr
+    streamed = run_cli(["call", "countdown", "--stream", "--params", '{"start": 2}', "--address", address], env)
+    assert streamed.stdout.splitlines() == ["2", "1"], streamed.stderr
+    host.process.terminate()
+    assert host.wait() == 0
+
+
+def test_quick_start_tests_pass_with_the_kit(quick_start: tuple[Path, Path]) -> None:
+    package, site = quick_start
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", str(package / "tests"), "-q", "-p", "no:cacheprovider"],
+        cwd=package,
+        env=cli_env(site),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout, done.stdout
+
+
+# ---------------------------------------------------------------- the operating guide
+
+
+def test_operating_guide_lists_the_real_exit_codes() -> None:
+    rows = dict(re.findall(r"^\| `(\d+)` \| (.+?) \|$", OPERATING_GUIDE.read_text(), re.M))
+    codes = {value for name, value in vars(cli).items() if name.startswith("EXIT_")}
+    assert {int(code) for code in rows} == codes, rows
+
+
+def test_operating_guide_covers_every_sub_command() -> None:
+    text = OPERATING_GUIDE.read_text()
+    missing = [name for name in cli.SUBCOMMANDS if name != "version" and f"snakepit-host {name}" not in text]
+    assert not missing, f"docs/snakepit.md does not mention: {', '.join(missing)}"
