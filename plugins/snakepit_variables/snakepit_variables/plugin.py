@@ -7,6 +7,7 @@ and the RPC and command modules on their first call.
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -142,6 +143,13 @@ def _elixir_store(host: Host) -> VariableStore:
 
 @hookimpl
 def host_started(host: Host) -> None:
+    # Importing the runtime (sessions, stores, watches) costs a few ms; do it,
+    # and the store choice, off the start-up path. A call that arrives first
+    # simply makes the same choice itself (runtime_for and .store are locked).
+    threading.Thread(target=_choose_store, args=(host,), name="snakepit-variables-store", daemon=True).start()
+
+
+def _choose_store(host: Host) -> None:
     from snakepit_variables.runtime import runtime_for
 
     runtime_for(host).choose_in_background()
