@@ -1,0 +1,448 @@
+"""The two-way tool bridge with Elixir's BridgeServer, one per host.
+
+Python -> Elixir announcement: for every session, on first use, this worker's
+tools are registered with RegisterTools (PROTOCOL.md §6.1), under a worker id
+Elixir can route back to (see :func:`worker_id_for`). It runs on one
+background thread so that a slow or absent Elixir never delays or fails a
+call; the outcome is counted in ``host.status["tools"]``. When Elixir comes
+back after a loss (it restarted and forgot everything), every live session
+is announced again and its Elixir tools are fetched again.
+
+Elixir -> Python tools: GetExposedElixirTools is asked once per session (and
+again after a reconnect); each tool becomes a session-local proxy
+(``session.local_commands``, language ``elixir``) that calls
+ExecuteElixirTool, so it is reachable by name like any other tool.
+Parameters travel as StringValue-URL JSON, which is what Elixir decodes
+(PROTOCOL.md §4.1; not Snakepit 0.13's packed StringValue, §9.4).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+import weakref
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from snakepit_host import codec
+from snakepit_host.errors import EncodeError, InvalidArgument, SnakepitError, Unavailable
+from snakepit_host.registry import Tool, check_name
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from snakepit_host.context import SessionContext
+    from snakepit_host.host import Host
+    from snakepit_host.proto import snakepit_bridge_pb2 as pb
+    from snakepit_host.sessions import Session
+
+log = logging.getLogger("snakepit_tools")
+
+OWNER = "tools"
+"""Owner recorded on Elixir tool proxies: this plugin's entry-point name."""
+STATUS_KEY = "tools"
+DEFAULT_ELIXIR_TIMEOUT = 60.0
+MAX_METADATA_ENTRIES = 32
+MAX_METADATA_BYTES = 4096
+_READY_FILE = re.compile(r"^snakepit_ready_(?P<worker>.+)_\d+$")
+_REFERENCE_TYPES = {
+    "string": "str",
+    "integer": "int",
+    "number": "float",
+    "boolean": "bool",
+    "array": "list",
+    "object": "dict",
+    "null": "none",
+}
+_ELIXIR_TYPES = {
+    "string": "string",
+    "str": "string",
+    "binary": "string",
+    "atom": "string",
+    "integer": "integer",
+    "int": "integer",
+    "float": "number",
+    "number": "number",
+    "boolean": "boolean",
+    "bool": "boolean",
+    "list": "array",
+    "array": "array",
+    "map": "object",
+    "object": "object",
+    "dict": "object",
+}
+
+
+_bridges: weakref.WeakKeyDictionary[Host, ToolBridge] = weakref.WeakKeyDictionary()
+_bridges_lock = threading.Lock()
+
+
+def bridge_for(host: Host) -> ToolBridge:
+    """The host's tool bridge (one per host; tests run several hosts in one process)."""
+    bridge = _bridges.get(host)
+    if bridge is None:
+        with _bridges_lock:
+            bridge = _bridges.get(host)
+            if bridge is None:
+                bridge = _bridges[host] = ToolBridge(host)
+    return bridge
+
+
+def close_bridge(host: Host) -> None:
+    """Stop the host's background announcements (it is shutting down)."""
+    with _bridges_lock:
+        bridge = _bridges.pop(host, None)
+    if bridge is not None:
+        bridge.close()
+
+
+class ElixirToolError(SnakepitError):
+    """An Elixir tool answered ``success=false``; the message is Elixir's, unchanged."""
+
+
+def worker_id_for(host: Host) -> str:
+    """The id this worker's tools are registered under.
+
+    Elixir routes a remote tool call to the worker whose id matches, so the
+    id must be Elixir's own name for this worker; Snakepit's reference
+    ``python-<object id>`` never matches anything (PROTOCOL.md §9.3). In order:
+    ``--tools-worker-id`` / ``$SNAKEPIT_WORKER_ID`` when given; else the
+    worker id Snakepit 0.13 embeds in ``$SNAKEPIT_READY_FILE``
+    (``snakepit_ready_<worker id>_<n>``); else ``snakepit-host@<address>``,
+    which at least names the port Elixir can reach this worker on.
+    """
+    explicit = host.option("tools_worker_id", env="SNAKEPIT_WORKER_ID")
+    if explicit:
+        return str(explicit)
+    ready_file = os.environ.get("SNAKEPIT_READY_FILE")
+    if ready_file:
+        match = _READY_FILE.match(os.path.basename(ready_file))
+        if match:
+            return match["worker"]
+    return f"snakepit-host@{host.address or 'unbound'}"
+
+
+class ElixirTools:
+    """One session's Elixir tools, fetched once per connection generation."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.generation = -1
+        self.tools: dict[str, Tool] = {}
+
+
+class ToolBridge:
+    """Announcement, Elixir tool proxies and ExecuteElixirTool for one host."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.worker_id = worker_id_for(host)
+        self.generation = 0
+        self.status: dict[str, Any] = {
+            "worker_id": self.worker_id,
+            "elixir_address": host.config.elixir_address,
+            "announced_sessions": 0,
+            "announce_failures": 0,
+            "last_announce_error": None,
+            "elixir_tool_failures": 0,
+            "last_elixir_error": None,
+            "reconnects": 0,
+        }
+        host.status[STATUS_KEY] = self.status
+        self._registrations: list[pb.ToolRegistration] | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        if host.elixir is not None:
+            host.elixir.on_reconnect(self.reconnected)
+
+    # ------------------------------------------------------------ background work
+
+    def _submit(self, session_id: str) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            if self._executor is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snakepit-tools-announce")
+            self._executor.submit(self.announce, session_id)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    def session_created(self, session: Session) -> None:
+        if self.host.elixir is not None:
+            self._submit(session.id)
+
+    def reconnected(self) -> None:
+        """Elixir is back after a loss: it has forgotten sessions and tools, so tell it again."""
+        self.generation += 1
+        self.status["reconnects"] += 1
+        for session_id in self.host.sessions.ids():
+            self._submit(session_id)
+
+    # ------------------------------------------------------------ Python tools -> Elixir
+
+    def announce(self, session_id: str) -> None:
+        """Register this worker's tools with Elixir for one session, then fetch Elixir's tools."""
+        elixir = self.host.elixir
+        session = self.host.sessions.get(session_id)
+        if elixir is None or session is None:
+            return
+        from snakepit_host.proto import snakepit_bridge_pb2 as pb
+
+        try:
+            elixir.ensure_session(session_id)
+            registrations = self.registrations()
+            if registrations:
+                request = pb.RegisterToolsRequest(session_id=session_id, tools=registrations, worker_id=self.worker_id)
+                response = elixir.call("RegisterTools", request)
+                # 0.13 refuses a batch that repeats a name it has (we announced before): already done.
+                if not response.success and "duplicate_tool" not in response.error_message:
+                    raise Unavailable(f"Elixir refused RegisterTools: {response.error_message or 'no reason given'}")
+            self.status["announced_sessions"] += 1
+        except SnakepitError as exc:
+            self.status["announce_failures"] += 1
+            self.status["last_announce_error"] = f"session '{session_id}': {exc}"
+            log.warning("could not announce tools to Elixir for session %s: %s", session_id, exc)
+            return
+        try:
+            self.elixir_tools(session)
+        except SnakepitError:
+            pass  # counted in the status; callers that need them will ask again
+
+    def registrations(self) -> list[pb.ToolRegistration]:
+        """This worker's Python tools as ToolRegistration messages (built once: the registry is frozen)."""
+        if self._registrations is None:
+            tools = sorted(self.host.registry.tools(), key=lambda t: t.name)
+            self._registrations = [tool_registration(t) for t in tools if t.language == "python"]
+        return self._registrations
+
+    # ------------------------------------------------------------ Elixir tools -> Python
+
+    def elixir_tools(self, session: Session) -> dict[str, Tool]:
+        """The session's Elixir tools as proxies (fetched on first need and after a reconnect).
+
+        Raises Unavailable when Elixir cannot be asked; an empty dict when
+        this host has no Elixir address.
+        """
+        elixir = self.host.elixir
+        if elixir is None:
+            return {}
+        cache = session.state("snakepit-tools.elixir", ElixirTools)
+        if cache.generation == self.generation:
+            return cache.tools
+        with cache.lock:
+            generation = self.generation
+            if cache.generation != generation:
+                from snakepit_host.proto import snakepit_bridge_pb2 as pb
+
+                try:
+                    elixir.ensure_session(session.id)
+                    response = elixir.call(
+                        "GetExposedElixirTools", pb.GetExposedElixirToolsRequest(session_id=session.id)
+                    )
+                except SnakepitError as exc:
+                    self.status["elixir_tool_failures"] += 1
+                    self.status["last_elixir_error"] = str(exc)
+                    raise
+                tools = {}
+                for spec in response.tools:
+                    proxy = self._proxy(spec)
+                    if proxy is not None:
+                        tools[proxy.name] = proxy
+                _replace_proxies(session, cache.tools, tools)
+                cache.tools = tools
+                cache.generation = generation
+        return cache.tools
+
+    def _proxy(self, spec: pb.ToolSpec) -> Tool | None:
+        try:
+            name = check_name("Elixir tool", spec.name)
+        except SnakepitError as exc:
+            log.warning("ignoring an Elixir tool: %s", exc)
+            return None
+        if name in self.host.registry.commands:
+            log.warning("Elixir tool '%s' is shadowed by a Python command of the same name", name)
+            return None
+        call = ElixirToolCall(self, name)
+        metadata = {str(k): str(v) for k, v in spec.metadata.items()}
+        metadata["supports_streaming"] = "true" if spec.supports_streaming else "false"
+        return Tool(
+            name=name,
+            owner=OWNER,
+            target=call,
+            description=spec.description,
+            parameters=spec_schema(spec),
+            streaming=False,
+            metadata=metadata,
+            language="elixir",
+            invoker=call,
+        )
+
+    def call_elixir(self, session_id: str, tool_name: str, params: Mapping[str, Any], timeout: float | None) -> Any:
+        """ExecuteElixirTool: Elixir's result, or its error message raised unchanged."""
+        elixir = self.host.elixir
+        if elixir is None:
+            raise Unavailable(
+                f"cannot call Elixir tool '{tool_name}': this worker has no Elixir address (--elixir-address)"
+            )
+        from snakepit_host.proto import snakepit_bridge_pb2 as pb
+
+        request = pb.ExecuteElixirToolRequest(session_id=session_id, tool_name=tool_name)
+        for key, value in params.items():
+            try:
+                request.parameters[key].CopyFrom(codec.encode_json_any(value))
+            except EncodeError as exc:
+                raise InvalidArgument(f"Elixir tool '{tool_name}': parameter '{key}' cannot be sent: {exc}") from None
+        elixir.ensure_session(session_id)
+        if timeout is None:
+            timeout = float(self.host.option("tools_elixir_timeout", env="SNAKEPIT_TOOLS_ELIXIR_TIMEOUT", default=0))
+        response = elixir.call("ExecuteElixirTool", request, timeout=timeout or DEFAULT_ELIXIR_TIMEOUT)
+        if not response.success:
+            raise ElixirToolError(response.error_message or f"Elixir tool '{tool_name}' failed without a message")
+        value = codec.decode_any(response.result, lenient_text=True) if response.HasField("result") else None
+        if response.binary_result:
+            return codec.Result(
+                value, binary=codec.unpack_binary(response.binary_result), metadata=dict(response.metadata)
+            )
+        return value
+
+
+class ElixirToolCall:
+    """Invoker (and target) of an Elixir tool proxy."""
+
+    def __init__(self, bridge: ToolBridge, name: str) -> None:
+        self.bridge = bridge
+        self.name = name
+        self.__name__ = name
+
+    def __call__(self, ctx: SessionContext, params: dict[str, Any]) -> Any:
+        if ctx.binary:
+            raise InvalidArgument(
+                f"Elixir tool '{self.name}' takes JSON parameters only; "
+                f"binary parameter(s) {', '.join(sorted(ctx.binary))} cannot be forwarded"
+            )
+        return self.bridge.call_elixir(ctx.session_id, self.name, params, ctx.time_remaining())
+
+
+def _replace_proxies(session: Session, old: Mapping[str, Tool], new: Mapping[str, Tool]) -> None:
+    local = session.local_commands
+    for name, proxy in old.items():
+        if local.get(name) is proxy and name not in new:
+            del local[name]
+    local.update(new)
+
+
+# ---------------------------------------------------------------- wire shapes
+
+
+def tool_registration(tool: Tool) -> pb.ToolRegistration:
+    """A Python tool as Snakepit's ToolRegistration (PROTOCOL.md §6.1)."""
+    from snakepit_host.proto import snakepit_bridge_pb2 as pb
+
+    schema = tool.parameters or {}
+    properties = schema.get("properties") or {}
+    required = set(schema.get("required") or ())
+    defs = schema.get("$defs")
+    parameters = []
+    for name, prop in properties.items():
+        validation = dict(prop)
+        if defs and "$ref" in json.dumps(prop):
+            validation["$defs"] = defs
+        parameters.append(
+            pb.ParameterSpec(
+                name=name,
+                type=reference_type(prop),
+                description=str(prop.get("description", "")),
+                required=name in required,
+                validation_json=json.dumps(validation, separators=(",", ":")),
+            )
+        )
+    return pb.ToolRegistration(
+        name=tool.name,
+        description=tool.description,
+        parameters=parameters,
+        metadata=registration_metadata(tool),
+        supports_streaming=tool.streaming,
+    )
+
+
+def reference_type(prop: Mapping[str, Any]) -> str:
+    """The type word Snakepit's reference uses (``str``, ``int``, ``list``...; ``any`` otherwise)."""
+    binary = prop.get("x-snakepit-binary")
+    if binary == "bytes":
+        return "bytes"
+    kind = prop.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        kind = kinds[0] if len(kinds) == 1 else None
+    if kind is None and "anyOf" in prop:
+        options = [o for o in prop["anyOf"] if o.get("type") != "null"]
+        return reference_type(options[0]) if len(options) == 1 else "any"
+    if kind is None and "$ref" in prop:
+        return "dict"
+    if kind is None and "enum" in prop:
+        names = {type(v).__name__ for v in prop["enum"]}
+        return names.pop() if len(names) == 1 else "any"
+    return _REFERENCE_TYPES.get(str(kind), "any") if kind is not None else "any"
+
+
+def registration_metadata(tool: Tool) -> dict[str, str]:
+    """Metadata within Snakepit 0.13's limits (32 entries, 4 KiB); optional entries go first when over."""
+    handler = tool.target
+    module = getattr(handler, "__module__", None) or ""
+    essential = {"language": tool.language, "owner": tool.owner, "module": str(module)}
+    if tool.tags:
+        essential["tags"] = ",".join(tool.tags)
+    optional = {str(k): str(v) for k, v in tool.metadata.items() if k not in essential}
+    if tool.returns is not None:
+        optional.setdefault("returns", json.dumps(tool.returns, separators=(",", ":")))
+    metadata = dict(essential)
+    for key, value in optional.items():
+        candidate = {**metadata, key: value}
+        if len(candidate) <= MAX_METADATA_ENTRIES and _term_size(candidate) <= MAX_METADATA_BYTES:
+            metadata = candidate
+    return metadata
+
+
+def _term_size(metadata: Mapping[str, str]) -> int:
+    """An upper bound of the Erlang external term size of a string map (what Elixir measures)."""
+    return 6 + sum(12 + len(k.encode()) + len(v.encode()) for k, v in metadata.items())
+
+
+def spec_schema(spec: pb.ToolSpec) -> dict[str, Any]:
+    """An Elixir ToolSpec's parameters as a JSON schema (for listings and agent signatures)."""
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for parameter in spec.parameters:
+        prop: dict[str, Any] = {}
+        if parameter.validation_json:
+            try:
+                validation = json.loads(parameter.validation_json)
+            except ValueError:
+                validation = None
+            if isinstance(validation, dict):
+                prop.update(validation)
+        kind = _ELIXIR_TYPES.get(parameter.type.strip().lower())
+        if kind is not None:
+            prop.setdefault("type", kind)
+        if parameter.description:
+            prop["description"] = parameter.description
+        if parameter.HasField("default_value"):
+            try:
+                prop["default"] = codec.decode_any(parameter.default_value, lenient_text=True)
+            except SnakepitError:
+                pass
+        properties[parameter.name] = prop
+        if parameter.required:
+            required.append(parameter.name)
+    return {"type": "object", "properties": properties, "required": required}

@@ -1,0 +1,83 @@
+"""snakepit-tools' hooks (the ``tools`` entry point).
+
+Imports only the host and light stdlib: jsonschema loads with the first
+validation, numpy and pydantic only inside the converters that need them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from snakepit_host import hookimpl
+from snakepit_tools import commands
+from snakepit_tools.bridge import bridge_for, close_bridge
+
+if TYPE_CHECKING:
+    import argparse
+
+    from snakepit_host.context import SessionContext
+    from snakepit_host.host import Host
+    from snakepit_host.registry import Registrar, Tool
+    from snakepit_host.sessions import Session
+    from snakepit_tools.session import SessionTools
+
+
+@hookimpl
+def add_arguments(parser: argparse._ArgumentGroup) -> None:
+    parser.add_argument(
+        "--tools-worker-id",
+        dest="tools_worker_id",
+        default=None,
+        help="id under which this worker's tools are registered with Elixir "
+        "(default $SNAKEPIT_WORKER_ID, else the id in $SNAKEPIT_READY_FILE, else snakepit-host@<address>)",
+    )
+    parser.add_argument(
+        "--tools-elixir-timeout",
+        dest="tools_elixir_timeout",
+        type=float,
+        default=None,
+        help="seconds an Elixir tool call may take when the caller set no deadline "
+        "(default $SNAKEPIT_TOOLS_ELIXIR_TIMEOUT, else 60)",
+    )
+
+
+@hookimpl
+def register_commands(register: Registrar) -> None:
+    register.command("list_tools", commands.list_tools, parameters=commands.LIST_TOOLS_SCHEMA)
+    register.command("describe_tool", commands.describe_tool, parameters=commands.DESCRIBE_TOOL_SCHEMA)
+    register.command("call_elixir_tool", commands.call_elixir_tool, parameters=commands.CALL_ELIXIR_TOOL_SCHEMA)
+
+
+@hookimpl
+def register_session_attributes(register: Registrar) -> None:
+    register.session_attribute("tools", session_tools)
+
+
+def session_tools(ctx: SessionContext) -> SessionTools:
+    """``ctx.tools`` (see :class:`snakepit_tools.session.SessionTools`)."""
+    from snakepit_tools.session import SessionTools
+
+    return SessionTools(ctx, bridge_for(ctx.host))
+
+
+@hookimpl
+def prepare_tool(tool: Tool) -> Tool | None:
+    from snakepit_tools.prepare import prepare
+
+    return prepare(tool)
+
+
+@hookimpl
+def host_started(host: Host) -> None:
+    bridge_for(host)  # publishes the status and subscribes to Elixir reconnects
+
+
+@hookimpl
+def session_created(session: Session, host: Host) -> None:
+    if host.config.elixir_address is not None:
+        bridge_for(host).session_created(session)
+
+
+@hookimpl
+def host_stopping(host: Host) -> None:
+    close_bridge(host)
