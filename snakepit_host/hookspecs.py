@@ -15,7 +15,8 @@ status ``error``; the other plugins are unaffected.
 Order: ``register_types``, ``register_commands``, ``register_tools``,
 ``register_rpcs``, ``register_session_attributes`` (each across all plugins,
 built-ins first, then entry points sorted by name), then ``prepare_tool``
-for every tool, then ``host_started``.
+for every tool, then ``host_started``. ``resolve_command`` runs at call time
+for names nobody registered.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     import argparse
 
     from snakepit_host.host import Host
-    from snakepit_host.registry import Registrar, Tool
+    from snakepit_host.registry import Command, Registrar, Tool
     from snakepit_host.sessions import Session
 
 PROJECT = "snakepit"
@@ -130,6 +131,27 @@ def prepare_tool(tool: Tool) -> Tool | None:
 
     :param tool: the tool as registered (frozen dataclass; use ``dataclasses.replace``).
     :returns: the prepared tool, or ``None``.
+
+    .. versionadded:: 1.0
+    """
+
+
+@hookspec(firstresult=True)
+def resolve_command(name: str, session_id: str, host: Host) -> Command | None:
+    """Supply a command the registry does not have, for one session; ``None`` to pass.
+
+    Called only when ``name`` is neither registered nor one of the session's
+    local commands, so it costs nothing on the normal path. snakepit-tools
+    uses it to fetch a session's Elixir tools on the first call that names
+    one. Return a :class:`~snakepit_host.registry.Command` (or ``Tool``)
+    whose ``name`` is ``name``; raise a
+    :class:`~snakepit_host.errors.SnakepitError` to explain why it cannot be
+    looked up now (the caller's "unknown command" error quotes it).
+
+    :param name: the command name the caller asked for.
+    :param session_id: the call's session (it may not exist yet).
+    :param host: the running host.
+    :returns: the command, or ``None``.
 
     .. versionadded:: 1.0
     """

@@ -79,6 +79,7 @@ class Host:
         self.started_at = time.time()
         self.stop_reason: str | None = None
         self._stopping = threading.Event()
+        self._resolvable = plugins.has_impls("resolve_command")
         self._elixir: ElixirClient | None = None
         self._elixir_lock = threading.Lock()
 
@@ -153,12 +154,17 @@ class Host:
         return request_session_id or DEFAULT_SESSION_ID
 
     def lookup(self, name: str, session_id: str) -> Command:
+        """Registry, then the session's local commands, then ``resolve_command`` plugins."""
         command = self.registry.commands.get(name)
+        if command is not None:
+            return command
+        session = self.sessions.get(session_id)
+        command = session.lookup(name) if session is not None else None
+        notes: list[str] = []
+        if command is None and self._resolvable:
+            command, notes = self.plugins.resolve_command(name, session_id, self)
         if command is None:
-            session = self.sessions.get(session_id)
-            command = session.lookup(name) if session is not None else None
-        if command is None:
-            raise NotFound(_unknown_command_message(name, self.registry))
+            raise NotFound(_unknown_command_message(name, self.registry, notes))
         return command
 
     def _context(
@@ -266,10 +272,11 @@ def _call_parameters(
     return params
 
 
-def _unknown_command_message(name: str, registry: Registry) -> str:
+def _unknown_command_message(name: str, registry: Registry, notes: list[str]) -> str:
     import difflib
 
     known = sorted(registry.commands)
     close = difflib.get_close_matches(name, known, n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    return f"unknown command '{name[:100]}'{hint} ({len(known)} available: see 'describe')"
+    extra = "".join(f"; {note}" for note in notes)
+    return f"unknown command '{name[:100]}'{hint} ({len(known)} available: see 'describe'){extra}"

@@ -28,8 +28,8 @@ import pluggy
 
 from snakepit_host import __version__, hookspecs
 from snakepit_host.entrypoints import EntryPoint, normalize, requirement_for, scan, version_matches
-from snakepit_host.errors import RegistrationError
-from snakepit_host.registry import Registry, Tool
+from snakepit_host.errors import RegistrationError, describe_exception
+from snakepit_host.registry import Command, Registry, Tool
 
 if TYPE_CHECKING:
     from snakepit_host.aio import BackgroundLoop
@@ -316,6 +316,33 @@ class PluginManager:
                 record.runtime_errors.append(message)
                 del record.runtime_errors[:-20]
                 log.error("plugin %s: %s", record.name, message, exc_info=log.isEnabledFor(logging.DEBUG))
+
+    def resolve_command(self, name: str, session_id: str, host: Any) -> tuple[Command | None, list[str]]:
+        """Ask ``resolve_command`` implementations for an unregistered name.
+
+        Returns the first command found, and what the plugins that could not
+        answer said (for the caller's error message).
+        """
+        notes: list[str] = []
+        values = {"name": name, "session_id": session_id, "host": host}
+        for record, impl in self._impls("resolve_command"):
+            try:
+                command = impl.function(**{arg: values[arg] for arg in impl.argnames})
+            except Exception as exc:
+                notes.append(f"plugin '{record.name}' could not look it up: {describe_exception(exc)}")
+                continue
+            if command is None:
+                continue
+            if not isinstance(command, Command) or command.name != name:
+                notes.append(
+                    f"plugin '{record.name}' answered with {type(command).__name__}, not a command named {name!r}"
+                )
+                continue
+            return command, notes
+        return None, notes
+
+    def has_impls(self, hook_name: str) -> bool:
+        return bool(self._impls(hook_name))
 
     def listing(self) -> list[dict[str, Any]]:
         return [record.as_dict() for record in self.records.values()]

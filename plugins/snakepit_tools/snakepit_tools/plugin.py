@@ -79,5 +79,14 @@ def session_created(session: Session, host: Host) -> None:
 
 
 @hookimpl
+def resolve_command(name: str, session_id: str, host: Host) -> Tool | None:
+    """An Elixir tool named on the first call of a session, before its tools were fetched."""
+    if host.config.elixir_address is None:
+        return None
+    session, _ = host.sessions.ensure(session_id)
+    return bridge_for(host).elixir_tools(session).get(name)
+
+
+@hookimpl
 def host_stopping(host: Host) -> None:
     close_bridge(host)

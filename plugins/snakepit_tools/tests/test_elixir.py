@@ -155,6 +155,12 @@ def test_elixir_tools_are_session_proxies_callable_by_name(running: Any, elixir:
     assert described["parameters"]["required"] == ["name"]
 
 
+def test_an_elixir_tool_named_in_the_first_call_of_a_session(running: Any) -> None:
+    # No earlier call created "fresh" or fetched its tools: the host asks resolve_command.
+    assert running.host.sessions.get("fresh") is None
+    assert running.client().call("multiply", {"a": 3, "b": 5}, session_id="fresh") == 15
+
+
 def test_parameters_travel_as_string_value_json(running: Any, elixir: ElixirStandIn) -> None:
     client = running.client()
     assert client.call("call_elixir_tool", {"tool_name": "greet", "parameters": {"name": "Bo"}}) == "hello Bo"
@@ -213,6 +219,10 @@ def test_unreachable_elixir_names_the_address_and_python_tools_keep_working(
         RemoteError, match=f"no Python tool named 'greet', and Elixir's tools are unavailable: Elixir at {address}"
     ):
         client.call("ask_elixir", {"tool_name": "greet", "arguments": {}}, session_id="s5")
+    with pytest.raises(RemoteError) as by_name:
+        client.call("greet", {"name": "x"}, session_id="s6")
+    assert by_name.value.message.startswith("unknown command 'greet'")
+    assert f"could not look it up: Elixir at {address} is unreachable" in by_name.value.message
     # Listings leave Elixir's tools out rather than fail, unless asked for them.
     assert client.call("list_tools", {}, session_id="s5")["tools"][0]["name"] == "add"
     with pytest.raises(RemoteError, match="unreachable"):
