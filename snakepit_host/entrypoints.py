@@ -33,10 +33,18 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+# The standard library's folders hold no distributions; listing them is the
+# largest part of a scan.
+_STDLIB = os.path.dirname(os.__file__)
+_SKIPPED = frozenset({_STDLIB, os.path.join(_STDLIB, "lib-dynload")})
+
+
 def _distribution_dirs(paths: list[str]) -> list[str]:
     seen: set[str] = set()
     found: list[str] = []
     for path in paths:
+        if path in _SKIPPED:
+            continue
         try:
             entries = sorted(os.scandir(path or "."), key=lambda e: e.name)
         except OSError:

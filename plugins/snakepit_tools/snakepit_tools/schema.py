@@ -22,8 +22,7 @@ import json
 import types
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from snakepit_host.codec import TypedBuffer, to_json_bytes, to_jsonable
 from snakepit_host.errors import RegistrationError
@@ -58,8 +57,7 @@ class UnsupportedHint(Exception):
     """A type hint with no JSON-schema form; the message says which."""
 
 
-@dataclass(frozen=True)
-class Shape:
+class Shape(NamedTuple):
     """What one hint means on the wire and how to turn a wire value into it."""
 
     schema: dict[str, Any]
@@ -69,23 +67,21 @@ class Shape:
     """``bytes``/``TypedBuffer`` parameter -> value; None when binary is not accepted."""
 
 
-@dataclass(frozen=True)
-class ParameterPlan:
+class ParameterPlan(NamedTuple):
     name: str
     shape: Shape
     required: bool
     default: Any = None
 
 
-@dataclass(frozen=True)
-class SignaturePlan:
+class SignaturePlan(NamedTuple):
     """A tool's keyword parameters, as the executor needs them."""
 
     parameters: tuple[ParameterPlan, ...]
     wants_ctx: bool
     extra: Shape | None
     """Shape of ``**kwargs`` values, or None when the function takes no ``**kwargs``."""
-    defs: dict[str, Any] = field(default_factory=dict)
+    defs: dict[str, Any]
 
     def schema(self, descriptions: Mapping[str, str]) -> dict[str, Any]:
         """The parameters as a JSON schema (draft 2020-12)."""
@@ -205,8 +201,7 @@ class _Annotated:
         self.__globals__ = namespace
 
 
-@dataclass(frozen=True)
-class Unresolved:
+class Unresolved(NamedTuple):
     """A hint that could not be resolved, and why."""
 
     annotation: Any
