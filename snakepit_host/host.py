@@ -23,6 +23,7 @@ from snakepit_host.dispatch import call_unary, effective_timeout, stream_items
 from snakepit_host.errors import NotFound
 from snakepit_host.hookspecs import HOOK_API_VERSION
 from snakepit_host.sessions import DEFAULT_SESSION_ID, Session, SessionStore
+from snakepit_host.state import PluginState
 
 if TYPE_CHECKING:
     from snakepit_host.codec import TypedBuffer
@@ -56,10 +57,15 @@ class HostConfig:
     """Plugin options from the command line (``add_arguments``), by dest name."""
 
 
-class Host:
-    """One worker: the plugins' registry, live sessions and the Elixir client."""
+class Host(PluginState):
+    """One worker: the plugins' registry, live sessions and the Elixir client.
+
+    Plugins keep per-host objects with :meth:`state` (keyed by plugin name),
+    which also keeps several hosts in one process (tests) apart.
+    """
 
     def __init__(self, config: HostConfig, plugins: PluginManager, registry: Registry) -> None:
+        super().__init__()
         self.config = config
         self.plugins = plugins
         self.registry = registry
@@ -167,16 +173,22 @@ class Host:
             raise NotFound(_unknown_command_message(name, self.registry, notes))
         return command
 
-    def _context(
+    def _begin(
         self,
-        session: Session,
-        command: Command,
+        name: str,
+        params: dict[str, Any],
+        session_id: str,
         metadata: Mapping[str, str] | None,
         binary: Mapping[str, bytes | TypedBuffer] | None,
         deadline: float | None,
         is_active: Callable[[], bool] | None,
-    ) -> SessionContext:
-        return SessionContext(
+    ) -> tuple[Command, SessionContext, dict[str, Any]]:
+        """Resolve the session and the command, and hold the session; the caller releases it."""
+        sid = self.session_id_for(session_id, params)
+        command = self.lookup(name, sid)
+        params = _call_parameters(command, params, binary)
+        session = self.sessions.acquire(sid)
+        ctx = SessionContext(
             self,
             session,
             tool_name=command.name,
@@ -185,6 +197,7 @@ class Host:
             deadline=deadline,
             is_active=is_active,
         )
+        return command, ctx, params
 
     def execute(
         self,
@@ -198,15 +211,11 @@ class Host:
         is_active: Callable[[], bool] | None = None,
     ) -> Any:
         """Run a command or tool and return what its handler returned."""
-        sid = self.session_id_for(session_id, params)
-        command = self.lookup(name, sid)
-        params = _call_parameters(command, params, binary)
-        session = self.sessions.acquire(sid)  # not a context manager: this is the per-call hot path
+        command, ctx, params = self._begin(name, params, session_id, metadata, binary, deadline, is_active)
         try:
-            ctx = self._context(session, command, metadata, binary, deadline, is_active)
             return call_unary(command, ctx, params, self.loop, effective_timeout(command, self.config.call_timeout))
         finally:
-            self.sessions.release(session)
+            self.sessions.release(ctx.session)
 
     def stream(
         self,
@@ -220,13 +229,12 @@ class Host:
         is_active: Callable[[], bool] | None = None,
     ) -> Generator[Any, None, None]:
         """Run a command and yield its items; the session is held until iteration ends."""
-        sid = self.session_id_for(session_id, params)
-        command = self.lookup(name, sid)
-        params = _call_parameters(command, params, binary)
-        with self.sessions.use(sid) as session:
-            ctx = self._context(session, command, metadata, binary, deadline, is_active)
+        command, ctx, params = self._begin(name, params, session_id, metadata, binary, deadline, is_active)
+        try:
             timeout = effective_timeout(command, self.config.call_timeout)
             yield from stream_items(command, ctx, params, self.loop, timeout)
+        finally:
+            self.sessions.release(ctx.session)
 
     # ------------------------------------------------------------ introspection
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from snakepit_host.errors import InvalidArgument, NotFound, ResourceExhausted
+from snakepit_host.state import PluginState
 
 if TYPE_CHECKING:
     from snakepit_host.registry import Command
@@ -37,10 +38,15 @@ def check_session_id(session_id: object) -> str:
     return session_id
 
 
-class Session:
-    """One caller's scope: metadata, plugin state and session-local commands."""
+class Session(PluginState):
+    """One caller's scope: metadata, plugin state and session-local commands.
+
+    Plugins keep per-session data with :meth:`state` (keyed by plugin name);
+    it is dropped with the session.
+    """
 
     def __init__(self, session_id: str, metadata: dict[str, str] | None = None) -> None:
+        super().__init__()
         self.id = session_id
         self.metadata: dict[str, str] = dict(metadata or {})
         self.created_at = time.time()
@@ -49,25 +55,8 @@ class Session:
         self.closed = False
         self.local_commands: dict[str, Command] = {}
         """Commands that exist only in this session (e.g. Elixir tool proxies)."""
-        self._state: dict[str, Any] = {}
         self._lock = threading.RLock()
         self._ready = threading.Event()
-
-    def state(self, key: str, factory: Callable[[], T]) -> T:
-        """The value stored under ``key``, created by ``factory()`` on first use.
-
-        Plugins use their own name as key, e.g. ``session.state("variables", Store)``.
-        """
-        try:
-            return self._state[key]  # type: ignore[no-any-return]
-        except KeyError:
-            with self._lock:
-                if key not in self._state:
-                    self._state[key] = factory()
-                return self._state[key]  # type: ignore[no-any-return]
-
-    def get_state(self, key: str, default: Any = None) -> Any:
-        return self._state.get(key, default)
 
     def lookup(self, name: str) -> Command | None:
         return self.local_commands.get(name)

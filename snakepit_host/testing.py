@@ -16,14 +16,19 @@ Fixtures:
 ``snakepit_client`` / ``snakepit_channel``
     A :class:`~snakepit_host.client.SnakepitClient` and a gRPC channel
     connected to ``snakepit_server``.
+``elixir_standin``
+    A started :class:`~snakepit_host.elixir_standin.ElixirStandIn`: Snakepit's
+    Elixir side, in Python. Pass ``elixir_address=elixir_standin.address``.
 
-Outside pytest, :func:`running_host` is the same thing as a context manager.
+Outside pytest, :func:`running_host` is the same thing as a context manager,
+and :func:`wait_until` polls for something a background thread will do.
 Nothing here is imported until a fixture is used.
 """
 
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +40,7 @@ if TYPE_CHECKING:
     import grpc
 
     from snakepit_host.client import SnakepitClient
+    from snakepit_host.elixir_standin import ElixirStandIn
     from snakepit_host.host import Host
     from snakepit_host.plugins import PluginManager
     from snakepit_host.server import BridgeServer
@@ -121,6 +127,28 @@ def running_host(
         yield handle
     finally:
         handle.stop()
+
+
+def wait_until(predicate: Callable[[], Any], what: str = "the condition", timeout: float = 10.0) -> Any:
+    """Poll until ``predicate()`` is truthy and return it; the timeout only keeps a broken test from hanging."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def elixir_standin() -> Iterator[ElixirStandIn]:
+    from snakepit_host.elixir_standin import ElixirStandIn
+
+    standin = ElixirStandIn()
+    standin.start()
+    yield standin
+    standin.stop()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,16 +23,14 @@ from hostproc import GRPC_SERVER, HostProcess, free_port, python
 from snakepit_host.client import RemoteError, SnakepitClient
 from snakepit_host.elixir_standin import ElixirStandIn
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
+from snakepit_host.testing import wait_until
 
 Spawn = Callable[..., HostProcess]
 
 
 @pytest.fixture
-def elixir() -> Iterator[ElixirStandIn]:
-    standin = ElixirStandIn()
-    standin.start()
-    yield standin
-    standin.stop()
+def elixir(elixir_standin: ElixirStandIn) -> ElixirStandIn:
+    return elixir_standin
 
 
 @pytest.fixture
@@ -121,7 +119,7 @@ def test_snakepit_013_launch(spawn_host: Spawn, elixir: ElixirStandIn, tmp_path:
     ]
     host = spawn_host(argv, env)
     port = host.wait_ready()
-    _wait_for(ready_file.exists)
+    wait_until(ready_file.exists)
     assert ready_file.read_text() == str(port)
     assert os.getpgid(host.process.pid) == host.process.pid, "SNAKEPIT_PROCESS_GROUP=1 must make a group leader"
     with SnakepitClient(f"localhost:{port}") as client:
@@ -141,7 +139,7 @@ def test_snakepit_013_launch(spawn_host: Spawn, elixir: ElixirStandIn, tmp_path:
             client.call("nope", session_id=worker_session)
         payload = json.loads(raised.value.message)  # 0.13 parses JSON errors into Snakepit.Error structs
         assert payload["type"] == "KeyError" and payload["context"]["tool_name"] == "nope"
-    _wait_for(lambda: len(elixir.calls("Heartbeat")) >= 2)
+    wait_until(lambda: len(elixir.calls("Heartbeat")) >= 2)
     assert elixir.calls("Heartbeat")[-1].session_id == worker_session
     os.killpg(host.process.pid, signal.SIGTERM)
     assert host.wait() == 0
@@ -243,7 +241,7 @@ def test_exits_when_the_parent_dies(tmp_path: Path) -> None:
     time.sleep(1.0)  # let the host start and begin watching its parent
     parent.kill()
     parent.wait()
-    _wait_for(lambda: not _alive(child_pid), timeout=4.0)
+    wait_until(lambda: not _alive(child_pid), timeout=4.0)
 
 
 def test_dependent_heartbeat_loss_stops_the_host(spawn_host: Spawn, elixir: ElixirStandIn) -> None:
@@ -295,12 +293,3 @@ def _alive(pid: int) -> bool:
         return False
     stat = Path(f"/proc/{pid}/stat")
     return stat.exists() and stat.read_text().split()[2] != "Z"
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")

@@ -17,7 +17,7 @@ from snakepit_host import Result, StreamChunk, hookimpl
 from snakepit_host.client import RemoteError, SnakepitClient
 from snakepit_host.errors import NotFound
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
-from snakepit_host.testing import RunningHost, running_host
+from snakepit_host.testing import RunningHost, running_host, wait_until
 
 events: list[str] = []
 release = threading.Event()
@@ -243,7 +243,7 @@ def test_client_deadline_cancels_async_handler(client: SnakepitClient) -> None:
     with pytest.raises(grpc.RpcError) as raised:
         client.stub.ExecuteTool(pb.ExecuteToolRequest(tool_name="async_forever"), timeout=0.3)
     assert raised.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    _wait_for(lambda: "async cancelled" in events)
+    wait_until(lambda: "async cancelled" in events)
 
 
 def test_streaming_framing(client: SnakepitClient) -> None:
@@ -290,7 +290,7 @@ def test_client_that_cancels_a_stream_closes_the_generator(client: SnakepitClien
         if index == 5:
             break
     call.cancel()
-    _wait_for(lambda: any(e.startswith("endless closed") for e in events))
+    wait_until(lambda: any(e.startswith("endless closed") for e in events))
     closed_after = int(events[-1].rsplit(" ", 1)[1])
     assert closed_after < 1000, "the host ran far ahead of a reader that stopped"
     assert client.call("echo", {"after": "cancel"}) == {"after": "cancel"}
@@ -386,18 +386,9 @@ def test_idle_sessions_expire_but_not_under_a_running_call() -> None:
         client.call("echo", session_id="idle")
         worker = threading.Thread(target=client.call, args=("wait_for_release",), kwargs={"session_id": "busy"})
         worker.start()
-        _wait_for(lambda: ("idle", "expired") in closed)
+        wait_until(lambda: ("idle", "expired") in closed)
         time.sleep(0.5)
         assert running.host.sessions.get("busy") is not None, "a session expired under a running call"
         release.set()
         worker.join(5)
-        _wait_for(lambda: ("busy", "expired") in closed)
-
-
-def _wait_for(condition: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
+        wait_until(lambda: ("busy", "expired") in closed)

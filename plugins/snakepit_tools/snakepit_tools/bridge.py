@@ -23,7 +23,6 @@ import logging
 import os
 import re
 import threading
-import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -76,25 +75,17 @@ _ELIXIR_TYPES = {
 }
 
 
-_bridges: weakref.WeakKeyDictionary[Host, ToolBridge] = weakref.WeakKeyDictionary()
-_bridges_lock = threading.Lock()
+STATE_KEY = "tools"
 
 
 def bridge_for(host: Host) -> ToolBridge:
     """The host's tool bridge (one per host; tests run several hosts in one process)."""
-    bridge = _bridges.get(host)
-    if bridge is None:
-        with _bridges_lock:
-            bridge = _bridges.get(host)
-            if bridge is None:
-                bridge = _bridges[host] = ToolBridge(host)
-    return bridge
+    return host.state(STATE_KEY, lambda: ToolBridge(host))
 
 
 def close_bridge(host: Host) -> None:
     """Stop the host's background announcements (it is shutting down)."""
-    with _bridges_lock:
-        bridge = _bridges.pop(host, None)
+    bridge = host.pop_state(STATE_KEY)
     if bridge is not None:
         bridge.close()
 

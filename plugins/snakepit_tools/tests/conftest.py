@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import snakepit_tools.plugin as tools_plugin
 
-from snakepit_host import hookimpl
+from snakepit_host import hookimpl, testing
 from snakepit_host.elixir_standin import ElixirStandIn
 from snakepit_host.testing import RunningHost, running_host
 
@@ -43,29 +42,14 @@ def serve() -> Iterator[Callable[..., RunningHost]]:
 
 
 @pytest.fixture
-def elixir() -> Iterator[ElixirStandIn]:
-    standin = ElixirStandIn()
-    standin.start()
-    yield standin
-    standin.stop()
-
-
-def _wait_until(predicate: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
-    """Poll until ``predicate()`` is truthy; the timeout only keeps a broken test from hanging."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+def elixir(elixir_standin: ElixirStandIn) -> ElixirStandIn:
+    return elixir_standin
 
 
 @pytest.fixture
 def wait_until() -> Callable[..., Any]:
     """``wait_until(predicate, what, timeout=10)``."""
-    return _wait_until
+    return testing.wait_until
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -37,18 +36,10 @@ STATE_KEY = "variables"
 
 StoreFactory = Callable[["Host"], "VariableStore"]
 
-_runtimes: weakref.WeakKeyDictionary[Host, VariablesRuntime] = weakref.WeakKeyDictionary()
-_runtimes_lock = threading.Lock()
-
 
 def runtime_for(host: Host) -> VariablesRuntime:
-    runtime = _runtimes.get(host)
-    if runtime is None:
-        with _runtimes_lock:
-            runtime = _runtimes.get(host)
-            if runtime is None:
-                runtime = _runtimes[host] = VariablesRuntime(host)
-    return runtime
+    """The host's variables runtime (one per host; tests run several hosts in one process)."""
+    return host.state(STATE_KEY, lambda: VariablesRuntime(host))
 
 
 def _number(host: Host, option: tuple[str, str, Any], kind: type[float] | type[int]) -> Any:

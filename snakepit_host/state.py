@@ -1,0 +1,39 @@
+"""Plugin-owned state attached to a host or a session, created on first use."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class PluginState:
+    """A small keyed store: ``obj.state("variables", factory)`` returns one object per key.
+
+    Plugins use their own name as key. Creation is locked, so concurrent
+    first uses still make exactly one object; reads after that take no lock.
+    """
+
+    def __init__(self) -> None:
+        self._state: dict[str, Any] = {}
+        self._state_lock = threading.RLock()
+
+    def state(self, key: str, factory: Callable[[], T]) -> T:
+        """The value stored under ``key``, created by ``factory()`` on first use."""
+        try:
+            return self._state[key]  # type: ignore[no-any-return]
+        except KeyError:
+            with self._state_lock:
+                if key not in self._state:
+                    self._state[key] = factory()
+                return self._state[key]  # type: ignore[no-any-return]
+
+    def get_state(self, key: str, default: Any = None) -> Any:
+        return self._state.get(key, default)
+
+    def pop_state(self, key: str, default: Any = None) -> Any:
+        """Remove and return the value under ``key`` (e.g. when the plugin shuts it down)."""
+        with self._state_lock:
+            return self._state.pop(key, default)
