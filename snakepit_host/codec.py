@@ -293,12 +293,14 @@ def _wire_type(value: Any) -> str:
     return "map"  # dicts, and null (0.4.x decodes a map tag without validating)
 
 
+PLAIN_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})
+"""Result types that need no inspection before encoding (the common, fast case)."""
+
+
 def to_json_bytes(value: Any) -> bytes:
     """Compact UTF-8 JSON; non-finite floats become the strings Snakepit uses."""
     try:
-        return json.dumps(
-            value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default
-        ).encode()
+        return _ENCODER.encode(value).encode()
     except ValueError as exc:
         if "Out of range float" not in str(exc):
             raise EncodeError(f"result cannot be encoded as JSON: {exc}") from exc
@@ -352,6 +354,10 @@ def _json_default(value: Any) -> Any:
             "or in snakepit_host.Result(binary=...)"
         )
     raise TypeError(f"object of type {type(value).__name__} is not JSON-serializable")
+
+
+# One encoder for every call: json.dumps with non-default options builds a new one each time.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default)
 
 
 def _replace_non_finite(value: Any) -> Any:

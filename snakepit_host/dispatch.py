@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from snakepit_host.codec import PLAIN_TYPES
 from snakepit_host.errors import DeadlineExceeded, InvalidArgument
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ def call_unary(
             future.cancel()
             ctx.cancel()
             raise DeadlineExceeded(f"{command.name} timed out after {timeout:g} s") from None
+    if type(result) in PLAIN_TYPES:
+        return result
     if inspect.isawaitable(result):
         return _await(result, command, ctx, loop, timeout)
     if inspect.isgenerator(result) or inspect.isasyncgen(result):

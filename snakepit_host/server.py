@@ -301,6 +301,10 @@ def _check_size(message: Any, estimate: int, limit: int, what: str) -> None:
 
 
 def _success_response(result: Any) -> pb.ExecuteToolResponse:
+    if type(result) in codec.PLAIN_TYPES:
+        response = pb.ExecuteToolResponse(success=True)
+        codec.encode_into(response.result, result)
+        return response
     metadata: dict[str, str] = {}
     binary = None
     if isinstance(result, codec.Result):
