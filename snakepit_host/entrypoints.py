@@ -9,9 +9,12 @@ first occurrence of a distribution winning, as ``importlib.metadata`` does.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
+import time
+import zlib
 from typing import NamedTuple
 
 
@@ -99,9 +102,24 @@ def _parse_group(text: str, group: str) -> list[tuple[str, str]]:
 
 
 def scan(group: str, paths: list[str] | None = None) -> list[EntryPoint]:
-    """Every entry point of ``group`` on ``paths`` (default ``sys.path``)."""
+    """Every entry point of ``group`` on ``paths`` (default ``sys.path``, through the cache)."""
+    if paths is not None:
+        return _scan(group, paths)
+    cache = _cache_file(group)
+    if cache is None:
+        return _scan(group, sys.path)
+    key = _cache_key(sys.path)
+    cached = _read_cache(cache, key)
+    if cached is not None:
+        return cached
+    found = _scan(group, sys.path)
+    _write_cache(cache, key, found)
+    return found
+
+
+def _scan(group: str, paths: list[str]) -> list[EntryPoint]:
     found: list[EntryPoint] = []
-    for metadata_dir in _distribution_dirs(sys.path if paths is None else paths):
+    for metadata_dir in _distribution_dirs(paths):
         try:
             with open(os.path.join(metadata_dir, "entry_points.txt"), encoding="utf-8") as handle:
                 text = handle.read()
@@ -114,6 +132,68 @@ def scan(group: str, paths: list[str] | None = None) -> list[EntryPoint]:
         for ep_name, value in items:
             found.append(EntryPoint(ep_name, value, group, name, version, metadata_dir))
     return found
+
+
+# ---------------------------------------------------------------- cache
+#
+# Reading every distribution's entry_points.txt costs about a millisecond per
+# hundred distributions on each worker start. The result is cached per
+# interpreter and keyed on the modification times of the sys.path folders:
+# installing, removing or upgrading a distribution changes its folder's
+# mtime, the same signal Python's own import system uses to refresh its
+# directory caches. File times are coarse (a few ms), so a result is only
+# cached when no folder changed in the last seconds: a folder still being
+# written to never gets a cache entry that its next change could hide.
+# SNAKEPIT_CACHE_DIR='' turns the cache off.
+
+SETTLED_NS = 2_000_000_000
+
+
+def _cache_file(group: str) -> str | None:
+    base = os.environ.get("SNAKEPIT_CACHE_DIR")
+    if base is None:
+        base = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "snakepit-host")
+    if not base:
+        return None
+    interpreter = zlib.crc32(f"{sys.prefix}|{sys.version}".encode())
+    return os.path.join(base, f"entry-points-{group}-{interpreter:08x}.json")
+
+
+def _cache_key(paths: list[str]) -> list[list[object]]:
+    key: list[list[object]] = []
+    for path in paths:
+        if path in _SKIPPED:
+            continue
+        try:
+            key.append([path, os.stat(path or ".").st_mtime_ns])
+        except OSError:
+            key.append([path, None])
+    return key
+
+
+def _read_cache(cache: str, key: list[list[object]]) -> list[EntryPoint] | None:
+    try:
+        with open(cache, encoding="utf-8") as handle:
+            data = json.load(handle)
+        if data.get("key") != key:
+            return None
+        return [EntryPoint(*item) for item in data["entry_points"]]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _write_cache(cache: str, key: list[list[object]], found: list[EntryPoint]) -> None:
+    recent = time.time_ns() - SETTLED_NS
+    if any(isinstance(mtime, int) and mtime > recent for _, mtime in key):
+        return
+    try:
+        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        temporary = f"{cache}.{os.getpid()}.tmp"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump({"key": key, "entry_points": [list(ep) for ep in found]}, handle)
+        os.replace(temporary, cache)
+    except OSError:
+        pass  # a read-only home only costs the scan
 
 
 # ---------------------------------------------------------------- requirements

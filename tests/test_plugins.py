@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +202,31 @@ def test_scan_reads_dist_info_entry_points(tmp_path: Path) -> None:
         ("alpha-plugin", "alpha_mod", "alpha-plugin", "1.0")
     ]
     assert found[0].requirements() == ["snakepit-host>=0.1"]
+
+
+def test_scan_cache_follows_installs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from snakepit_host import entrypoints
+
+    site = tmp_path / "site"
+    _fake_distribution(site, "first", "first_mod")
+    long_ago = 1_600_000_000
+    os.utime(site, (long_ago, long_ago))  # a folder that has not changed for a while
+    monkeypatch.setattr(sys, "path", [str(site)])
+    monkeypatch.setenv("SNAKEPIT_CACHE_DIR", str(tmp_path / "cache"))
+    assert [ep.name for ep in scan("snakepit")] == ["first"]
+    assert list((tmp_path / "cache").iterdir()), "a settled folder's scan is cached"
+    assert [ep.name for ep in scan("snakepit")] == ["first"]
+    _fake_distribution(site, "second", "second_mod")  # an install changes the folder's mtime
+    assert [ep.name for ep in scan("snakepit")] == ["first", "second"]
+    # A folder that just changed is not cached, so its next change cannot be hidden.
+    cache_file = next((tmp_path / "cache").iterdir())
+    assert "second" not in cache_file.read_text()
+    cache_file.write_text("{not json")
+    assert [ep.name for ep in scan("snakepit")] == ["first", "second"]
+    monkeypatch.setenv("SNAKEPIT_CACHE_DIR", "")
+    assert entrypoints._cache_file("snakepit") is None
 
 
 def test_disabled_and_incompatible_plugins_are_never_imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
