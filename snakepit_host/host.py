@@ -37,7 +37,7 @@ DEFAULT_PORT = 50052
 MiB = 1024 * 1024
 
 
-@dataclass
+@dataclass(repr=False, eq=False)  # generated methods cost start-up time; these are unused
 class HostConfig:
     """Settings of one host process (from the CLI, or given by tests)."""
 

@@ -57,7 +57,7 @@ class PluginLoadError(Exception):
     """Strict mode: a plugin failed to load. The message names it and the reason."""
 
 
-@dataclass
+@dataclass(repr=False, eq=False)  # as_dict() is the representation; skip generating the rest
 class PluginRecord:
     """Everything the host knows about one plugin, loaded or not."""
 

@@ -118,7 +118,7 @@ def _same_target(a: object, b: object) -> bool:
     return a is b
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Command:
     """A named operation callable through ExecuteTool as ``handler(ctx, params)``."""
 
@@ -132,6 +132,9 @@ class Command:
     metadata: Mapping[str, str] = field(default_factory=dict)
 
     kind: ClassVar[str] = "command"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, owner={self.owner!r})"
 
     def handler(self) -> Handler:
         target = self.target
@@ -153,7 +156,7 @@ class Command:
         }
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Tool(Command):
     """A described callable, called with keyword arguments.
 

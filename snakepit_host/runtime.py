@@ -29,7 +29,7 @@ PARENT_POLL_SECONDS = 0.25
 TRUTHY = {"1", "true", "yes", "on"}
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class HeartbeatConfig:
     """Python -> Elixir heartbeats (Snakepit 0.13's ``SNAKEPIT_HEARTBEAT_CONFIG``)."""
 
