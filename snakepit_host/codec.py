@@ -192,6 +192,9 @@ def semantic_type(any_message: AnyMessage) -> str:
     return tail.rsplit(".", 1)[-1]
 
 
+_decode_json = json.JSONDecoder().decode
+
+
 def decode_any(any_message: AnyMessage, *, lenient_text: bool = False) -> Any:
     """Decode a JSON-in-Any value sent by either Snakepit version.
 
@@ -207,8 +210,8 @@ def decode_any(any_message: AnyMessage, *, lenient_text: bool = False) -> Any:
             return "" if url.endswith("StringValue") else b""
         raise DecodeError(f"empty value for type {url!r}")
     try:
-        value = json.loads(raw)
-    except ValueError as exc:
+        value = _decode_json(raw.decode())
+    except ValueError as exc:  # includes UnicodeDecodeError
         return _decode_non_json(url, raw, exc, lenient_text)
     if url.startswith(SNAKEPIT_URL_PREFIX):
         return _snakepit_semantics(semantic_type(any_message), value)

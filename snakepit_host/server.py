@@ -134,7 +134,7 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
     # ------------------------------------------------------------ tools
 
     def _call_inputs(self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext) -> dict[str, Any]:
-        params = codec.decode_parameters(request.parameters)
+        """Everything but the parameters that :meth:`Host.execute` / :meth:`Host.stream` take."""
         binary = {}
         for name, data in request.binary_parameters.items():
             try:
@@ -143,7 +143,6 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
                 raise DecodeError(f"binary parameter '{name}': {exc}") from None
         remaining = context.time_remaining()
         return {
-            "params": params,
             "session_id": request.session_id,
             "metadata": dict(request.metadata),
             "binary": binary,
@@ -154,8 +153,8 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
     def ExecuteTool(self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext) -> pb.ExecuteToolResponse:
         started = time.perf_counter()
         try:
-            inputs = self._call_inputs(request, context)
-            result = self.host.execute(request.tool_name, inputs.pop("params"), **inputs)
+            params = codec.decode_parameters(request.parameters)
+            result = self.host.execute(request.tool_name, params, **self._call_inputs(request, context))
             response = _success_response(result)
             estimate = len(response.binary_result) + len(response.result.value)
             _check_size(response, estimate, self.host.config.max_message_bytes, f"the result of {request.tool_name}")
@@ -210,8 +209,8 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
     ) -> Iterator[pb.ToolChunk]:
         name = request.tool_name
         try:
-            inputs = self._call_inputs(request, context)
-            items = self.host.stream(name, inputs.pop("params"), **inputs)
+            params = codec.decode_parameters(request.parameters)
+            items = self.host.stream(name, params, **self._call_inputs(request, context))
             first = next(items)
         except StopIteration:
             yield pb.ToolChunk(chunk_id=f"{name}-1", is_final=True)

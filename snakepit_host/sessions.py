@@ -145,7 +145,9 @@ class SessionStore:
 
     def acquire(self, session_id: str) -> Session:
         """Hold a session for a call (it cannot expire meanwhile); pair with :meth:`release`."""
-        session, _ = self.ensure(session_id)
+        session = self._sessions.get(session_id)
+        if session is None or not session._ready.is_set():
+            session, _ = self.ensure(session_id)
         with session._lock:
             session.active_calls += 1
         return session
