@@ -24,6 +24,7 @@ from snakepit_host.errors import NotFound
 from snakepit_host.hookspecs import HOOK_API_VERSION
 from snakepit_host.sessions import DEFAULT_SESSION_ID, Session, SessionStore
 from snakepit_host.state import PluginState
+from snakepit_host.telemetry import TelemetryHub
 
 if TYPE_CHECKING:
     from snakepit_host.codec import TypedBuffer
@@ -77,6 +78,8 @@ class Host(PluginState):
             on_created=self._session_created,
             on_closed=self._session_closed,
         )
+        self.telemetry = TelemetryHub()
+        """Events for Snakepit 0.13's StreamTelemetry (recorded only while a stream is open)."""
         self.status: dict[str, dict[str, Any]] = {}
         """Plugins publish a small JSON-able status here (shown by ``describe``)."""
         self.address: str | None = None
@@ -265,6 +268,7 @@ class Host(PluginState):
             ],
             "rpcs": {m: r.owner for m, r in sorted(self.registry.rpcs.items())},
             "sessions": {"count": len(self.sessions), "ttl_seconds": self.sessions.ttl},
+            "telemetry": self.telemetry.describe(),
             "status": self.status,
         }
 

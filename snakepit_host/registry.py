@@ -34,11 +34,20 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$")
 MAX_NAME_BYTES = 64
 
 CORE_RPCS = frozenset(
-    {"Ping", "InitializeSession", "CleanupSession", "GetSession", "Heartbeat", "ExecuteTool", "ExecuteStreamingTool"}
+    {
+        "Ping",
+        "InitializeSession",
+        "CleanupSession",
+        "GetSession",
+        "Heartbeat",
+        "ExecuteTool",
+        "ExecuteStreamingTool",
+        "StreamTelemetry",
+    }
 )
 """BridgeService methods the host itself answers."""
 
-PLUGIN_RPCS: Mapping[str, str | None] = {
+PLUGIN_RPCS: Mapping[str, str] = {
     "RegisterVariable": "snakepit-variables",
     "GetVariable": "snakepit-variables",
     "SetVariable": "snakepit-variables",
@@ -55,7 +64,6 @@ PLUGIN_RPCS: Mapping[str, str | None] = {
     "RegisterTools": "snakepit-tools",
     "GetExposedElixirTools": "snakepit-tools",
     "ExecuteElixirTool": "snakepit-tools",
-    "StreamTelemetry": None,
 }
 """BridgeService methods a plugin may serve, with the distribution that usually does."""
 

@@ -32,6 +32,7 @@ from snakepit_host.errors import (
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_host.proto import snakepit_bridge_pb2_grpc as pb_grpc
 from snakepit_host.registry import PLUGIN_RPCS
+from snakepit_host.telemetry import TelemetryHub
 
 if TYPE_CHECKING:
     from snakepit_host.host import Host
@@ -152,6 +153,9 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
 
     def ExecuteTool(self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext) -> pb.ExecuteToolResponse:
         started = time.perf_counter()
+        telemetry = self.host.telemetry
+        if telemetry.active:
+            _emit_start(telemetry, request)
         try:
             params = codec.decode_parameters(request.parameters)
             result = self.host.execute(request.tool_name, params, **self._call_inputs(request, context))
@@ -160,8 +164,16 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
             _check_size(response, estimate, self.host.config.max_message_bytes, f"the result of {request.tool_name}")
         except Exception as exc:
             response = self._failure(exc, request)
-        response.execution_time_ms = int((time.perf_counter() - started) * 1000)
+        elapsed = time.perf_counter() - started
+        response.execution_time_ms = int(elapsed * 1000)
+        if telemetry.active:
+            _emit_end(telemetry, request, response, elapsed)
         return response
+
+    def StreamTelemetry(
+        self, request_iterator: Iterator[pb.TelemetryControl], context: grpc.ServicerContext
+    ) -> Iterator[pb.TelemetryEvent]:
+        return self.host.telemetry.serve(request_iterator, context, self.host)
 
     def _failure(self, exc: Exception, request: pb.ExecuteToolRequest) -> pb.ExecuteToolResponse:
         status = status_of(exc)
@@ -229,9 +241,10 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
     def _plugin_rpc(self, method: str, request: Any, context: grpc.ServicerContext) -> Any:
         entry = self.host.registry.rpcs.get(method)
         if entry is None:
-            package = PLUGIN_RPCS.get(method)
-            hint = f"; install the {package} plugin to serve it" if package else ""
-            context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not served by this host{hint}")
+            package = PLUGIN_RPCS[method]
+            context.abort(
+                grpc.StatusCode.UNIMPLEMENTED, f"{method} is not served by this host; install the {package} plugin"
+            )
         try:
             return entry.handler()(request, RpcCall(self.host, context, method))
         except Exception as exc:
@@ -248,6 +261,30 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
             close = getattr(iterator, "close", None)
             if close is not None:
                 close()
+
+
+def _emit_start(telemetry: TelemetryHub, request: pb.ExecuteToolRequest) -> None:
+    telemetry.emit(
+        "tool.execution.start",
+        {"system_time": time.time_ns()},
+        {"tool": request.tool_name[:200]},
+        request.metadata.get("correlation_id", ""),
+    )
+
+
+def _emit_end(
+    telemetry: TelemetryHub, request: pb.ExecuteToolRequest, response: pb.ExecuteToolResponse, elapsed: float
+) -> None:
+    metadata = {"tool": request.tool_name[:200]}
+    correlation = request.metadata.get("correlation_id", "")
+    measurements: dict[str, int | float | str] = {"duration_ms": elapsed * 1000}
+    if response.success:
+        telemetry.emit("tool.execution.stop", measurements, metadata, correlation)
+        size = len(response.result.value) + len(response.binary_result)
+        telemetry.emit("tool.result_size", {"bytes": size}, metadata, correlation)
+    else:
+        metadata["error_type"] = response.metadata.get("error_type", "")
+        telemetry.emit("tool.execution.exception", measurements, metadata, correlation)
 
 
 def _abort_for(context: grpc.ServicerContext, exc: Exception, method: str, owner: str) -> None:

@@ -4,12 +4,17 @@ Random (often malformed) messages are generated from the proto descriptors
 themselves, so every method and every field is covered, including the RPCs
 that installed plugins serve. Invariants: each call ends within its deadline
 with a deliberate answer (never INTERNAL/UNKNOWN, which would mean an
-unhandled exception), and the host keeps serving afterwards.
+unhandled exception), the host keeps serving afterwards, and its state stays
+consistent: variables registered before fuzzing keep their values and
+versions, every live session id is a valid one, and a call that fails
+validation (unknown command, undecodable parameters, bad variable name or
+type, or any RPC that never creates sessions) leaves no new session behind.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -22,7 +27,11 @@ from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from snakepit_host import codec
+from snakepit_host.errors import SnakepitError
+from snakepit_host.host import Host
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
+from snakepit_host.sessions import check_session_id
 from snakepit_host.testing import RunningHost, running_host
 
 SERVICE = pb.DESCRIPTOR.services_by_name["BridgeService"]
@@ -30,6 +39,9 @@ BAD_STATUSES = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
 # Streams that legitimately stay open waiting for events; a deadline ends them.
 OPEN_ENDED = {"WatchVariables", "StreamTelemetry"}
 
+# Longer than any generated string (max 40) and not among NAMES: no fuzz call can name it.
+GUARDED_SESSION = "guarded-session-that-no-fuzz-call-can-name-0001"
+GUARDED_VARIABLES = {"x": ("float", [0.25, 0.5, 0.75]), "temperature": ("integer", [3]), "label": ("string", ["kept"])}
 NAMES = ["echo", "ping", "describe", "default_session", "s1", "x", "temperature", "", "../etc/passwd", "a\x00b"]
 TYPE_URLS = [
     "type.googleapis.com/snakepit.float",
@@ -129,22 +141,72 @@ def _repeated(field: FieldDescriptor) -> bool:
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[RunningHost]:
-    with running_host(entry_points=True, session_ttl=30, max_sessions=2000) as running:
+    with running_host(entry_points=True, session_ttl=600, max_sessions=2000) as running:
+        client = running.client()
+        for name, (type_name, values) in GUARDED_VARIABLES.items():
+            client.call(
+                "register_variable", {"name": name, "type": type_name, "value": values[0]}, session_id=GUARDED_SESSION
+            )
+            for value in values[1:]:
+                client.call("set_variable", {"name": name, "value": value}, session_id=GUARDED_SESSION)
         yield running
 
 
-def _call(channel: grpc.Channel, method: Any, request: Message) -> None:
+def _guarded_state(client: Any) -> dict[str, tuple[Any, int]]:
+    listed = client.call("list_variables", {}, session_id=GUARDED_SESSION)
+    return {v["name"]: (v["value"], v["version"]) for v in listed}
+
+
+def _may_create_session(method: str, request: Any, host: Host) -> bool:
+    """Whether a call may leave a new session behind: only one that passed the checks made before any handler."""
+    if method == "InitializeSession":
+        return True
+    if method in ("ExecuteTool", "ExecuteStreamingTool"):
+        if request.tool_name not in host.registry.commands:
+            return False
+        try:
+            codec.decode_parameters(request.parameters)
+            for data in request.binary_parameters.values():
+                codec.unpack_binary(data)
+        except SnakepitError:
+            return False
+        return True
+    if method == "RegisterVariable":
+        return bool(NAME_RULE.match(request.name)) and len(request.name) <= 128 and request.type in host.registry.types
+    return False
+
+
+NAME_RULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+"""snakepit-variables' rule for variable names."""
+
+
+def _call(channel: grpc.Channel, method: Any, request: Message, host: Host) -> None:
+    before = set(host.sessions.ids())
+    try:
+        _send(channel, method, request)
+    finally:
+        created = set(host.sessions.ids()) - before
+        if created:
+            assert _may_create_session(method.name, request, host), (
+                f"{method.name} failed validation yet created {created}"
+            )
+            for session_id in created:
+                check_session_id(session_id)
+
+
+def _send(channel: grpc.Channel, method: Any, request: Message) -> None:
     path = f"/{SERVICE.full_name}/{method.name}"
     serialize = type(request).SerializeToString
     deserialize = message_factory.GetMessageClass(method.output_type).FromString
     try:
+        wait = 0.3 if method.name in OPEN_ENDED else 2
         if method.client_streaming:
             call = channel.stream_stream(path, serialize, deserialize)
-            for _ in call(iter([request]), timeout=2):
+            for _ in call(iter([request]), timeout=wait):
                 pass
         elif method.server_streaming:
             stream = channel.unary_stream(path, serialize, deserialize)
-            for index, _ in enumerate(stream(request, timeout=2)):
+            for index, _ in enumerate(stream(request, timeout=wait)):
                 if index > 50:
                     break
         else:
@@ -165,7 +227,7 @@ def test_random_messages(served: RunningHost, method_name: str) -> None:
     @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
     @given(messages(method.input_type))
     def check(request: Message) -> None:
-        _call(client.channel, method, request)
+        _call(client.channel, method, request, served.host)
         assert client.ping("still there").endswith("still there")
 
     check()
@@ -179,10 +241,11 @@ def test_raw_garbage_to_every_method(served: RunningHost, garbage: bytes) -> Non
         path = f"/{SERVICE.full_name}/{method.name}"
         try:
             if method.server_streaming or method.client_streaming:
+                wait = 0.3 if method.name in OPEN_ENDED else 1
                 if method.client_streaming:
-                    responses = channel.stream_stream(path)(iter([garbage]), timeout=1)
+                    responses = channel.stream_stream(path)(iter([garbage]), timeout=wait)
                 else:
-                    responses = channel.unary_stream(path)(garbage, timeout=1)
+                    responses = channel.unary_stream(path)(garbage, timeout=wait)
                 for index, _ in enumerate(responses):
                     if index > 20:
                         break
@@ -204,3 +267,11 @@ def test_raw_garbage_to_every_method(served: RunningHost, garbage: bytes) -> Non
 def test_host_state_stays_bounded_after_fuzzing(served: RunningHost) -> None:
     assert threading.active_count() < 200
     assert len(served.host.sessions) <= served.host.sessions.max_sessions
+
+
+def test_state_stays_consistent_after_fuzzing(served: RunningHost) -> None:
+    client = served.client()
+    expected = {name: (values[-1], len(values) - 1) for name, (_, values) in GUARDED_VARIABLES.items()}
+    assert _guarded_state(client) == expected
+    for session_id in served.host.sessions.ids():
+        check_session_id(session_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -392,3 +393,32 @@ def test_idle_sessions_expire_but_not_under_a_running_call() -> None:
         release.set()
         worker.join(5)
         wait_until(lambda: ("busy", "expired") in closed)
+
+
+def test_stream_telemetry_reports_tool_calls(served: RunningHost, client: SnakepitClient) -> None:
+    """Snakepit 0.13 opens StreamTelemetry per worker; headers come at once, then events."""
+    controls: queue.Queue[pb.TelemetryControl | None] = queue.Queue()
+    controls.put(pb.TelemetryControl(toggle=pb.TelemetryToggle(enabled=True)))
+    controls.put(pb.TelemetryControl(filter=pb.TelemetryEventFilter(deny=["tool.result_size"])))
+
+    def control_stream() -> Iterator[pb.TelemetryControl]:
+        while (item := controls.get()) is not None:
+            yield item
+
+    call = client.stub.StreamTelemetry(control_stream())
+    assert call.initial_metadata() is not None  # headers arrive before any event
+    wait_until(lambda: served.host.telemetry.active, "the stream to be attached")
+    wait_until(lambda: served.host.telemetry._streams[0].deny == ["tool.result_size"], "the filter to apply")
+    client.call("echo", {"x": 1}, metadata={"correlation_id": "c-1"})
+    with pytest.raises(RemoteError):
+        client.call("boom")
+    events = [next(call) for _ in range(4)]
+    names = [".".join(e.event_parts) for e in events]
+    assert names == ["tool.execution.start", "tool.execution.stop", "tool.execution.start", "tool.execution.exception"]
+    assert events[1].correlation_id == "c-1" and events[1].metadata["tool"] == "echo"
+    assert events[1].measurements["duration_ms"].float_value >= 0
+    assert events[3].metadata["error_type"] == "ValueError"
+    controls.put(pb.TelemetryControl(toggle=pb.TelemetryToggle(enabled=False)))
+    controls.put(None)
+    call.cancel()
+    wait_until(lambda: not served.host.telemetry.active, "the stream to detach")
