@@ -7,7 +7,9 @@ private names, anything outside ``dspy``, and parts of DSPy that reach
 beyond one call: process-wide settings and logging, file loading
 (``dspy.load`` unpickles), code interpreters, and LM / embedding clients,
 which could send the environment's API keys to any address (LMs are made
-by ``configure_lm``).
+by ``configure_lm``), and media types, which read local files or fetch URLs.
+Signature strings among the arguments are held to the same type names as
+every other signature (DSPy would import an unknown name).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 import dspy
 
 from snakepit_dspy.running import to_jsonable
-from snakepit_dspy.signatures import describe_signature
+from snakepit_dspy.signatures import check_type_names, describe_signature
 from snakepit_host.errors import PermissionDenied
 
 DENIED_NAMES = frozenset(
@@ -48,6 +50,13 @@ DENIED_NAMES = frozenset(
         "CodeAct",
         "RLM",
         "resolve_interpreter_factory",
+        # media types: their constructors and from_* methods read local files or fetch URLs
+        "Image",
+        "Audio",
+        "File",
+        "from_path",
+        "from_file",
+        "from_url",
         # LM, embedding and fine-tuning clients
         "LM",
         "BaseLM",
@@ -104,6 +113,22 @@ def resolve(target: str) -> Any:
     if not _defined_in_dspy(obj):
         raise _refuse(target, f"it is defined in {getattr(obj, '__module__', None)!r}, outside dspy")
     return obj
+
+
+def check_arguments(target: str, value: Any) -> None:
+    """PermissionDenied if a string DSPy would parse as a signature (one with '->') names a type it would import."""
+    if isinstance(value, str):
+        if "->" in value:
+            try:
+                check_type_names(value)
+            except ValueError as exc:
+                raise _refuse(target, f"argument {value[:80]!r} names a type that is not allowed ({exc})") from None
+    elif isinstance(value, dict):
+        for item in value.values():
+            check_arguments(target, item)
+    elif isinstance(value, list):
+        for item in value:
+            check_arguments(target, item)
 
 
 def _defined_in_dspy(obj: Any) -> bool:

@@ -153,6 +153,7 @@ def call_dspy(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
     target = dspy_names.resolve(p.text("target"))
     args, kwargs = p.sequence("args", []), p.mapping("kwargs", {})
     call_kwargs = p.mapping("call_kwargs", None)
+    dspy_names.check_arguments(p.text("target"), [args, kwargs, call_kwargs])
     if call_kwargs is not None and not isinstance(target, type):
         raise p.error("call_kwargs is only for a class target (construct, then call the instance)")
     # An LM is required only to call a constructed module; plain functions get one if configured.

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 SAVED_FORMAT = "snakepit-dspy/program@1"
 MAX_PROGRAMS_PER_SESSION = 1_000
+PREDICTOR_STATE_KEYS = frozenset({"traces", "train", "demos", "signature", "lm", "fields"})
+"""What ``Predict.dump_state`` writes (``fields`` in newer DSPy)."""
 _MODULE_CLASSES: dict[str, Callable[..., dspy.Module]] = {
     "Predict": dspy.Predict,
     "ChainOfThought": dspy.ChainOfThought,
@@ -136,8 +138,16 @@ def restore(saved: object, program_id: str | None = None) -> Program:
 
 
 def _check_predictor_states(state: dict[str, Any], path: str = "state") -> None:
-    """Every predictor state (one with demos), at any depth of named sub-modules: demos are objects, no LM."""
+    """Every predictor state (one with demos), at any depth of named sub-modules: demos are objects, no LM,
+    and only the keys DSPy writes (its ``load_state`` sets any other key as an attribute of the predictor,
+    ``config`` included, which would reach the LM call)."""
     if "demos" in state:
+        unknown = sorted(set(state) - PREDICTOR_STATE_KEYS)
+        if unknown:
+            raise InvalidArgument(
+                f"saved program {path} has unknown keys {', '.join(repr(k[:40]) for k in unknown[:5])}; "
+                f"a predictor's state holds only {', '.join(sorted(PREDICTOR_STATE_KEYS))}"
+            )
         if state.get("lm") is not None:
             raise InvalidArgument(
                 f"saved program {path} carries an LM of its own; programs use the session's LM (configure_lm)"

@@ -5,11 +5,20 @@ A signature arrives as DSPy's string form (``"question -> answer"``,
 ``{inputs: [{name, type?, description?}], outputs: [...], instructions?}``.
 String forms are parsed once and cached (parsing costs about 0.5 ms, more
 than the rest of a call's overhead).
+
+DSPy resolves a type name it does not know by importing a module of that
+name, follows any attribute (``x: os.system -> y`` imports ``os``), and
+hands quoted types to pydantic, which evaluates them as Python. So before
+DSPy sees a string, its annotations are checked: only builtin, ``typing``
+and ``dspy`` names, no private attributes, and text only inside ``Literal``.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
+import types
+import typing
 from typing import Any
 
 import dspy
@@ -26,6 +35,14 @@ _JSON_TYPE_NAMES = {
     "map": "dict",
 }
 """Type names of JSON schema / Snakepit variables, accepted in object signatures for their Python names."""
+_BUILTIN_TYPES = (int, str, float, bool, list, tuple, dict, set, frozenset, complex, bytes, bytearray)
+_TYPE_ROOTS = frozenset(
+    {name for name, obj in vars(typing).items() if not name.startswith("_") and not isinstance(obj, types.ModuleType)}
+    | {t.__name__ for t in _BUILTIN_TYPES}
+    | {"NoneType", "typing", "dspy"}
+)
+"""Names a signature's annotations may start from: DSPy resolves each without importing anything new
+(typing's names and these builtins directly; ``typing`` and ``dspy`` are already imported)."""
 _EXAMPLE = "write it like 'question -> answer' or 'context: list[str], question -> answer: str'"
 
 
@@ -43,12 +60,56 @@ def _parse_string(text: str) -> type[dspy.Signature]:
     if len(text) > MAX_SIGNATURE_LENGTH:
         raise InvalidArgument(f"signature is longer than {MAX_SIGNATURE_LENGTH} characters")
     try:
+        check_type_names(text)
         signature: type[dspy.Signature] = dspy.Signature(text)
     except Exception as exc:  # DSPy raises ValueError, SyntaxError, NameError... for bad text
         raise InvalidArgument(f"signature {text[:200]!r} does not parse ({exc}); {_EXAMPLE}") from None
     if not signature.input_fields or not signature.output_fields:
         raise InvalidArgument(f"signature {text[:200]!r} needs at least one input and one output field; {_EXAMPLE}")
     return signature
+
+
+def check_type_names(text: str) -> None:
+    """ValueError unless every type in signature ``text`` is one DSPy resolves without importing or evaluating.
+
+    The sides are parsed as DSPy parses them (``def f(<side>): pass``); a side
+    that does not parse is left for DSPy to report.
+    """
+    for side in text.split("->"):
+        try:
+            tree = ast.parse(f"def f({side}): pass")
+        except SyntaxError:
+            continue
+        _check_type_node(tree, literal_value=False)
+
+
+def _check_type_node(node: ast.AST, *, literal_value: bool) -> None:
+    """Names from :data:`_TYPE_ROOTS`, public attributes, and text only as ``Literal`` values.
+
+    A string elsewhere (``list['...']``) is a forward reference, which
+    pydantic evaluates as Python code.
+    """
+    if isinstance(node, ast.Name) and node.id not in _TYPE_ROOTS:
+        raise ValueError(
+            f"Unknown name: {node.id[:60]}: types may be builtin (str, int, list, dict...), typing "
+            "(Optional, Literal...) or dspy (dspy.Image...) names; nothing is imported"
+        )
+    if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+        raise ValueError(f"private attribute {node.attr[:60]!r} in a type; use public type names")
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and not literal_value:
+        raise ValueError(
+            f"text {node.value[:60]!r} used as a type would be evaluated as Python; "
+            "write the type itself, or Literal['a', 'b'] for a choice of values"
+        )
+    values = node.slice if isinstance(node, ast.Subscript) and _is_literal(node.value) else None
+    for child in ast.iter_child_nodes(node):  # Literal['a', 'b']: the slice, or the items of its tuple
+        _check_type_node(child, literal_value=child is values or (literal_value and isinstance(node, ast.Tuple)))
+
+
+def _is_literal(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Name) and node.id == "Literal") or (
+        isinstance(node, ast.Attribute) and node.attr == "Literal"
+    )
 
 
 def _parse_object(spec: dict[str, Any]) -> type[dspy.Signature]:

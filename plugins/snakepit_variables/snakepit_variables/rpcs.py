@@ -57,11 +57,11 @@ def _expected_version(request: pb.SetVariableRequest) -> int | None:
 
 
 def register_variable(request: pb.RegisterVariableRequest, call: RpcCall) -> pb.RegisterVariableResponse:
-    variables = _variables(call, request.session_id, create=True)
     name = check_variable_name(request.name)
     value_type = named(name, runtime_for(call.host).value_type, request.type)
     constraints = named(name, wire.constraints_from_json, request.constraints_json)
     value = named(name, wire.decode_value, request.initial_value, request.initial_binary_value, value_type)
+    variables = _variables(call, request.session_id, create=True)  # only once the request is known to be sound
     variable = variables.register(
         name, request.type, value, constraints=constraints, metadata=caller_metadata(request.metadata)
     )

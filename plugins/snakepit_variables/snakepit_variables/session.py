@@ -50,7 +50,7 @@ class BatchError(InvalidArgument):
 def check_variable_name(name: object) -> str:
     if not isinstance(name, str) or not NAME_PATTERN.match(name) or len(name) > MAX_NAME_LENGTH:
         raise InvalidArgument(
-            f"variable name {name!r} must start with a letter or '_', contain only letters, digits, '_', '.' "
+            f"variable name {name!r:.100} must start with a letter or '_', contain only letters, digits, '_', '.' "
             f"and '-', and be at most {MAX_NAME_LENGTH} characters"
         )
     return name

@@ -1,0 +1,406 @@
+"""Hostile payloads over a real server: nothing from the wire is executed, imported or written.
+
+Every payload here would leave a trace if the host unpickled, imported or
+evaluated it: the pickles open a canary file or import a canary module, the
+names point at canary modules (on ``sys.path`` of this process, where the
+host runs) whose import writes a file, the quoted types would run code that
+writes one, and the traversal names point into the canary directory. After
+each case the directory must hold only the module sources, no canary module
+(nor ``antigravity`` or ``this``, standard modules with side effects) may be
+in ``sys.modules``, and the host must still answer. Each payload is refused
+with an error that names the thing and the rule, except where bytes are data
+by contract (``echo`` gives them back unchanged) and where an id is an
+opaque key (session and program ids may contain ``/``: they name nothing on
+disk, so ``../../etc/passwd`` is just a key).
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import pickle
+import struct
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf.any_pb2 import Any as AnyMessage
+
+from snakepit_host.client import RemoteError, SnakepitClient
+from snakepit_host.codec import SNAKEPIT_URL_PREFIX
+from snakepit_host.proto import snakepit_bridge_pb2 as pb
+from snakepit_host.testing import RunningHost, running_host
+
+CANARY_MODULES = ("snakepit_canary_a", "snakepit_canary_b", "snakepit_canary_c")
+SIDE_EFFECT_MODULES = ("antigravity", "this")
+SESSION = "hostile"
+
+
+@dataclass
+class Canary:
+    """A directory that must stay as it was, and modules that must never be imported."""
+
+    directory: Path
+
+    def path(self, name: str) -> Path:
+        return self.directory / name
+
+    def traversal(self, name: str) -> str:
+        """A relative path that climbs from the working directory into the canary directory."""
+        return "../" * len(Path.cwd().parts) + str(self.directory / name).lstrip("/")
+
+    def assert_untouched(self) -> None:
+        sources = {f"{name}.py" for name in CANARY_MODULES}
+        assert {p.name for p in self.directory.iterdir() if p.name != "__pycache__"} == sources
+        imported = [name for name in (*CANARY_MODULES, *SIDE_EFFECT_MODULES) if name in sys.modules]
+        assert not imported, f"imported from the wire: {imported}"
+
+
+@pytest.fixture(scope="module")
+def canary(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Canary]:
+    directory = tmp_path_factory.mktemp("canary")
+    for name in CANARY_MODULES:
+        (directory / f"{name}.py").write_text(f"open({str(directory / (name + '.imported'))!r}, 'w').close()\n")
+    for name in SIDE_EFFECT_MODULES:
+        assert name not in sys.modules, f"{name} was imported before the test; the check would mean nothing"
+    sys.path.insert(0, str(directory))
+    try:
+        yield Canary(directory)
+    finally:
+        sys.path.remove(str(directory))
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[RunningHost]:
+    with running_host(entry_points=True) as running:
+        yield running
+
+
+@pytest.fixture
+def client(served: RunningHost, canary: Canary) -> Iterator[SnakepitClient]:
+    client = served.client()
+    yield client
+    canary.assert_untouched()
+    assert client.ping("still serving").endswith("still serving")
+
+
+def refused(client: SnakepitClient, name: str, params: dict[str, Any] | None = None, **kwargs: Any) -> RemoteError:
+    kwargs.setdefault("session_id", SESSION)
+    try:
+        result = client.call(name, params or {}, **kwargs)
+    except RemoteError as exc:
+        return exc
+    raise AssertionError(f"{name} accepted a hostile payload: {result!r:.200}")
+
+
+def rpc_refused(call: Any, request: Any) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as caught:
+        call(request, timeout=10)
+    error: Any = caught.value
+    assert error.code() not in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN), error.details()
+    return error  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------- pickles
+
+
+class OpensFile:
+    """Unpickling this opens (creates) a file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (open, (self.path, "w"))
+
+
+class Imports:
+    """Unpickling this imports a module."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (importlib.import_module, (CANARY_MODULES[0],))
+
+
+def spkb(header: dict[str, Any], data: bytes) -> bytes:
+    """An SPKB payload with any header, however much it lies."""
+    encoded = json.dumps(header).encode()
+    return struct.pack("<4sBI", b"SPKB", 1, len(encoded)) + encoded + data
+
+
+@pytest.fixture(scope="module")
+def pickles(canary: Canary) -> dict[str, bytes]:
+    import numpy
+
+    npy = io.BytesIO()
+    numpy.save(npy, numpy.array([OpensFile(canary.path("npy-unpickled"))], dtype=object), allow_pickle=True)
+    plain = pickle.dumps(OpensFile(canary.path("unpickled")))
+    return {
+        "opens a file": plain,
+        "imports a module": pickle.dumps(Imports()),
+        "numpy .npy holding a pickle": npy.getvalue(),
+        "SPKB header claiming dtype object": spkb({"dtype": "object", "shape": [1]}, plain),
+    }
+
+
+def test_pickles_as_binary_parameters(client: SnakepitClient, pickles: dict[str, bytes]) -> None:
+    client.call(
+        "register_variable",
+        {"name": "weights", "type": "tensor", "value": {"shape": [1], "data": [0.5]}},
+        session_id=SESSION,
+    )
+    client.call("configure_lm", {"model": "dummy", "answers": [{"a": "x"}]}, session_id=SESSION)
+    client.call("create_program", {"program_id": "p", "signature": "q -> a"}, session_id=SESSION)
+    for label, payload in pickles.items():
+        if payload.startswith(b"SPKB"):
+            assert "unsupported dtype 'object'" in refused(client, "echo", binary={"data": payload}).message
+        else:  # bytes are data: handed back as they came, never looked into
+            assert client.call("echo", {}, binary={"data": payload}) == payload, label
+        places = [
+            ("set_variable", {"name": "weights"}, "value", "weights:"),
+            ("register_variable", {"name": "e", "type": "embedding"}, "value", "e:"),
+            ("register_variable", {"name": "s", "type": "string"}, "value", "s:"),
+            ("split_bill", {"people": 2}, "total", "does not accept binary"),
+            ("load_program", {}, "state", "'state' must be an object"),
+            ("optimize_program", {"program_id": "p", "optimizer": "LabeledFewShot"}, "trainset", "must be a list"),
+            ("call_dspy", {"target": "dspy.Example"}, "args", "'args' must be a list"),
+            ("configure_lm", {"model": "dummy"}, "answers", "answers"),
+        ]
+        for command, params, field, expected in places:
+            error = refused(client, command, params, binary={field: payload})
+            assert error.metadata["error_status"] == "INVALID_ARGUMENT", (label, command, error.message)
+            expected = "unsupported dtype 'object'" if payload.startswith(b"SPKB") else expected
+            assert expected in error.message, (label, command, error.message)
+        with pytest.raises(grpc.RpcError) as caught:
+            list(client.stream("payment_schedule", {"amount": "10.00", "months": 2}, binary={"amount": payload}))
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+
+
+def _binary_any(type_name: str, meta: dict[str, Any]) -> AnyMessage:
+    """0.4.x's ``.binary`` form: a JSON description in the Any, the bytes beside it."""
+    return AnyMessage(type_url=f"{SNAKEPIT_URL_PREFIX}{type_name}.binary", value=json.dumps(meta).encode())
+
+
+def test_pickles_as_variable_binary_values(client: SnakepitClient, pickles: dict[str, bytes]) -> None:
+    stub = client.stub
+    session = "hostile-rpcs"
+    first = pb.RegisterVariableRequest(
+        session_id=session,
+        name="t",
+        type="tensor",
+        initial_value=AnyMessage(type_url=SNAKEPIT_URL_PREFIX + "tensor", value=b'{"shape": [1], "data": [1.0]}'),
+    )
+    assert stub.RegisterVariable(first, timeout=10).success
+    for label, payload in pickles.items():
+        for meta in ({"binary_format": "pickle", "shape": [1]}, {"binary_format": "spkb", "shape": [1]}, {}):
+            value = _binary_any("tensor", meta)
+            error = rpc_refused(
+                stub.SetVariable,
+                pb.SetVariableRequest(session_id=session, variable_identifier="t", value=value, binary_value=payload),
+            )
+            assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, (label, meta)  # type: ignore[attr-defined]
+            assert error.details().startswith("t: "), error.details()  # type: ignore[attr-defined]
+            if meta.get("binary_format") == "pickle":
+                assert "binary_format 'pickle' is refused" in error.details()  # type: ignore[attr-defined]
+            register = pb.RegisterVariableRequest(
+                session_id=session, name="u", type="embedding", initial_value=value, initial_binary_value=payload
+            )
+            assert rpc_refused(stub.RegisterVariable, register).code() == grpc.StatusCode.INVALID_ARGUMENT
+        batch = pb.BatchSetVariablesRequest(session_id=session, binary_updates={"t": payload}, atomic=True)
+        batch.updates["t"].CopyFrom(_binary_any("tensor", {"shape": [1]}))
+        response = stub.SetVariables(batch, timeout=10)
+        assert not response.success and "t" in response.errors, label
+    assert client.call("get_variable", {"name": "t"}, session_id=session)["version"] == 0
+
+
+def test_saved_programs_cannot_carry_code_or_settings(client: SnakepitClient, pickles: dict[str, bytes]) -> None:
+    client.call("configure_lm", {"model": "dummy", "answers": [{"a": "x"}]}, session_id=SESSION)
+    client.call("create_program", {"program_id": "base", "signature": "q -> a", "replace": True}, session_id=SESSION)
+    saved = client.call("get_program_info", {"program_id": "base", "include_state": True}, session_id=SESSION)["saved"]
+
+    def with_predictor(**extra: Any) -> dict[str, Any]:
+        return {**saved, "state": {**saved["state"], **extra}}
+
+    engine = {"class": f"{CANARY_MODULES[1]}:Evil", "state": {}}
+    predictor = saved["state"]
+    cases = [
+        (with_predictor(lm=engine), "carries an LM of its own"),
+        (with_predictor(config={"api_base": "http://127.0.0.1:9/steal"}), "unknown keys 'config'"),
+        (with_predictor(__dict__={}), "unknown keys '__dict__'"),
+        ({**saved, "state": {"inner": {**predictor, "forward": "x"}}}, "unknown keys 'forward'"),
+        ({**saved, "signature": f"q: {CANARY_MODULES[1]} -> a"}, f"Unknown name: {CANARY_MODULES[1]}"),
+        ({"format": "pickle", "data": pickles["opens a file"].hex()}, "not a saved program"),
+    ]
+    for state, expected in cases:
+        error = refused(client, "load_program", {"state": state, "program_id": "restored"})
+        assert expected in error.message, error.message
+    client.call(
+        "register_variable",
+        {"name": "blob", "type": "string", "value": pickles["opens a file"].hex()},
+        session_id=SESSION,
+    )
+    assert "not a saved program" in refused(client, "load_program", {"variable": "blob"}).message
+
+
+# ---------------------------------------------------------------- names to import or evaluate
+
+REFUSED_TARGETS = [
+    "os.system",
+    "builtins.eval",
+    "subprocess.Popen",
+    "importlib.import_module",
+    "__import__",
+    "antigravity",
+    CANARY_MODULES[2],
+    f"dspy.{CANARY_MODULES[2]}",
+    "dspy.__builtins__",
+    "dspy.Predict.__init__.__globals__",
+    "dspy.Predict.__class__.__subclasses__",
+    "dspy.Predict.forward.__globals__",
+    "dspy.load",
+    "dspy.utils.saving.load",
+    "dspy.PythonInterpreter",
+    "dspy.LM",
+    "dspy.File.from_path",
+    "dspy.Image.from_url",
+    "dspy.Audio",
+    "dspy.settings",
+    "dspy.Predict.load_state.__code__",
+]
+
+
+@pytest.mark.parametrize("target", REFUSED_TARGETS)
+def test_call_dspy_refuses_names_outside_its_namespace(client: SnakepitClient, target: str) -> None:
+    error = refused(client, "call_dspy", {"target": target, "args": [str(Path("/etc/hostname"))]})
+    assert error.metadata["error_status"] == "PERMISSION_DENIED"
+    assert error.message.startswith(f"call_dspy: {target[:120]!r} is refused: "), error.message
+
+
+def _quoted(canary: Canary) -> str:
+    """A quoted type: pydantic would evaluate it as Python, which would write a canary file."""
+    return repr(f"open({str(canary.path('evaluated'))!r}, 'w') and str")
+
+
+def hostile_signatures(canary: Canary) -> list[tuple[str, str]]:
+    module = CANARY_MODULES[1]
+    return [
+        (f"question: {module} -> answer", f"Unknown name: {module}"),
+        ("question: antigravity -> answer", "Unknown name: antigravity"),
+        ("question: this.s -> answer", "Unknown name: this"),
+        ("question: os.system -> answer", "Unknown name: os"),
+        ("question: str.__class__.__subclasses__ -> answer", "private attribute '__subclasses__'"),
+        ("question: dspy.__builtins__ -> answer", "private attribute '__builtins__'"),
+        (f"question: {_quoted(canary)} -> answer", "would be evaluated as Python"),
+        (f"question: list[{_quoted(canary)}] -> answer", "would be evaluated as Python"),
+        (f"question: Optional[{_quoted(canary)}] -> answer", "would be evaluated as Python"),
+        (f"question: Literal[{module}] -> answer", f"Unknown name: {module}"),
+    ]
+
+
+def test_signatures_that_name_modules_or_code_are_refused(client: SnakepitClient, canary: Canary) -> None:
+    session = "hostile-signatures"
+    client.call("configure_lm", {"model": "dummy", "answers": [{"answer": "x"}] * 3}, session_id=session)
+    for signature, expected in hostile_signatures(canary):
+        fields = signature.split("->")[0].split(":", 1)
+        as_object = {"inputs": [{"name": "question", "type": fields[1].strip()}], "outputs": [{"name": "answer"}]}
+        for command, params in [
+            ("enhanced_predict", {"signature": signature, "question": "q"}),
+            ("enhanced_chain_of_thought", {"signature": signature, "question": "q"}),
+            ("create_program", {"program_id": "p", "signature": signature}),
+            ("discover_dspy_schema", {"signature": signature}),
+            ("enhanced_predict", {"signature": as_object, "question": "q"}),
+            ("call_dspy", {"target": "dspy.Predict", "args": [signature]}),
+            ("call_dspy", {"target": "dspy.Signature", "args": [signature]}),
+            ("call_dspy", {"target": "dspy.ChainOfThought", "kwargs": {"signature": signature}}),
+        ]:
+            error = refused(client, command, params, session_id=session)
+            assert expected in error.message, (command, error.message)
+        with pytest.raises(grpc.RpcError) as caught:
+            list(
+                client.stream("stream_chain_of_thought", {"signature": signature, "question": "q"}, session_id=session)
+            )
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+        assert expected in caught.value.details()  # type: ignore[attr-defined]
+    # The LM was never reached: all three scripted answers are still there.
+    assert client.call("check_dspy", {}, session_id=session)["lm"]["answers_remaining"] == 3
+
+
+def test_module_names_in_variables_stay_text(client: SnakepitClient) -> None:
+    session = "hostile-modules"
+    for name in (CANARY_MODULES[0], "antigravity"):
+        variable = client.call("register_variable", {"name": name, "type": "module", "value": name}, session_id=session)
+        assert variable["value"] == name  # stored as a name; never imported
+    client.call("configure_lm", {"model": "dummy", "answers": [{"answer": "x"}]}, session_id=session)
+    client.call("create_program", {"program_id": "p", "signature": "q -> a"}, session_id=session)
+    binding = {"setting": "module_type", "variable": CANARY_MODULES[0], "program_id": "p"}
+    try:
+        client.call("bind_dspy_variable", binding, session_id=session)
+    except RemoteError as exc:  # refused when bound
+        assert "module type must be one of" in exc.message
+    else:  # or when the program runs
+        error = refused(client, "execute_program", {"program_id": "p", "q": "x"}, session_id=session)
+        assert "module type must be one of" in error.message
+    for module in (CANARY_MODULES[0], "antigravity", "os", "dspy.__builtins__", "dspy..predict"):
+        error = refused(client, "discover_dspy_schema", {"module": module}, session_id=session)
+        assert "module must be 'dspy' or a public dspy submodule" in error.message, error.message
+
+
+# ---------------------------------------------------------------- names with traversal, control characters, size
+
+CONTROL = ["a\x00b", "line\nbreak", "\x1b[31mred", "tab\there", "bell\x07"]
+HUGE = "n" * 100_000
+
+
+def test_hostile_variable_and_tool_names_are_refused(client: SnakepitClient, canary: Canary) -> None:
+    for name in ["../../etc/passwd", canary.traversal("written"), "/etc/passwd", *CONTROL, HUGE]:
+        error = refused(client, "register_variable", {"name": name, "type": "string", "value": "x"})
+        assert "must start with a letter or '_'" in error.message and len(error.message) < 1000
+        rpc = pb.RegisterVariableRequest(session_id=SESSION, name=name, type="string")
+        assert "must start with a letter" in rpc_refused(client.stub.RegisterVariable, rpc).details()
+        assert "unknown variable" in refused(client, "get_variable", {"name": name}).message
+        error = refused(client, name)
+        assert error.message.startswith("unknown command ") and len(error.message) < 1000
+        assert "is not a known tool" in refused(client, "describe_tool", {"name": name}).message
+        with pytest.raises(grpc.RpcError) as caught:
+            list(client.stream(name))
+        assert caught.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
+
+
+def test_hostile_session_ids(client: SnakepitClient, served: RunningHost, canary: Canary) -> None:
+    for session_id in [*CONTROL, HUGE[:300]]:
+        error = refused(client, "echo", session_id=session_id)
+        assert error.message.startswith("session id "), error.message
+        assert len(error.message) < 1000
+        response = client.stub.InitializeSession(pb.InitializeSessionRequest(session_id=session_id), timeout=10)
+        assert not response.success and response.error_message.startswith("session id ")
+        assert session_id not in served.host.sessions.ids()
+    for session_id in ["../../etc/passwd", canary.traversal("session")]:  # opaque keys: accepted, nothing written
+        assert client.call("echo", {"k": 1}, session_id=session_id) == {"k": 1}
+        client.call("register_variable", {"name": "v", "type": "string", "value": "x"}, session_id=session_id)
+        assert client.stub.CleanupSession(pb.CleanupSessionRequest(session_id=session_id), timeout=10).success
+
+
+def test_hostile_program_ids(client: SnakepitClient, canary: Canary) -> None:
+    session = "hostile-programs"
+    client.call("configure_lm", {"model": "dummy", "answers": [{"a": "x"}]}, session_id=session)
+    for program_id in [*CONTROL, HUGE]:
+        error = refused(client, "create_program", {"program_id": program_id, "signature": "q -> a"}, session_id=session)
+        assert error.message.startswith("program id must be a printable string"), error.message
+        assert len(error.message) < 1000
+    for program_id in ["../../etc/passwd", canary.traversal("program")]:  # opaque keys: accepted, nothing written
+        created = client.call("create_program", {"program_id": program_id, "signature": "q -> a"}, session_id=session)
+        assert created["program_id"] == program_id
+        error = refused(client, "save_program", {"program_id": program_id, "variable": program_id}, session_id=session)
+        assert "must start with a letter or '_'" in error.message
+
+
+@pytest.mark.xfail(
+    strict=True, reason="snakepit_tools/session.py repeats the whole name in 'is not a known tool' (its owner's fix)"
+)
+def test_describe_tool_does_not_echo_a_huge_name(client: SnakepitClient) -> None:
+    error = refused(client, "describe_tool", {"name": HUGE})
+    assert "is not a known tool" in error.message and len(error.message) < 1000
