@@ -65,6 +65,10 @@ class ElixirClient:
                     options = [
                         ("grpc.max_send_message_length", self._max_message_bytes),
                         ("grpc.max_receive_message_length", self._max_message_bytes),
+                        # gRPC's default backoff grows to 120 s; a restarted Elixir should be
+                        # found again within a couple of seconds, however long it was away.
+                        ("grpc.initial_reconnect_backoff_ms", 200),
+                        ("grpc.max_reconnect_backoff_ms", 2000),
                     ]
                     self._channel = grpc.insecure_channel(self.address, options=options)
                     self._channel.subscribe(self._on_connectivity, try_to_connect=False)

@@ -143,7 +143,9 @@ class Host(PluginState):
         self.plugins.call_lifecycle("host_started", self.loop, host=self)
 
     def stopping_hooks(self) -> None:
-        self.plugins.call_lifecycle("host_stopping", self.loop, host=self)
+        """``host_stopping``, each plugin bounded by the shutdown grace period."""
+        grace = max(self.config.shutdown_grace, 0.5)
+        self.plugins.call_lifecycle("host_stopping", self.loop, timeout=grace, bounded=True, host=self)
 
     def closed(self) -> None:
         """After the server stopped: close sessions, the Elixir channel and the loop."""

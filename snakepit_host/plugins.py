@@ -19,6 +19,7 @@ import functools
 import importlib
 import inspect
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -303,12 +304,21 @@ class PluginManager:
 
     # ------------------------------------------------------------ lifecycle
 
-    def call_lifecycle(self, hook_name: str, loop: BackgroundLoop, timeout: float = 10.0, **kwargs: Any) -> None:
-        """Call a lifecycle hook on every plugin; a failing plugin is logged, not fatal."""
+    def call_lifecycle(
+        self, hook_name: str, loop: BackgroundLoop, timeout: float = 10.0, *, bounded: bool = False, **kwargs: Any
+    ) -> None:
+        """Call a lifecycle hook on every plugin; a failing plugin is logged, not fatal.
+
+        ``async def`` implementations get ``timeout`` seconds. With ``bounded``
+        (shutdown), synchronous ones get it too: each runs in a helper thread
+        that is abandoned if it does not return, so one stuck plugin cannot
+        keep the worker alive past Snakepit's kill deadline.
+        """
         assert hook_name in LIFECYCLE_HOOKS, hook_name
         for record, impl in self._impls(hook_name):
+            arguments = {name: kwargs[name] for name in impl.argnames}
             try:
-                result = impl.function(**{name: kwargs[name] for name in impl.argnames})
+                result = _call_bounded(impl.function, arguments, timeout) if bounded else impl.function(**arguments)
                 if inspect.isawaitable(result):
                     loop.run(result, timeout)
             except Exception as exc:
@@ -346,6 +356,26 @@ class PluginManager:
 
     def listing(self) -> list[dict[str, Any]]:
         return [record.as_dict() for record in self.records.values()]
+
+
+def _call_bounded(function: Callable[..., Any], arguments: dict[str, Any], timeout: float) -> Any:
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, function(**arguments)))
+        except BaseException as exc:  # handed to the caller below
+            outcome.append((False, exc))
+
+    worker = threading.Thread(target=run, name="snakepit-lifecycle", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        raise TimeoutError(f"did not return within {timeout:g} s; carrying on without it")
+    succeeded, value = outcome[0]
+    if not succeeded:
+        raise value
+    return value
 
 
 def _load_entry_point(ep: EntryPoint) -> object:

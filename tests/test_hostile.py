@@ -398,9 +398,6 @@ def test_hostile_program_ids(client: SnakepitClient, canary: Canary) -> None:
         assert "must start with a letter or '_'" in error.message
 
 
-@pytest.mark.xfail(
-    strict=True, reason="snakepit_tools/session.py repeats the whole name in 'is not a known tool' (its owner's fix)"
-)
 def test_describe_tool_does_not_echo_a_huge_name(client: SnakepitClient) -> None:
     error = refused(client, "describe_tool", {"name": HUGE})
     assert "is not a known tool" in error.message and len(error.message) < 1000

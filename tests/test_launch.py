@@ -46,6 +46,11 @@ def slow_plugin(tmp_path: Path) -> dict[str, str]:
                 @hookimpl
                 def register_commands(self, register):
                     register.command("nap", lambda ctx, params: time.sleep(float(params["seconds"])) or "rested")
+
+            class StuckOnStop:
+                @hookimpl
+                def host_stopping(self, host):
+                    time.sleep(60)
             """
         )
     )
@@ -223,6 +228,19 @@ def test_sigterm_lets_calls_in_flight_finish(spawn_host: Spawn, slow_plugin: dic
         call.join(10)
     assert results == ["rested"]
     assert host.wait() == 0
+
+
+def test_a_plugin_stuck_in_host_stopping_does_not_keep_the_worker_alive(
+    spawn_host: Spawn, slow_plugin: dict[str, str]
+) -> None:
+    argv = [python(), "-m", "snakepit_host", "serve", "--port", "0", "--adapter", "slow_plugin:StuckOnStop"]
+    host = spawn_host([*argv, "--shutdown-grace", "0.5"], slow_plugin)
+    host.wait_ready()
+    started = time.monotonic()
+    host.process.send_signal(signal.SIGTERM)
+    assert host.wait() == 0
+    assert time.monotonic() - started < 2.0, "0.4.1 kills 2 s after SIGTERM"
+    assert "host_stopping failed: TimeoutError: did not return within 0.5 s" in host.stderr
 
 
 def test_exits_when_the_parent_dies(tmp_path: Path) -> None:

@@ -316,3 +316,30 @@ def test_importing_the_host_loads_no_plugins() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_a_hung_host_stopping_hook_is_abandoned_at_the_deadline() -> None:
+    import threading
+    import time
+
+    release = threading.Event()
+
+    class Stuck:
+        @hookimpl
+        def host_stopping(self, host: Any) -> None:
+            release.wait(30)
+
+    manager = _manager()
+    manager.add(Stuck, "stuck")
+    manager.build_registry()
+    loop = BackgroundLoop()
+    started = time.monotonic()
+    try:
+        manager.call_lifecycle("host_stopping", loop, timeout=0.3, bounded=True, host=None)
+    finally:
+        release.set()
+        loop.stop()
+    assert time.monotonic() - started < 5, "shutdown waited for a stuck plugin"
+    assert manager.records["stuck"].runtime_errors == [
+        "host_stopping failed: TimeoutError: did not return within 0.3 s; carrying on without it"
+    ]

@@ -115,8 +115,18 @@ def resolve(target: str) -> Any:
     return obj
 
 
+ENDPOINT_KEYS = frozenset({"api_base", "base_url", "api_key", "api_version", "azure_ad_token"})
+"""Keyword names that would point a call's LM at another address or key; configure_lm owns those."""
+
+
 def check_arguments(target: str, value: Any) -> None:
-    """PermissionDenied if a string DSPy would parse as a signature (one with '->') names a type it would import."""
+    """PermissionDenied for arguments that would import or evaluate a name, or redirect the LM.
+
+    A string DSPy would parse as a signature (one with '->') may only name
+    allowed types; a mapping may not set an LM endpoint or key (for example
+    ``dspy.Predict(..., config={"api_base": ...})`` would send the session's
+    key there).
+    """
     if isinstance(value, str):
         if "->" in value:
             try:
@@ -124,6 +134,9 @@ def check_arguments(target: str, value: Any) -> None:
             except ValueError as exc:
                 raise _refuse(target, f"argument {value[:80]!r} names a type that is not allowed ({exc})") from None
     elif isinstance(value, dict):
+        redirecting = sorted(ENDPOINT_KEYS.intersection(value))
+        if redirecting:
+            raise _refuse(target, f"argument key(s) {', '.join(redirecting)} would redirect the LM; use configure_lm")
         for item in value.values():
             check_arguments(target, item)
     elif isinstance(value, list):

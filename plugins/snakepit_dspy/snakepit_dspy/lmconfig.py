@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 import dspy
@@ -96,7 +97,7 @@ def configure(params: Params, scope: str) -> LMConfig:
     api_key, key_source = _api_key(params)
     extra: dict[str, Any] = {}
     if params.has("api_base"):
-        extra["api_base"] = params.text("api_base")
+        extra["api_base"] = _check_api_base(params, params.text("api_base"), from_environment=not params.has("api_key"))
     if params.has("cache"):
         extra["cache"] = params.flag("cache")
     if params.has("num_retries"):
@@ -115,11 +116,40 @@ def _api_key(params: Params) -> tuple[str | None, str]:
         return params.text("api_key"), "from parameters"
     if params.has("api_key_env"):
         name = params.text("api_key_env")
+        if not KEY_VARIABLE.match(name):
+            raise params.error(
+                f"api_key_env must name an API-key variable (upper case, ending in _API_KEY, _KEY or _TOKEN), "
+                f"not {name[:100]!r}"
+            )
         value = os.environ.get(name)
         if not value:
             raise params.error(f"environment variable {name!r} (api_key_env) is not set or empty")
         return value, f"from environment variable {name}"
     return None, "provider default (environment)"
+
+
+KEY_VARIABLE = re.compile(r"^[A-Z][A-Z0-9_]*(_API_KEY|_KEY|_TOKEN)$")
+ALLOWED_API_BASES_ENV = "SNAKEPIT_DSPY_API_BASES"
+
+
+def _check_api_base(params: Params, api_base: str, *, from_environment: bool) -> str:
+    """An endpoint may receive a key from this worker's environment only if the operator allowed it.
+
+    With ``api_key`` in the call, the caller sends its own key wherever it
+    likes. A key read from the environment (``api_key_env``, or the
+    provider's usual variable) goes only to endpoints listed, by prefix, in
+    ``SNAKEPIT_DSPY_API_BASES`` (comma-separated), so a call cannot send the
+    worker's secrets to an address of its choosing.
+    """
+    if not from_environment:
+        return api_base
+    allowed = [p.strip() for p in os.environ.get(ALLOWED_API_BASES_ENV, "").split(",") if p.strip()]
+    if any(api_base.startswith(prefix) for prefix in allowed):
+        return api_base
+    raise params.error(
+        f"api_base {api_base[:200]!r} would receive the API key from this worker's environment; list it in "
+        f"{ALLOWED_API_BASES_ENV} (comma-separated prefixes) or pass api_key with the call"
+    )
 
 
 def build_lm(model: str, api_key: str | None, extra: dict[str, Any], settings: dict[str, Any]) -> Any:

@@ -16,7 +16,8 @@ SECRET = "sk-test-NEVER-SHOW-7c1f0e"
 
 
 def test_key_is_never_echoed_or_logged(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SNAKEPIT_DSPY_TEST_KEY", SECRET + "-env")
+    monkeypatch.setenv("SNAKEPIT_DSPY_TEST_API_KEY", SECRET + "-env")
+    monkeypatch.setenv("SNAKEPIT_DSPY_API_BASES", "http://127.0.0.1:9")  # the operator allows this endpoint
     seen: list[str] = []
     with (
         caplog.at_level(logging.DEBUG),
@@ -25,7 +26,7 @@ def test_key_is_never_echoed_or_logged(caplog: pytest.LogCaptureFixture, monkeyp
         session = Caller(running.client(), "keys")
         # An address that refuses connections: the LM call fails fast, offline, through the real client.
         unreachable = {"api_base": "http://127.0.0.1:9", "num_retries": 0}
-        for key_params in ({"api_key": SECRET}, {"api_key_env": "SNAKEPIT_DSPY_TEST_KEY"}):
+        for key_params in ({"api_key": SECRET}, {"api_key_env": "SNAKEPIT_DSPY_TEST_API_KEY"}):
             configured = session("configure_lm", model="openai/gpt-4o-mini", **key_params, **unreachable)
             seen.append(json.dumps(configured))
             seen.append(json.dumps(session("check_dspy")))
@@ -34,7 +35,7 @@ def test_key_is_never_echoed_or_logged(caplog: pytest.LogCaptureFixture, monkeyp
             assert "the LM call failed" in error.message
             assert "Traceback (most recent call last)" in error.message, "tracebacks are checked too"
             seen.append(error.message + json.dumps(error.metadata))
-        assert configured["api_key"] == "from environment variable SNAKEPIT_DSPY_TEST_KEY"
+        assert configured["api_key"] == "from environment variable SNAKEPIT_DSPY_TEST_API_KEY"
         seen.append(json.dumps(session("describe")))
         with pytest.raises(RemoteError) as info:
             session.client.call("configure_lm", {"model": "", "api_key": SECRET}, session_id="keys")
@@ -43,3 +44,24 @@ def test_key_is_never_echoed_or_logged(caplog: pytest.LogCaptureFixture, monkeyp
     assert any("configured LM openai/gpt-4o-mini" in line for line in seen), "the log capture works"
     leaks = [line for line in seen if SECRET in line]
     assert not leaks, leaks
+
+
+def test_environment_keys_go_only_to_allowed_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SNAKEPIT_DSPY_TEST_API_KEY", SECRET)
+    monkeypatch.delenv("SNAKEPIT_DSPY_API_BASES", raising=False)
+    with running_host(snakepit_dspy.plugin) as running:
+        session = Caller(running.client(), "endpoints")
+        env_key = {"model": "openai/gpt-4o-mini", "api_key_env": "SNAKEPIT_DSPY_TEST_API_KEY"}
+        error = session.fails("configure_lm", **env_key, api_base="http://attacker.example:80")
+        assert "would receive the API key from this worker's environment" in error.message
+        error = session.fails("configure_lm", model="openai/gpt-4o-mini", api_base="http://attacker.example:80")
+        assert "SNAKEPIT_DSPY_API_BASES" in error.message  # the provider's usual variable is an environment key too
+        error = session.fails("configure_lm", model="openai/gpt-4o-mini", api_key_env="DATABASE_URL")
+        assert "api_key_env must name an API-key variable" in error.message
+        # A caller that brings its own key may send it anywhere.
+        own = session("configure_lm", model="openai/gpt-4o-mini", api_key="sk-own", api_base="http://elsewhere:1")
+        assert own["api_key"] == "from parameters"
+        error = session.fails(
+            "call_dspy", target="dspy.Predict", args=["q -> a"], kwargs={"config": {"api_base": "http://x"}}
+        )
+        assert "would redirect the LM" in error.message and error.metadata["error_status"] == "PERMISSION_DENIED"

@@ -109,7 +109,7 @@ def test_name_outside_dspy_in_call_dspy(ready: Caller) -> None:
         ({"model": "dummy", "answers": ["Paris"]}, "answers[0] must be a non-empty object"),
         ({"model": "dummy", "answers": [{"answer": "x"}], "temperature": 9}, "temperature must be between 0 and 2"),
         ({"model": "dummy", "answers": [{"answer": "x"}], "api_key": "k"}, "model 'dummy' is offline"),
-        ({"model": "openai/gpt-4o-mini", "api_key_env": "SNAKEPIT_DSPY_TEST_UNSET"}, "is not set or empty"),
+        ({"model": "openai/gpt-4o-mini", "api_key_env": "SNAKEPIT_DSPY_TEST_UNSET_KEY"}, "is not set or empty"),
         ({"model": "dummy", "answers": [{"answer": "x"}], "temprature": 0.1}, "unknown parameter(s) 'temprature'"),
     ],
 )

@@ -128,10 +128,12 @@ class SessionTools:
             try:
                 found = self._bridge.elixir_tools(self._ctx.session).get(name)
             except SnakepitError as exc:
-                raise NotFound(f"no Python tool named '{name}', and Elixir's tools are unavailable: {exc}") from None
+                raise NotFound(
+                    f"no Python tool named {name[:100]!r}, and Elixir's tools are unavailable: {exc}"
+                ) from None
         if not isinstance(found, Tool):
             kind = "a command, not a tool" if found is not None else "not a known tool"
-            raise NotFound(f"'{name}' is {kind} (see ctx.tools.list())")
+            raise NotFound(f"{name[:100]!r} is {kind} (see ctx.tools.list())")
         return found
 
 
