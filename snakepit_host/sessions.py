@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from snakepit_host.errors import InvalidArgument, NotFound, ResourceExhausted
+from snakepit_host.errors import NotFound, ResourceExhausted
+from snakepit_host.names import check_key
 from snakepit_host.state import PluginState
 
 if TYPE_CHECKING:
@@ -28,14 +29,8 @@ MAX_SESSION_ID_LENGTH = 256
 
 
 def check_session_id(session_id: object) -> str:
-    """Session ids are short printable strings; anything else is refused."""
-    if not isinstance(session_id, str) or not session_id:
-        raise InvalidArgument(f"session id must be a non-empty string, got {session_id!r}")
-    if len(session_id) > MAX_SESSION_ID_LENGTH:
-        raise InvalidArgument(f"session id is longer than {MAX_SESSION_ID_LENGTH} characters")
-    if not session_id.isprintable():
-        raise InvalidArgument(f"session id {session_id!r} contains control characters")
-    return session_id
+    """Session ids are short printable strings that are not paths; anything else is refused."""
+    return check_key("session id", session_id, MAX_SESSION_ID_LENGTH)
 
 
 class Session(PluginState):

@@ -28,6 +28,7 @@ from snakepit_dspy.bindings import check_module_type
 from snakepit_dspy.signatures import describe_signature, parse_signature
 from snakepit_dspy.state import DSPySession
 from snakepit_host.errors import AlreadyExists, InvalidArgument, NotFound
+from snakepit_host.names import check_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -199,9 +200,7 @@ class Programs:
 
 
 def check_program_id(program_id: object) -> str:
-    if not isinstance(program_id, str) or not program_id or len(program_id) > 200 or not program_id.isprintable():
-        raise InvalidArgument(f"program id must be a printable string of 1 to 200 characters, got {program_id!r:.60}")
-    return program_id
+    return check_key("program id", program_id, 200)
 
 
 def fresh_program_id() -> str:
