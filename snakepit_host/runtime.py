@@ -71,6 +71,21 @@ def announce_ready(port: int, ready_file: str | None) -> None:
         os.replace(temporary, ready_file)
 
 
+def quiet_stdout() -> None:
+    """After the readiness line, send anything else written to stdout to stderr.
+
+    Snakepit reads the worker's stdout for ``GRPC_READY``; libraries that
+    print (DSPy's optimizers do) must not write there. Both the Python stream
+    and file descriptor 1 are redirected, so C extensions are covered too.
+    """
+    sys.stdout.flush()
+    try:
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    except (OSError, ValueError):  # not real files (embedded use): the Python stream still moves
+        pass
+    sys.stdout = sys.stderr
+
+
 def join_process_group() -> None:
     """Become a process-group leader when Snakepit asks (so group kills reach children)."""
     if os.environ.get("SNAKEPIT_PROCESS_GROUP", "").strip().lower() in TRUTHY:
@@ -143,6 +158,7 @@ def serve(
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda number, frame: host.request_shutdown(signal.Signals(number).name))
     announce_ready(port, ready_file)
+    quiet_stdout()
     log.info("snakepit-host %s serving on %s (pid %d)", host.version, host.address, os.getpid())
     if watch_parent:
         _watch_parent(host)

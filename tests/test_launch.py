@@ -47,6 +47,11 @@ def slow_plugin(tmp_path: Path) -> dict[str, str]:
                 def register_commands(self, register):
                     register.command("nap", lambda ctx, params: time.sleep(float(params["seconds"])) or "rested")
 
+            class Chatty:
+                @hookimpl
+                def register_commands(self, register):
+                    register.command("chatter", lambda ctx, params: print("a library talking") or "said")
+
             class StuckOnStop:
                 @hookimpl
                 def host_stopping(self, host):
@@ -241,6 +246,19 @@ def test_a_plugin_stuck_in_host_stopping_does_not_keep_the_worker_alive(
     assert host.wait() == 0
     assert time.monotonic() - started < 2.0, "0.4.1 kills 2 s after SIGTERM"
     assert "host_stopping failed: TimeoutError: did not return within 0.5 s" in host.stderr
+
+
+def test_stdout_carries_only_the_readiness_line(spawn_host: Spawn, slow_plugin: dict[str, str]) -> None:
+    host = spawn_host(
+        [python(), "-m", "snakepit_host", "serve", "--port", "0", "--adapter", "slow_plugin:Chatty"], slow_plugin
+    )
+    port = host.wait_ready()
+    with SnakepitClient(f"127.0.0.1:{port}") as client:
+        assert client.call("chatter") == "said"
+    host.process.terminate()
+    assert host.wait() == 0
+    assert host.rest_of_stdout() == [f"GRPC_READY:{port}\n"]
+    assert "a library talking" in host.stderr
 
 
 def test_exits_when_the_parent_dies(tmp_path: Path) -> None:

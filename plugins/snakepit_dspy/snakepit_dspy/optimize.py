@@ -2,16 +2,13 @@
 
 The metric is one of a fixed set of functions defined here; code never
 comes from the wire. BootstrapFewShot prints its summary with ``print``;
-that goes to stderr, since a worker's stdout carries Snakepit's readiness
-line (redirecting is process-wide for its short duration, which only sends
-other threads' stray prints to stderr too).
+in a served worker that reaches stderr, because the host moves stdout there
+once the readiness line is written.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -107,7 +104,7 @@ def optimize(program: Program, lm_for_call: Callable[[], Any], params: Params) -
     if optimizer_name == "LabeledFewShot":
         compiled = optimizer.compile(program.module, trainset=trainset)
     else:
-        with using_lm(lm_for_call()), contextlib.redirect_stdout(sys.stderr):
+        with using_lm(lm_for_call()):  # its progress prints reach stderr: serve() moves stdout there
             compiled = optimizer.compile(program.module, trainset=trainset)
     program.module = compiled
     program.optimized_with = {
