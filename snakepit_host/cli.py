@@ -250,33 +250,8 @@ def load_plugins(args: argparse.Namespace) -> PluginManager:
     plugins.load_entry_points()
     adapter = getattr(args, "adapter", None)
     if adapter:
-        _load_adapter(plugins, adapter)
+        plugins.load_adapter(adapter)
     return plugins
-
-
-def _load_adapter(plugins: PluginManager, spec: str) -> None:
-    """``--adapter``: a plugin given on the command line (not from the wire)."""
-    if spec.startswith("snakepit_bridge."):
-        log.info("adapter %s is Snakepit's own; snakepit-host serves its plugins instead", spec)
-        return
-    import importlib
-
-    from snakepit_host.plugins import PluginRecord
-
-    module_name, _, attribute = spec.partition(":") if ":" in spec else spec.rpartition(".")
-    try:
-        target: Any = importlib.import_module(module_name)
-        if attribute:
-            target = getattr(target, attribute)
-    except Exception as exc:
-        try:
-            target = importlib.import_module(spec)
-        except Exception:
-            record = PluginRecord(name="adapter", module=spec)
-            plugins.records["adapter"] = record
-            plugins._fail(record, f"cannot import adapter {spec}: {type(exc).__name__}: {exc}")
-            return
-    plugins.add(target, "adapter", module=spec)
 
 
 def host_config(args: argparse.Namespace, plugin_dests: set[str]) -> HostConfig:

@@ -158,6 +158,17 @@ class PluginManager:
                 continue
             self._load(record, functools.partial(_load_entry_point, ep), entry_point=ep)
 
+    def load_adapter(self, spec: str) -> None:
+        """``--adapter``: a plugin named on the command line (``pkg.mod.Class``, ``pkg.mod:attr`` or a module).
+
+        Snakepit passes its own default adapter (``snakepit_bridge...``); the
+        host serves its plugins instead, so that one is acknowledged and skipped.
+        """
+        if spec.startswith("snakepit_bridge."):
+            log.info("adapter %s is Snakepit's own; snakepit-host serves its plugins instead", spec)
+            return
+        self._load(PluginRecord(name="adapter", module=spec), functools.partial(_import_adapter, spec))
+
     def add(self, plugin: object, name: str, *, module: str | None = None) -> PluginRecord:
         """Register an object or module directly (testing kit, ``--adapter``)."""
         record = PluginRecord(name=name, module=module or _describe_object(plugin))
@@ -384,6 +395,20 @@ def _load_entry_point(ep: EntryPoint) -> object:
     for part in filter(None, attribute.strip().split(".")):
         target = getattr(target, part)
     # A class is instantiated, as for ``add`` and ``--adapter``: pluggy would call its hooks unbound.
+    return target() if inspect.isclass(target) else target
+
+
+def _import_adapter(spec: str) -> object:
+    module_name, _, attribute = spec.partition(":") if ":" in spec else spec.rpartition(".")
+    try:
+        target: object = importlib.import_module(module_name)
+        if attribute:
+            target = getattr(target, attribute)
+    except Exception as first:
+        try:
+            target = importlib.import_module(spec)  # a module named with dots, not module.attribute
+        except Exception:
+            raise ImportError(f"cannot import adapter {spec}: {type(first).__name__}: {first}") from None
     return target() if inspect.isclass(target) else target
 
 
