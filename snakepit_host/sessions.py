@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from snakepit_host.errors import NotFound, ResourceExhausted
@@ -152,15 +151,6 @@ class SessionStore:
         with session._lock:
             session.active_calls -= 1
         session.last_used = time.monotonic()
-
-    @contextmanager
-    def use(self, session_id: str) -> Iterator[Session]:
-        """:meth:`acquire` and :meth:`release` as a context manager."""
-        session = self.acquire(session_id)
-        try:
-            yield session
-        finally:
-            self.release(session)
 
     def close(self, session_id: str, reason: str = "cleanup") -> Session | None:
         with self._lock:

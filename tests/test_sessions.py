@@ -48,9 +48,12 @@ def test_sweep_expires_idle_sessions_only() -> None:
     closed: list[tuple[str, str]] = []
     store = SessionStore(ttl=0.05, on_closed=lambda s, reason: closed.append((s.id, reason)))
     store.ensure("idle")
-    with store.use("busy"):
+    busy = store.acquire("busy")
+    try:
         time.sleep(0.1)
         assert store.sweep() == ["idle"]
+    finally:
+        store.release(busy)
     assert closed == [("idle", "expired")] and store.get("busy") is not None
 
 
