@@ -39,7 +39,7 @@ from _common import (
     write_results,
 )
 
-from snakepit_host.client import SnakepitClient
+from snakepit_host.host_client import SnakepitClient
 
 MiB = 1024 * 1024
 SERVE = [python(), "-m", "snakepit_host", "serve", "--port", "0", "--log-level", "warning"]
@@ -112,7 +112,7 @@ def bare_predict(calls: int, warmup: int) -> list[float]:
     adapter = dspy.ChatAdapter(use_json_adapter_fallback=False)
 
     def call() -> None:
-        # The settings enhanced_predict runs a dummy LM with (snakepit_dspy.running.using_lm).
+        # The settings enhanced_predict runs a dummy LM with (snakepit_dspy.module_runner.using_lm).
         with dspy.context(lm=lm, adapter=adapter, disable_history=True):
             predictor(question="What is the answer?")
 

@@ -2,7 +2,7 @@
 
 A host runs as a subprocess on 127.0.0.1 with only snakepit-tools and this
 script's :class:`BenchPlugin` (``--adapter bench_tools:BenchPlugin``), and
-an Elixir stand-in (:class:`snakepit_host.elixir_standin.ElixirStandIn`)
+an Elixir stand-in (:class:`snakepit_host.testing.elixir_standin.ElixirStandIn`)
 runs in this process. Measured ``--repeat`` times, interleaved, ``--calls``
 calls each, one client, prebuilt requests:
 
@@ -38,8 +38,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from snakepit_host import hookimpl
 
 if TYPE_CHECKING:
-    from snakepit_host.context import SessionContext
-    from snakepit_host.registry import Registrar
+    from snakepit_host._context import SessionContext
+    from snakepit_host._registry import Registrar
 
 SESSION = "bench"
 TIMEOUT = 120.0
@@ -179,7 +179,7 @@ def in_process(args: argparse.Namespace) -> dict[str, list[float]]:
     """host.execute without gRPC: the added microseconds, undiluted."""
     import snakepit_tools.plugin as tools_plugin
 
-    from snakepit_host.host import Host, HostConfig
+    from snakepit_host._host import Host, HostConfig
     from snakepit_host.testing import make_plugin_manager
 
     manager = make_plugin_manager(tools_plugin, BenchPlugin())
@@ -227,7 +227,7 @@ def main() -> None:
         write_results,
     )
 
-    from snakepit_host.elixir_standin import ElixirStandIn
+    from snakepit_host.testing.elixir_standin import ElixirStandIn
 
     info = machine_info()
     print(describe_machine(info))

@@ -59,7 +59,7 @@ from _common import (
     write_results,
 )
 
-from snakepit_host.client import RemoteError, SnakepitClient
+from snakepit_host.host_client import RemoteError, SnakepitClient
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 
 KINDS = ("echo", "set_variable", "GetVariable", "split_bill", "payment_schedule")

@@ -20,42 +20,42 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from snakepit_host._context import SessionContext as SessionContext
+    from snakepit_host._elixir_client import ElixirClient as ElixirClient
+    from snakepit_host._errors import AlreadyExists as AlreadyExists
+    from snakepit_host._errors import Conflict as Conflict
+    from snakepit_host._errors import DeadlineExceeded as DeadlineExceeded
+    from snakepit_host._errors import DecodeError as DecodeError
+    from snakepit_host._errors import EncodeError as EncodeError
+    from snakepit_host._errors import FailedPrecondition as FailedPrecondition
+    from snakepit_host._errors import InvalidArgument as InvalidArgument
+    from snakepit_host._errors import NotFound as NotFound
+    from snakepit_host._errors import PermissionDenied as PermissionDenied
+    from snakepit_host._errors import RegistrationError as RegistrationError
+    from snakepit_host._errors import ResourceExhausted as ResourceExhausted
+    from snakepit_host._errors import SnakepitError as SnakepitError
+    from snakepit_host._errors import Unavailable as Unavailable
+    from snakepit_host._errors import Unimplemented as Unimplemented
+    from snakepit_host._errors import describe_exception as describe_exception
+    from snakepit_host._host import Host as Host
+    from snakepit_host._names import check_key as check_key
+    from snakepit_host._names import check_name as check_name
+    from snakepit_host._registry import TOOL_OPTIONS_ATTRIBUTE as TOOL_OPTIONS_ATTRIBUTE
+    from snakepit_host._registry import Command as Command
+    from snakepit_host._registry import LazyTarget as LazyTarget
+    from snakepit_host._registry import Registrar as Registrar
+    from snakepit_host._registry import Tool as Tool
+    from snakepit_host._registry import declared_tool_options as declared_tool_options
+    from snakepit_host._server import RpcCall as RpcCall
+    from snakepit_host._sessions import DEFAULT_SESSION_ID as DEFAULT_SESSION_ID
+    from snakepit_host._sessions import Session as Session
+    from snakepit_host._value_types import ValueType as ValueType
     from snakepit_host.codec import Result as Result
     from snakepit_host.codec import StreamChunk as StreamChunk
     from snakepit_host.codec import TypedBuffer as TypedBuffer
-    from snakepit_host.context import SessionContext as SessionContext
-    from snakepit_host.elixir import ElixirClient as ElixirClient
-    from snakepit_host.errors import AlreadyExists as AlreadyExists
-    from snakepit_host.errors import Conflict as Conflict
-    from snakepit_host.errors import DeadlineExceeded as DeadlineExceeded
-    from snakepit_host.errors import DecodeError as DecodeError
-    from snakepit_host.errors import EncodeError as EncodeError
-    from snakepit_host.errors import FailedPrecondition as FailedPrecondition
-    from snakepit_host.errors import InvalidArgument as InvalidArgument
-    from snakepit_host.errors import NotFound as NotFound
-    from snakepit_host.errors import PermissionDenied as PermissionDenied
-    from snakepit_host.errors import RegistrationError as RegistrationError
-    from snakepit_host.errors import ResourceExhausted as ResourceExhausted
-    from snakepit_host.errors import SnakepitError as SnakepitError
-    from snakepit_host.errors import Unavailable as Unavailable
-    from snakepit_host.errors import Unimplemented as Unimplemented
-    from snakepit_host.errors import describe_exception as describe_exception
     from snakepit_host.hookspecs import HOOK_API_VERSION as HOOK_API_VERSION
     from snakepit_host.hookspecs import hookimpl as hookimpl
     from snakepit_host.hookspecs import hookspec as hookspec
-    from snakepit_host.host import Host as Host
-    from snakepit_host.names import check_key as check_key
-    from snakepit_host.registry import TOOL_OPTIONS_ATTRIBUTE as TOOL_OPTIONS_ATTRIBUTE
-    from snakepit_host.registry import Command as Command
-    from snakepit_host.registry import LazyTarget as LazyTarget
-    from snakepit_host.registry import Registrar as Registrar
-    from snakepit_host.registry import Tool as Tool
-    from snakepit_host.registry import check_name as check_name
-    from snakepit_host.registry import declared_tool_options as declared_tool_options
-    from snakepit_host.server import RpcCall as RpcCall
-    from snakepit_host.sessions import DEFAULT_SESSION_ID as DEFAULT_SESSION_ID
-    from snakepit_host.sessions import Session as Session
-    from snakepit_host.valuetypes import ValueType as ValueType
 
 # name -> module that defines it; resolved by ``__getattr__`` on first use.
 _EXPORTS: dict[str, str] = {
@@ -64,42 +64,42 @@ _EXPORTS: dict[str, str] = {
     "hookimpl": "snakepit_host.hookspecs",
     "hookspec": "snakepit_host.hookspecs",
     # what registration hooks receive and create
-    "Registrar": "snakepit_host.registry",
-    "Command": "snakepit_host.registry",
-    "Tool": "snakepit_host.registry",
-    "LazyTarget": "snakepit_host.registry",
-    "TOOL_OPTIONS_ATTRIBUTE": "snakepit_host.registry",
-    "declared_tool_options": "snakepit_host.registry",
-    "check_name": "snakepit_host.registry",
-    "ValueType": "snakepit_host.valuetypes",
+    "Registrar": "snakepit_host._registry",
+    "Command": "snakepit_host._registry",
+    "Tool": "snakepit_host._registry",
+    "LazyTarget": "snakepit_host._registry",
+    "TOOL_OPTIONS_ATTRIBUTE": "snakepit_host._registry",
+    "declared_tool_options": "snakepit_host._registry",
+    "check_name": "snakepit_host._names",
+    "ValueType": "snakepit_host._value_types",
     # what handlers and lifecycle hooks receive
-    "SessionContext": "snakepit_host.context",
-    "Session": "snakepit_host.sessions",
-    "DEFAULT_SESSION_ID": "snakepit_host.sessions",
-    "Host": "snakepit_host.host",
-    "RpcCall": "snakepit_host.server",
-    "ElixirClient": "snakepit_host.elixir",
-    "check_key": "snakepit_host.names",
+    "SessionContext": "snakepit_host._context",
+    "Session": "snakepit_host._sessions",
+    "DEFAULT_SESSION_ID": "snakepit_host._sessions",
+    "Host": "snakepit_host._host",
+    "RpcCall": "snakepit_host._server",
+    "ElixirClient": "snakepit_host._elixir_client",
+    "check_key": "snakepit_host._names",
     # what handlers return
     "Result": "snakepit_host.codec",
     "StreamChunk": "snakepit_host.codec",
     "TypedBuffer": "snakepit_host.codec",
     # what handlers raise
-    "SnakepitError": "snakepit_host.errors",
-    "InvalidArgument": "snakepit_host.errors",
-    "DecodeError": "snakepit_host.errors",
-    "EncodeError": "snakepit_host.errors",
-    "NotFound": "snakepit_host.errors",
-    "AlreadyExists": "snakepit_host.errors",
-    "Conflict": "snakepit_host.errors",
-    "FailedPrecondition": "snakepit_host.errors",
-    "Unavailable": "snakepit_host.errors",
-    "DeadlineExceeded": "snakepit_host.errors",
-    "PermissionDenied": "snakepit_host.errors",
-    "Unimplemented": "snakepit_host.errors",
-    "RegistrationError": "snakepit_host.errors",
-    "ResourceExhausted": "snakepit_host.errors",
-    "describe_exception": "snakepit_host.errors",
+    "SnakepitError": "snakepit_host._errors",
+    "InvalidArgument": "snakepit_host._errors",
+    "DecodeError": "snakepit_host._errors",
+    "EncodeError": "snakepit_host._errors",
+    "NotFound": "snakepit_host._errors",
+    "AlreadyExists": "snakepit_host._errors",
+    "Conflict": "snakepit_host._errors",
+    "FailedPrecondition": "snakepit_host._errors",
+    "Unavailable": "snakepit_host._errors",
+    "DeadlineExceeded": "snakepit_host._errors",
+    "PermissionDenied": "snakepit_host._errors",
+    "Unimplemented": "snakepit_host._errors",
+    "RegistrationError": "snakepit_host._errors",
+    "ResourceExhausted": "snakepit_host._errors",
+    "describe_exception": "snakepit_host._errors",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from snakepit_host import __version__
 
 if TYPE_CHECKING:
-    from snakepit_host.host import Host, HostConfig
-    from snakepit_host.plugins import PluginManager
+    from snakepit_host._host import Host, HostConfig
+    from snakepit_host._plugin_manager import PluginManager
 
 log = logging.getLogger("snakepit_host")
 
@@ -240,7 +240,7 @@ def _truthy(value: str | None) -> bool:
 
 def load_plugins(args: argparse.Namespace) -> PluginManager:
     """Discover and load plugins per the allow/deny/strict settings; may raise PluginLoadError."""
-    from snakepit_host.plugins import PluginManager, parse_name_list
+    from snakepit_host._plugin_manager import PluginManager, parse_name_list
 
     allow = parse_name_list(args.plugins if args.plugins is not None else os.environ.get("SNAKEPIT_PLUGINS"))
     deny = list(args.disable_plugin) + (parse_name_list(os.environ.get("SNAKEPIT_DISABLE_PLUGINS")) or [])
@@ -255,7 +255,7 @@ def load_plugins(args: argparse.Namespace) -> PluginManager:
 
 
 def host_config(args: argparse.Namespace, plugin_dests: set[str]) -> HostConfig:
-    from snakepit_host.host import DEFAULT_PORT, HostConfig
+    from snakepit_host._host import DEFAULT_PORT, HostConfig
 
     ready_file = args.ready_file or os.environ.get("SNAKEPIT_READY_FILE") or None
     error_format = args.error_format
@@ -288,7 +288,7 @@ def host_config(args: argparse.Namespace, plugin_dests: set[str]) -> HostConfig:
 
 
 def make_host(config: HostConfig, plugins: PluginManager) -> Host:
-    from snakepit_host.host import Host
+    from snakepit_host._host import Host
 
     return Host(config, plugins, plugins.build_registry())
 
@@ -297,8 +297,8 @@ def make_host(config: HostConfig, plugins: PluginManager) -> Host:
 
 
 def cmd_serve(args: argparse.Namespace, unknown: list[str], plugins: PluginManager, plugin_dests: set[str]) -> int:
-    from snakepit_host.runtime import HeartbeatConfig, join_process_group, serve
-    from snakepit_host.server import PortInUse
+    from snakepit_host._server import PortInUse
+    from snakepit_host._worker import HeartbeatConfig, join_process_group, serve
 
     join_process_group()
     if unknown:
@@ -365,7 +365,7 @@ def cmd_plugins(args: argparse.Namespace, plugins: PluginManager) -> int:
 
 def cmd_describe(args: argparse.Namespace, plugins: PluginManager | None) -> int:
     if args.address:
-        from snakepit_host.client import SnakepitClient
+        from snakepit_host.host_client import SnakepitClient
 
         with SnakepitClient(args.address) as client:
             info = client.call("describe")
@@ -378,13 +378,13 @@ def cmd_describe(args: argparse.Namespace, plugins: PluginManager | None) -> int
 
 
 def _local_config() -> HostConfig:
-    from snakepit_host.host import HostConfig
+    from snakepit_host._host import HostConfig
 
     return HostConfig(port=0)
 
 
 def cmd_call(args: argparse.Namespace, plugins: PluginManager | None) -> int:
-    from snakepit_host.client import RemoteError, SnakepitClient
+    from snakepit_host.host_client import RemoteError, SnakepitClient
 
     try:
         params = json.loads(args.params)
@@ -429,8 +429,8 @@ def cmd_call(args: argparse.Namespace, plugins: PluginManager | None) -> int:
 def _call_local(
     args: argparse.Namespace, params: dict[str, Any], binary: dict[str, bytes], plugins: PluginManager
 ) -> int:
+    from snakepit_host._errors import describe_exception
     from snakepit_host.codec import Result
-    from snakepit_host.errors import describe_exception
 
     host = make_host(_local_config(), plugins)
     try:
@@ -485,7 +485,7 @@ def cmd_install_launcher(directory: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from snakepit_host.runtime import configure_logging
+    from snakepit_host._worker import configure_logging
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
@@ -509,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_install_launcher(Path(args.directory))
 
     configure_logging(args.log_level or os.environ.get("SNAKEPIT_LOG_LEVEL"))
-    from snakepit_host.plugins import PluginLoadError
+    from snakepit_host._plugin_manager import PluginLoadError
 
     if args.command == "call" and not args.local:
         return cmd_call(args, None)

@@ -31,7 +31,7 @@ from typing import Any
 
 from google.protobuf.any_pb2 import Any as AnyMessage
 
-from snakepit_host.errors import DecodeError, EncodeError
+from snakepit_host._errors import DecodeError, EncodeError
 
 TYPE_URL_PREFIX = "type.googleapis.com/"
 SNAKEPIT_URL_PREFIX = TYPE_URL_PREFIX + "snakepit."

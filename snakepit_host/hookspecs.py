@@ -28,9 +28,9 @@ import pluggy
 if TYPE_CHECKING:
     import argparse
 
-    from snakepit_host.host import Host
-    from snakepit_host.registry import Command, Registrar, Tool
-    from snakepit_host.sessions import Session
+    from snakepit_host._host import Host
+    from snakepit_host._registry import Command, Registrar, Tool
+    from snakepit_host._sessions import Session
 
 PROJECT = "snakepit"
 HOOK_API_VERSION = (1, 0)
@@ -45,7 +45,7 @@ def register_types(register: Registrar) -> None:
     """Register value types (for session variables and typed parameters).
 
     Call ``register.type(name, value_type)`` once per type, where
-    ``value_type`` implements :class:`snakepit_host.valuetypes.ValueType`
+    ``value_type`` implements :class:`snakepit_host._value_types.ValueType`
     (validate, constraints, wire encoding, schema, description).
 
     :param register: registrar bound to this plugin.
@@ -61,7 +61,7 @@ def register_commands(register: Registrar) -> None:
 
     ``register.command(name, handler, description=..., parameters=...,
     streaming=..., timeout=...)``. The handler is called as
-    ``handler(ctx, params)`` with a :class:`~snakepit_host.context.SessionContext`
+    ``handler(ctx, params)`` with a :class:`~snakepit_host._context.SessionContext`
     and the decoded parameter dict. It may be a plain function, ``async def``,
     a generator or an async generator (the last two for streaming commands).
     ``handler`` may also be a ``"package.module:attribute"`` string, imported
@@ -80,7 +80,7 @@ def register_tools(register: Registrar) -> None:
     ``register.tool(function, name=..., description=..., parameters=...,
     returns=..., streaming=..., tags=..., timeout=...)``. A tool is called
     with keyword arguments taken from the request parameters; a parameter
-    named ``ctx`` receives the :class:`~snakepit_host.context.SessionContext`.
+    named ``ctx`` receives the :class:`~snakepit_host._context.SessionContext`.
     Tools share one namespace with commands.
 
     :param register: registrar bound to this plugin.
@@ -96,8 +96,8 @@ def register_rpcs(register: Registrar) -> None:
     ``register.rpc(method, handler)`` where ``method`` is a BridgeService
     method name such as ``"GetVariable"``, and ``handler(request, call)``
     returns the response message (or yields messages for server-streaming
-    methods). ``call`` is a :class:`~snakepit_host.server.RpcCall`. Raise a
-    :class:`~snakepit_host.errors.SnakepitError` to answer with its status.
+    methods). ``call`` is a :class:`~snakepit_host._server.RpcCall`. Raise a
+    :class:`~snakepit_host._errors.SnakepitError` to answer with its status.
     Only one plugin may serve a method.
 
     :param register: registrar bound to this plugin.
@@ -108,7 +108,7 @@ def register_rpcs(register: Registrar) -> None:
 
 @hookspec
 def register_session_attributes(register: Registrar) -> None:
-    """Add attributes to :class:`~snakepit_host.context.SessionContext`.
+    """Add attributes to :class:`~snakepit_host._context.SessionContext`.
 
     ``register.session_attribute(name, factory)`` makes ``ctx.<name>``
     return ``factory(ctx)``, created on first access and cached for that
@@ -143,9 +143,9 @@ def resolve_command(name: str, session_id: str, host: Host) -> Command | None:
     Called only when ``name`` is neither registered nor one of the session's
     local commands, so it costs nothing on the normal path. snakepit-tools
     uses it to fetch a session's Elixir tools on the first call that names
-    one. Return a :class:`~snakepit_host.registry.Command` (or ``Tool``)
+    one. Return a :class:`~snakepit_host._registry.Command` (or ``Tool``)
     whose ``name`` is ``name``; raise a
-    :class:`~snakepit_host.errors.SnakepitError` to explain why it cannot be
+    :class:`~snakepit_host._errors.SnakepitError` to explain why it cannot be
     looked up now (the caller's "unknown command" error quotes it).
 
     :param name: the command name the caller asked for.
@@ -164,7 +164,7 @@ def host_started(host: Host) -> None:
     Called before the readiness signal is sent, so keep it short; start
     background work in a thread. May be ``async def``.
 
-    :param host: the running :class:`~snakepit_host.host.Host`.
+    :param host: the running :class:`~snakepit_host._host.Host`.
 
     .. versionadded:: 1.0
     """
@@ -177,7 +177,7 @@ def host_stopping(host: Host) -> None:
     In-flight calls are still finishing. Release resources quickly; the
     whole shutdown has a grace period of a few seconds. May be ``async def``.
 
-    :param host: the stopping :class:`~snakepit_host.host.Host`.
+    :param host: the stopping :class:`~snakepit_host._host.Host`.
 
     .. versionadded:: 1.0
     """
@@ -187,7 +187,7 @@ def host_stopping(host: Host) -> None:
 def session_created(session: Session, host: Host) -> None:
     """A session was created (first use of its id, or InitializeSession).
 
-    :param session: the new :class:`~snakepit_host.sessions.Session`.
+    :param session: the new :class:`~snakepit_host._sessions.Session`.
     :param host: the running host.
 
     .. versionadded:: 1.0

@@ -17,7 +17,7 @@ from hostproc import HostProcess
 from plugin_packages import ROOT, SNAKEPIT_HOST, cli_env, listing, pip_install, run_cli
 
 from snakepit_host import __version__
-from snakepit_host.client import SnakepitClient
+from snakepit_host.host_client import SnakepitClient
 
 Spawn = Callable[..., HostProcess]
 PACKAGES = ROOT / "tests" / "data" / "broken_plugins"

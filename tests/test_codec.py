@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from snakepit_host import codec
-from snakepit_host.errors import DecodeError, EncodeError
+from snakepit_host._errors import DecodeError, EncodeError
 
 
 def snakepit_any(kind: str, value: object) -> AnyMessage:

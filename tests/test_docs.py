@@ -24,7 +24,7 @@ from hostproc import HostProcess
 from plugin_packages import ROOT, SNAKEPIT_HOST, cli_env, listing, pip_install, run_cli
 
 from snakepit_host import cli, hookspecs
-from snakepit_host.registry import Registrar
+from snakepit_host._registry import Registrar
 
 PLUGIN_GUIDE = ROOT / "docs" / "plugins.md"
 OPERATING_GUIDE = ROOT / "docs" / "snakepit.md"

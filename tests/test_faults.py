@@ -27,7 +27,7 @@ import pytest
 from hostproc import HostProcess, python
 
 from snakepit_host import hookimpl
-from snakepit_host.client import RemoteError, SnakepitClient
+from snakepit_host.host_client import RemoteError, SnakepitClient
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_host.testing import running_host, wait_until
 

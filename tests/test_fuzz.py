@@ -28,10 +28,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from snakepit_host import codec
-from snakepit_host.errors import SnakepitError
-from snakepit_host.host import Host
+from snakepit_host._errors import SnakepitError
+from snakepit_host._host import Host
+from snakepit_host._sessions import check_session_id
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
-from snakepit_host.sessions import check_session_id
 from snakepit_host.testing import RunningHost, running_host
 
 SERVICE = pb.DESCRIPTOR.services_by_name["BridgeService"]

@@ -31,8 +31,8 @@ import grpc
 import pytest
 from google.protobuf.any_pb2 import Any as AnyMessage
 
-from snakepit_host.client import RemoteError, SnakepitClient
 from snakepit_host.codec import SNAKEPIT_URL_PREFIX
+from snakepit_host.host_client import RemoteError, SnakepitClient
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_host.testing import RunningHost, running_host
 

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from hostproc import GRPC_SERVER, HostProcess, free_port, python
 
-from snakepit_host.client import RemoteError, SnakepitClient
-from snakepit_host.elixir_standin import ElixirStandIn
+from snakepit_host.host_client import RemoteError, SnakepitClient
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_host.testing import wait_until
+from snakepit_host.testing.elixir_standin import ElixirStandIn
 
 Spawn = Callable[..., HostProcess]
 

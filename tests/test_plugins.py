@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from snakepit_host import __version__, hookimpl
-from snakepit_host.aio import BackgroundLoop
-from snakepit_host.entrypoints import requirement_for, scan, version_matches
-from snakepit_host.plugins import PluginLoadError, PluginManager
+from snakepit_host._async_loop import BackgroundLoop
+from snakepit_host._entry_points import requirement_for, scan, version_matches
+from snakepit_host._plugin_manager import PluginLoadError, PluginManager
 
 
 def _manager(**kwargs: Any) -> PluginManager:
@@ -207,7 +207,7 @@ def test_scan_reads_dist_info_entry_points(tmp_path: Path) -> None:
 def test_scan_cache_follows_installs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from snakepit_host import entrypoints
+    from snakepit_host import _entry_points as entrypoints
 
     site = tmp_path / "site"
     _fake_distribution(site, "first", "first_mod")
@@ -310,7 +310,8 @@ def test_importing_the_host_loads_no_plugins() -> None:
 
     code = (
         "import sys, snakepit_host\n"
-        "loaded = [m for m in sys.modules if m.startswith(('snakepit_host.plugins', 'snakepit_host.entrypoints', "
+        "loaded = [m for m in sys.modules if m.startswith(("
+        "'snakepit_host._plugin_manager', 'snakepit_host._entry_points', "
         "'snakepit_variables', 'snakepit_tools', 'snakepit_dspy', 'snakepit_example', 'grpc'))]\n"
         "print(loaded)\n"
     )

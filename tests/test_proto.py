@@ -8,8 +8,8 @@ import sys
 import pytest
 from hostproc import ROOT
 
+from snakepit_host._registry import CORE_RPCS, PLUGIN_RPCS
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
-from snakepit_host.registry import CORE_RPCS, PLUGIN_RPCS
 
 
 def test_generated_modules_are_not_stale() -> None:

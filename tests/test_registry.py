@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from snakepit_host.errors import InvalidArgument, RegistrationError, SnakepitError
-from snakepit_host.registry import Registry, keyword_invoker
+from snakepit_host._errors import InvalidArgument, RegistrationError, SnakepitError
+from snakepit_host._registry import Registry, keyword_invoker
 
 
 def handler(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
@@ -48,8 +48,8 @@ def test_identical_re_registration_is_a_no_op() -> None:
     registry = Registry()
     registry.registrar("alpha").command("hello", handler)
     registry.registrar("beta").command("hello", handler)
-    registry.registrar("alpha").command("lazy", "snakepit_host.builtins:echo")
-    registry.registrar("alpha").command("lazy", "snakepit_host.builtins:echo")
+    registry.registrar("alpha").command("lazy", "snakepit_host._core_plugin:echo")
+    registry.registrar("alpha").command("lazy", "snakepit_host._core_plugin:echo")
     assert registry.commands["hello"].owner == "alpha"
 
 
@@ -92,7 +92,7 @@ def test_decorator_forms_and_defaults() -> None:
 def test_lazy_target_resolves_on_first_call_and_reports_failures() -> None:
     registry = Registry()
     register = registry.registrar("p")
-    register.command("echo2", "snakepit_host.builtins:echo")
+    register.command("echo2", "snakepit_host._core_plugin:echo")
     register.command("missing", "no_such_module_anywhere:handler")
     assert registry.commands["echo2"].invoke(_FakeCtx(), {"a": 1}) == {"a": 1}
     with pytest.raises(SnakepitError, match="plugin 'p' could not load no_such_module_anywhere:handler"):
@@ -128,8 +128,8 @@ def test_rpc_registration_rules() -> None:
 
 def test_lazy_rpc_handlers_resolve_on_first_call() -> None:
     registry = Registry()
-    registry.registrar("p").rpc("GetVariable", "snakepit_host.builtins:echo")
-    registry.registrar("q").rpc("GetVariable", "snakepit_host.builtins:echo")  # identical: no-op
+    registry.registrar("p").rpc("GetVariable", "snakepit_host._core_plugin:echo")
+    registry.registrar("q").rpc("GetVariable", "snakepit_host._core_plugin:echo")  # identical: no-op
     entry = registry.rpcs["GetVariable"]
     assert entry.owner == "p"
     assert entry.handler()(_FakeCtx(), {"a": 1}) == {"a": 1}

@@ -15,8 +15,8 @@ import pytest
 from google.protobuf.any_pb2 import Any as AnyMessage
 
 from snakepit_host import Result, StreamChunk, hookimpl
-from snakepit_host.client import RemoteError, SnakepitClient
-from snakepit_host.errors import NotFound
+from snakepit_host._errors import NotFound
+from snakepit_host.host_client import RemoteError, SnakepitClient
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_host.testing import RunningHost, running_host, wait_until
 

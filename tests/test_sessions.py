@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from snakepit_host.errors import InvalidArgument, NotFound, ResourceExhausted
-from snakepit_host.sessions import Session, SessionStore
+from snakepit_host._errors import InvalidArgument, NotFound, ResourceExhausted
+from snakepit_host._sessions import Session, SessionStore
 
 
 def test_created_once_even_under_concurrent_first_use() -> None:

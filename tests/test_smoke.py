@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from hostproc import HostProcess, python
 
-from snakepit_host.client import SnakepitClient
+from snakepit_host.host_client import SnakepitClient
 
 
 def test_serve_standalone_and_call(spawn_host: Callable[..., HostProcess]) -> None:

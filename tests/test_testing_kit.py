@@ -10,8 +10,8 @@ import grpc
 import pytest
 
 from snakepit_host import hookimpl
-from snakepit_host.client import SnakepitClient
-from snakepit_host.plugins import PluginLoadError, PluginManager
+from snakepit_host._plugin_manager import PluginLoadError, PluginManager
+from snakepit_host.host_client import SnakepitClient
 from snakepit_host.testing import RunningHost, make_plugin_manager
 
 

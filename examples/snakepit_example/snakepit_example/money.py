@@ -3,7 +3,7 @@
 Why a custom type: a float cannot hold 0.10 exactly, so money travels as a
 decimal *string* plus a currency code, ``{"amount": "12.50", "currency":
 "EUR"}``, and is a :class:`Money` (``decimal.Decimal`` amount) in Python.
-It implements :class:`snakepit_host.valuetypes.ValueType`, so
+It implements :class:`snakepit_host.ValueType`, so
 snakepit-variables can hold ``money`` variables with constraints::
 
     ctx.variables.register("budget", "money", "250.00 EUR",
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from snakepit_host.errors import InvalidArgument
+from snakepit_host import InvalidArgument
 
 _AMOUNT = re.compile(r"^[+-]?\d+(\.\d+)?$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -116,7 +116,7 @@ def parse_money(value: object) -> Money:
 
 
 class MoneyType:
-    """``money`` for snakepit-host's type registry (protocol: :class:`snakepit_host.valuetypes.ValueType`)."""
+    """``money`` for snakepit-host's type registry (protocol: :class:`snakepit_host.ValueType`)."""
 
     name = "money"
     description = "An exact decimal amount with an ISO 4217 currency; JSON {'amount': '12.50', 'currency': 'EUR'}"

@@ -13,9 +13,7 @@ from typing import TYPE_CHECKING
 from snakepit_host import hookimpl
 
 if TYPE_CHECKING:
-    from snakepit_host.host import Host
-    from snakepit_host.registry import Registrar
-    from snakepit_host.sessions import Session
+    from snakepit_host import Host, Registrar, Session
 
 
 @hookimpl

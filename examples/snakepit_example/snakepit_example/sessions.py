@@ -11,11 +11,10 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from snakepit_host.errors import InvalidArgument
+from snakepit_host import InvalidArgument
 
 if TYPE_CHECKING:
-    from snakepit_host.context import SessionContext
-    from snakepit_host.host import Host
+    from snakepit_host import Host, SessionContext
 
 STATUS_KEY = "example"
 _lock = threading.Lock()

@@ -19,8 +19,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal
 
 from snakepit_example.money import decimal_places, parse_amount
-from snakepit_host import SessionContext
-from snakepit_host.errors import InvalidArgument
+from snakepit_host import InvalidArgument, SessionContext
 
 Currency = Literal["CHF", "EUR", "GBP", "JPY", "USD"]
 MINOR_UNIT_PLACES: dict[str, int] = {"CHF": 2, "EUR": 2, "GBP": 2, "JPY": 0, "USD": 2}

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from snakepit_example.money import Money, MoneyType
 
-from snakepit_host.errors import InvalidArgument
-from snakepit_host.valuetypes import ValueType
+from snakepit_host._errors import InvalidArgument
+from snakepit_host._value_types import ValueType
 
 MONEY = MoneyType()
 

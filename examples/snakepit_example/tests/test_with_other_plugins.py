@@ -14,7 +14,7 @@ import snakepit_example.plugin as example_plugin
 from snakepit_example.money import Money
 
 from snakepit_host import hookimpl
-from snakepit_host.client import RemoteError
+from snakepit_host.host_client import RemoteError
 from snakepit_host.testing import RunningHost
 
 

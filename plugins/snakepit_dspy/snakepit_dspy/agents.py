@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import dspy
 
-from snakepit_host.errors import FailedPrecondition, NotFound, describe_exception
+from snakepit_host import FailedPrecondition, NotFound, describe_exception
 
 if TYPE_CHECKING:
-    from snakepit_host.context import SessionContext
+    from snakepit_host import SessionContext
 
 
 def session_tools(ctx: SessionContext, names: list[Any] | None) -> tuple[list[dspy.Tool], list[dict[str, str]]]:

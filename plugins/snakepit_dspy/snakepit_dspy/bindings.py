@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from snakepit_dspy.catalog import BINDABLE_SETTINGS, PROGRAM_MODULE_TYPES
 from snakepit_dspy.lmconfig import check_setting
-from snakepit_dspy.state import session_state
-from snakepit_host.errors import FailedPrecondition, InvalidArgument
+from snakepit_dspy.session_state import session_state
+from snakepit_host import FailedPrecondition, InvalidArgument
 
 if TYPE_CHECKING:
-    from snakepit_host.context import SessionContext
+    from snakepit_host import SessionContext
 
 RESULT_VARIABLE_TYPE = "dict"
 """snakepit-variables type used when ``store_as`` or ``save_program`` creates a variable (a JSON object)."""

@@ -20,9 +20,9 @@ from typing import Any
 
 import dspy
 
-from snakepit_dspy.running import to_jsonable
+from snakepit_dspy.module_runner import to_jsonable
 from snakepit_dspy.signatures import check_type_names, describe_signature
-from snakepit_host.errors import PermissionDenied
+from snakepit_host import PermissionDenied
 
 DENIED_NAMES = frozenset(
     {

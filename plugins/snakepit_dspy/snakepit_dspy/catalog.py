@@ -94,7 +94,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "check_dspy",
         "Whether DSPy can be imported, its version, and the LM this session would use.",
         _schema({}),
-        module="snakepit_dspy.status",
+        module="snakepit_dspy.check_dspy",
     ),
     _command(
         "configure_lm",

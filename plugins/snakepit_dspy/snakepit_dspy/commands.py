@@ -18,15 +18,15 @@ from snakepit_dspy.agents import session_tools
 from snakepit_dspy.bindings import bind_setting, bound_settings, module_type_from, read_variable, store_result
 from snakepit_dspy.discovery import discover, module_listing
 from snakepit_dspy.lmconfig import configure, lm_for_call, lm_summary
+from snakepit_dspy.module_runner import call_with_lm, outputs_of, to_jsonable
 from snakepit_dspy.optimize import optimize
 from snakepit_dspy.params import Params
 from snakepit_dspy.programs import Program, Programs, fresh_program_id, new_program, restore
-from snakepit_dspy.running import call_with_lm, outputs_of, to_jsonable
+from snakepit_dspy.session_state import active_lm, session_state, set_default_lm
 from snakepit_dspy.signatures import describe_signature, parse_signature, select_inputs
-from snakepit_dspy.state import active_lm, session_state, set_default_lm
 
 if TYPE_CHECKING:
-    from snakepit_host.context import SessionContext
+    from snakepit_host import SessionContext
 
 PREDICTION_PARAMETERS = ("signature", "inputs", "store_as")
 REACT_PARAMETERS = (*PREDICTION_PARAMETERS, "tools", "max_iters")

@@ -16,7 +16,7 @@ import dspy
 from dspy.teleprompt import Teleprompter
 
 from snakepit_dspy.catalog import METRICS, OPTIMIZERS, PROGRAM_MODULE_TYPES
-from snakepit_host.errors import InvalidArgument, NotFound
+from snakepit_host import InvalidArgument, NotFound
 
 _CATEGORIES: tuple[tuple[str, type], ...] = (
     ("modules", dspy.Module),

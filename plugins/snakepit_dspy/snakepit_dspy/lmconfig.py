@@ -23,11 +23,11 @@ import dspy
 from snakepit_dspy.catalog import BINDABLE_SETTINGS, LM_SETTINGS
 from snakepit_dspy.params import Params
 from snakepit_dspy.scripted import scripted_lm
-from snakepit_dspy.state import LMConfig, active_lm
-from snakepit_host.errors import FailedPrecondition, InvalidArgument
+from snakepit_dspy.session_state import LMConfig, active_lm
+from snakepit_host import FailedPrecondition, InvalidArgument
 
 if TYPE_CHECKING:
-    from snakepit_host.context import SessionContext
+    from snakepit_host import SessionContext
 
 log = logging.getLogger("snakepit_dspy")
 

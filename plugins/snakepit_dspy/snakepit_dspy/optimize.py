@@ -16,10 +16,10 @@ from typing import Any
 import dspy
 
 from snakepit_dspy.catalog import METRICS, OPTIMIZERS
+from snakepit_dspy.module_runner import using_lm
 from snakepit_dspy.params import Params
 from snakepit_dspy.programs import Program
-from snakepit_dspy.running import using_lm
-from snakepit_host.errors import InvalidArgument
+from snakepit_host import InvalidArgument
 
 MAX_TRAINSET = 10_000
 Metric = Callable[..., bool]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from snakepit_host.errors import InvalidArgument
+from snakepit_host import InvalidArgument
 
 ROUTING_PARAMETERS = frozenset({"session_id"})
 """Set by Snakepit's execute_in_session for routing; never an input of a command."""

@@ -14,7 +14,7 @@ from snakepit_dspy.catalog import COMMANDS
 from snakepit_host import hookimpl
 
 if TYPE_CHECKING:
-    from snakepit_host.registry import Registrar
+    from snakepit_host import Registrar
 
 
 @hookimpl

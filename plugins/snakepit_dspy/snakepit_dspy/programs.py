@@ -25,10 +25,9 @@ from typing import TYPE_CHECKING, Any
 import dspy
 
 from snakepit_dspy.bindings import check_module_type
+from snakepit_dspy.session_state import DSPySession
 from snakepit_dspy.signatures import describe_signature, parse_signature
-from snakepit_dspy.state import DSPySession
-from snakepit_host.errors import AlreadyExists, InvalidArgument, NotFound
-from snakepit_host.names import check_key
+from snakepit_host import AlreadyExists, InvalidArgument, NotFound, check_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable

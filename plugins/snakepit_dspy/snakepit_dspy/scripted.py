@@ -13,7 +13,7 @@ from typing import Any
 
 from dspy.utils import DummyLM
 
-from snakepit_host.errors import FailedPrecondition, InvalidArgument
+from snakepit_host import FailedPrecondition, InvalidArgument
 
 MAX_ANSWERS = 10_000
 

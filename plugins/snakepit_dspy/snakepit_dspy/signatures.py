@@ -23,7 +23,7 @@ from typing import Any
 
 import dspy
 
-from snakepit_host.errors import InvalidArgument
+from snakepit_host import InvalidArgument
 
 MAX_SIGNATURE_LENGTH = 4_000
 _JSON_TYPE_NAMES = {

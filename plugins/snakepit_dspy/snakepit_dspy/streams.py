@@ -16,13 +16,13 @@ import dspy
 
 from snakepit_dspy.commands import PREDICTION_PARAMETERS, call_inputs, call_lm, signature_of
 from snakepit_dspy.lmconfig import lm_summary
+from snakepit_dspy.module_runner import call_with_lm, outputs_of, to_jsonable
 from snakepit_dspy.params import Params
-from snakepit_dspy.running import call_with_lm, outputs_of, to_jsonable
 from snakepit_dspy.signatures import select_inputs
-from snakepit_host.errors import InvalidArgument
+from snakepit_host import InvalidArgument
 
 if TYPE_CHECKING:
-    from snakepit_host.context import SessionContext
+    from snakepit_host import SessionContext
 
 MAX_BATCH = 10_000
 

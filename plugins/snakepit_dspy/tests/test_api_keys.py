@@ -9,7 +9,7 @@ import pytest
 import snakepit_dspy.plugin
 from snakepit_dspy.testing import Caller
 
-from snakepit_host.client import RemoteError
+from snakepit_host.host_client import RemoteError
 from snakepit_host.testing import running_host
 
 SECRET = "sk-test-NEVER-SHOW-7c1f0e"

@@ -9,8 +9,8 @@ import pytest
 from snakepit_dspy.testing import Caller
 
 from snakepit_host import hookimpl
-from snakepit_host.elixir_standin import ElixirStandIn
 from snakepit_host.testing import RunningHost, running_host
+from snakepit_host.testing.elixir_standin import ElixirStandIn
 
 
 def add(a: int, b: int) -> int:

@@ -3,7 +3,7 @@
 ``from snakepit_tools import tool`` is all a plugin needs to describe its
 tools; it registers them with the host's ``register.tool(fn)`` in its
 ``register_tools`` hook. Handlers reach every tool of their session through
-``ctx.tools`` (:class:`~snakepit_tools.session.SessionTools`).
+``ctx.tools`` (:class:`~snakepit_tools.session_tools.SessionTools`).
 """
 
 from __future__ import annotations

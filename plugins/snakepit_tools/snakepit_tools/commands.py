@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from snakepit_host.errors import InvalidArgument
-from snakepit_tools.bridge import bridge_for
+from snakepit_host import InvalidArgument
+from snakepit_tools.elixir_bridge import bridge_for
 
 if TYPE_CHECKING:
-    from snakepit_host.context import SessionContext
+    from snakepit_host import SessionContext
 
 LIST_TOOLS_SCHEMA = {
     "type": "object",

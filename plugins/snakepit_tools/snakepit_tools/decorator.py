@@ -15,8 +15,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
-from snakepit_host.errors import RegistrationError
-from snakepit_host.registry import TOOL_OPTIONS_ATTRIBUTE, check_name, declared_tool_options
+from snakepit_host import TOOL_OPTIONS_ATTRIBUTE, RegistrationError, check_name, declared_tool_options
 
 F = TypeVar("F", bound=Callable[..., Any])
 

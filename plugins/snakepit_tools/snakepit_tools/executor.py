@@ -20,12 +20,12 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from snakepit_host.errors import DeadlineExceeded, InvalidArgument
+from snakepit_host import DeadlineExceeded, InvalidArgument
 from snakepit_tools.schema import SignaturePlan
 from snakepit_tools.validation import ParameterValidator
 
 if TYPE_CHECKING:
-    from snakepit_host.context import SessionContext
+    from snakepit_host import SessionContext
 
 CANCEL_POLL_SECONDS = 0.1
 

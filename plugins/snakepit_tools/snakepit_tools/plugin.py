@@ -10,16 +10,13 @@ from typing import TYPE_CHECKING
 
 from snakepit_host import hookimpl
 from snakepit_tools import commands
-from snakepit_tools.bridge import bridge_for, close_bridge
+from snakepit_tools.elixir_bridge import bridge_for, close_bridge
 
 if TYPE_CHECKING:
     import argparse
 
-    from snakepit_host.context import SessionContext
-    from snakepit_host.host import Host
-    from snakepit_host.registry import Registrar, Tool
-    from snakepit_host.sessions import Session
-    from snakepit_tools.session import SessionTools
+    from snakepit_host import Host, Registrar, Session, SessionContext, Tool
+    from snakepit_tools.session_tools import SessionTools
 
 
 @hookimpl
@@ -54,8 +51,8 @@ def register_session_attributes(register: Registrar) -> None:
 
 
 def session_tools(ctx: SessionContext) -> SessionTools:
-    """``ctx.tools`` (see :class:`snakepit_tools.session.SessionTools`)."""
-    from snakepit_tools.session import SessionTools
+    """``ctx.tools`` (see :class:`snakepit_tools.session_tools.SessionTools`)."""
+    from snakepit_tools.session_tools import SessionTools
 
     return SessionTools(ctx, bridge_for(ctx.host))
 

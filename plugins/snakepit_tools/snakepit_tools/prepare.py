@@ -15,14 +15,13 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from snakepit_host.errors import RegistrationError
-from snakepit_host.registry import LazyTarget, Tool, declared_tool_options
+from snakepit_host import LazyTarget, RegistrationError, Tool, declared_tool_options
 from snakepit_tools.docstrings import parameter_docs
 from snakepit_tools.executor import ToolExecutor
 from snakepit_tools.schema import plan_signature, returns_schema
 
 if TYPE_CHECKING:
-    from snakepit_host.context import SessionContext
+    from snakepit_host import SessionContext
 
 
 def prepare(tool: Tool) -> Tool | None:

@@ -24,8 +24,8 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
+from snakepit_host import RegistrationError
 from snakepit_host.codec import TypedBuffer, to_json_bytes, to_jsonable
-from snakepit_host.errors import RegistrationError
 
 Converter = Callable[[Any], Any]
 

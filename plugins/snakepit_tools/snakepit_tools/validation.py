@@ -18,7 +18,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from snakepit_host.errors import FailedPrecondition
+from snakepit_host import FailedPrecondition
 from snakepit_tools.schema import BINARY_KEYWORD
 
 _MESSAGE_LIMIT = 300

@@ -9,8 +9,8 @@ import pytest
 import snakepit_tools.plugin as tools_plugin
 
 from snakepit_host import hookimpl, testing
-from snakepit_host.elixir_standin import ElixirStandIn
 from snakepit_host.testing import RunningHost, running_host
+from snakepit_host.testing.elixir_standin import ElixirStandIn
 
 
 class ToolsFrom:

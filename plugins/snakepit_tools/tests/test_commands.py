@@ -9,7 +9,7 @@ import pytest
 from snakepit_tools import tool
 
 from snakepit_host import SessionContext, hookimpl
-from snakepit_host.client import RemoteError
+from snakepit_host.host_client import RemoteError
 
 
 @tool(tags=["text", "cheap"])

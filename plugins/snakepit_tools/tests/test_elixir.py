@@ -11,13 +11,13 @@ from typing import Any
 import grpc
 import pytest
 from snakepit_tools import tool
-from snakepit_tools.bridge import registration_metadata, worker_id_for
-from snakepit_tools.session import make_callable
+from snakepit_tools.elixir_bridge import registration_metadata, worker_id_for
+from snakepit_tools.session_tools import make_callable
 
 from snakepit_host import SessionContext, TypedBuffer, codec
-from snakepit_host.client import RemoteError
-from snakepit_host.elixir_standin import ElixirStandIn
+from snakepit_host.host_client import RemoteError
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
+from snakepit_host.testing.elixir_standin import ElixirStandIn
 
 ELIXIR_ERROR = 'invalid widget: "x" (expected one of [:a, :b])'
 

@@ -20,7 +20,7 @@ from snakepit_tools import tool
 from snakepit_tools.validation import ParameterValidator
 
 from snakepit_host import SessionContext, TypedBuffer
-from snakepit_host.client import RemoteError
+from snakepit_host.host_client import RemoteError
 
 
 class Mode(enum.Enum):

@@ -18,7 +18,7 @@ from snakepit_tools.docstrings import parameter_docs
 from snakepit_tools.schema import plan_signature, returns_schema
 
 from snakepit_host import SessionContext, TypedBuffer
-from snakepit_host.errors import RegistrationError
+from snakepit_host._errors import RegistrationError
 from snakepit_host.testing import running_host
 
 

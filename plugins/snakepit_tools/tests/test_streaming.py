@@ -14,7 +14,7 @@ import grpc
 import pytest
 from snakepit_tools import tool
 
-from snakepit_host.client import RemoteError
+from snakepit_host.host_client import RemoteError
 
 ITEM_BYTES = 128 * 1024
 MAX_ITEMS = 1000  # a producer without backpressure stops here (128 MiB) rather than exhaust memory

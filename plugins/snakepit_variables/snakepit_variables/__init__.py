@@ -19,9 +19,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from snakepit_host.host import Host
+    from snakepit_host import Host
     from snakepit_variables.model import ELIXIR, PYTHON, ChangeEvent, HistoryEntry, Variable
-    from snakepit_variables.session import BatchError, SessionVariables
+    from snakepit_variables.session_variables import BatchError, SessionVariables
     from snakepit_variables.stores import MemoryStore, VariableStore
     from snakepit_variables.watch import Watch
 
@@ -35,8 +35,8 @@ _EXPORTS = {
     "ChangeEvent": "model",
     "HistoryEntry": "model",
     "Variable": "model",
-    "BatchError": "session",
-    "SessionVariables": "session",
+    "BatchError": "session_variables",
+    "SessionVariables": "session_variables",
     "MemoryStore": "stores",
     "VariableStore": "stores",
     "Watch": "watch",
@@ -52,7 +52,7 @@ def __getattr__(name: str) -> Any:
 
 def variables_for(host: Host, session_id: str, *, create: bool = True) -> SessionVariables:
     """The variables of session ``session_id`` on ``host`` (created on first use unless ``create=False``)."""
-    from snakepit_variables.runtime import runtime_for
+    from snakepit_variables.host_state import runtime_for
 
     return runtime_for(host).variables_for(session_id, create=create)
 

@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from snakepit_host import InvalidArgument
 from snakepit_host.codec import (
     ARRAY_BINARY_THRESHOLD,
     BINARY_MAGIC,
@@ -24,9 +25,8 @@ from snakepit_host.codec import (
     pack_binary,
     unpack_binary,
 )
-from snakepit_host.errors import InvalidArgument
 from snakepit_variables import constraints as c
-from snakepit_variables.types import BaseType
+from snakepit_variables.value_types import BaseType
 
 MAX_EXACT_INTEGER = 2**53
 SPKB_FORMAT = "spkb"

@@ -1,6 +1,6 @@
 """The variable operations as commands, for callers that only have ExecuteTool (Snakepit 0.13).
 
-Parameters are checked against the schemas in :mod:`snakepit_variables.schemas`
+Parameters are checked against the schemas in :mod:`snakepit_variables.catalog`
 (names, required keys, JSON kinds) before anything runs. A large array
 result comes back as the binary result with its description as the value;
 a large array argument may come as the binary parameter ``value``.
@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from snakepit_host import InvalidArgument
 from snakepit_host.codec import Result, to_jsonable
-from snakepit_host.errors import InvalidArgument
-from snakepit_variables.runtime import runtime_for
-from snakepit_variables.schemas import COMMANDS
-from snakepit_variables.session import BatchError
+from snakepit_variables.catalog import COMMANDS
+from snakepit_variables.host_state import runtime_for
+from snakepit_variables.session_variables import BatchError
 
 if TYPE_CHECKING:
-    from snakepit_host.context import SessionContext
+    from snakepit_host import SessionContext
     from snakepit_variables.model import HistoryEntry, Variable
-    from snakepit_variables.session import SessionVariables
+    from snakepit_variables.session_variables import SessionVariables
 
 _JSON_KINDS: dict[str, tuple[type, ...]] = {
     "string": (str,),

@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from snakepit_host import InvalidArgument
 from snakepit_host.codec import DTYPE_SIZES
-from snakepit_host.errors import InvalidArgument
 
 MAX_PATTERN_LENGTH = 1000
 NORMS = ("l1", "l2", "unit")

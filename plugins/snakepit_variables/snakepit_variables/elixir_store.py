@@ -35,14 +35,14 @@ from typing import TYPE_CHECKING, Any
 
 from google.protobuf.any_pb2 import Any as AnyMessage
 
-from snakepit_host import codec
-from snakepit_host.errors import (
+from snakepit_host import (
     AlreadyExists,
     FailedPrecondition,
     InvalidArgument,
     NotFound,
     SnakepitError,
     Unimplemented,
+    codec,
 )
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_variables import wire
@@ -50,9 +50,7 @@ from snakepit_variables.model import ELIXIR, PYTHON, Variable, Write
 from snakepit_variables.stores import VariableList, VariableStore, check_write, name_matcher
 
 if TYPE_CHECKING:
-    from snakepit_host.elixir import ElixirClient
-    from snakepit_host.host import Host
-    from snakepit_host.valuetypes import ValueType
+    from snakepit_host import ElixirClient, Host, ValueType
 
 ELIXIR_TYPES = frozenset({"float", "integer", "string", "boolean", "choice", "module", "embedding", "tensor"})
 TYPE_KEY = "snakepit_type"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from snakepit_host.hookspecs import hookspec
 
 if TYPE_CHECKING:
-    from snakepit_host.host import Host
+    from snakepit_host import Host
     from snakepit_variables.stores import VariableStore
 
 

@@ -3,7 +3,7 @@
 They are frozen: a stored :class:`Variable` is never changed in place, a
 write replaces it with a new one. Values inside are immutable too where it
 matters (arrays are read-only); list and dict values are copied on read by
-:class:`~snakepit_variables.session.SessionVariables`.
+:class:`~snakepit_variables.session_variables.SessionVariables`.
 """
 
 from __future__ import annotations

@@ -14,20 +14,16 @@ from typing import TYPE_CHECKING, Any
 from snakepit_host import hookimpl
 from snakepit_variables import hookspecs
 from snakepit_variables.arrays import EmbeddingType, TensorType
-from snakepit_variables.schemas import COMMANDS
-from snakepit_variables.types import SCALAR_TYPES, DictType
+from snakepit_variables.catalog import COMMANDS
+from snakepit_variables.value_types import SCALAR_TYPES, DictType
 
 if TYPE_CHECKING:
     import argparse
 
     import pluggy
 
-    from snakepit_host.context import SessionContext
-    from snakepit_host.host import Host
-    from snakepit_host.registry import Registrar
-    from snakepit_host.server import RpcCall
-    from snakepit_host.sessions import Session
-    from snakepit_variables.session import SessionVariables
+    from snakepit_host import Host, Registrar, RpcCall, Session, SessionContext
+    from snakepit_variables.session_variables import SessionVariables
     from snakepit_variables.stores import VariableStore
 
 RPC_NAMES = (
@@ -111,8 +107,8 @@ def register_rpcs(register: Registrar) -> None:
 
 
 def session_variables(ctx: SessionContext) -> SessionVariables:
-    """``ctx.variables``: the session's :class:`~snakepit_variables.session.SessionVariables`."""
-    from snakepit_variables.runtime import runtime_for
+    """``ctx.variables``: the session's :class:`~snakepit_variables.session_variables.SessionVariables`."""
+    from snakepit_variables.host_state import runtime_for
 
     return runtime_for(ctx.host).variables(ctx.session)
 
@@ -136,7 +132,7 @@ def _memory_store(host: Host) -> VariableStore:
 
 def _elixir_store(host: Host) -> VariableStore:
     from snakepit_variables.elixir_store import ElixirStore
-    from snakepit_variables.runtime import runtime_for
+    from snakepit_variables.host_state import runtime_for
 
     return ElixirStore(host, runtime_for(host).cache_ttl)
 
@@ -150,13 +146,13 @@ def host_started(host: Host) -> None:
 
 
 def _choose_store(host: Host) -> None:
-    from snakepit_variables.runtime import runtime_for
+    from snakepit_variables.host_state import runtime_for
 
     runtime_for(host).choose_in_background()
 
 
 @hookimpl
 def session_closed(session: Session, host: Host) -> None:
-    from snakepit_variables.runtime import runtime_for
+    from snakepit_variables.host_state import runtime_for
 
     runtime_for(host).session_closed(session)

@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 
 from google.protobuf.any_pb2 import Any as AnyMessage
 
-from snakepit_host.errors import InvalidArgument, Unimplemented
+from snakepit_host import InvalidArgument, Unimplemented
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_variables import wire
-from snakepit_variables.runtime import runtime_for
-from snakepit_variables.session import BatchError, SessionVariables, check_variable_name, named
+from snakepit_variables.host_state import runtime_for
+from snakepit_variables.session_variables import BatchError, SessionVariables, check_variable_name, named
 
 if TYPE_CHECKING:
-    from snakepit_host.server import RpcCall
+    from snakepit_host import RpcCall
     from snakepit_variables.model import Variable
 
 EXPECTED_VERSION_KEY = "expected_version"

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
-from snakepit_host.errors import AlreadyExists, Conflict, NotFound
+from snakepit_host import AlreadyExists, Conflict, NotFound
 from snakepit_variables.model import Variable, Write
 
 ExternalChange = Callable[[str, Variable], None]

@@ -1,7 +1,7 @@
 """A stand-in for Snakepit 0.4.x's Elixir session store, for tests of this and other plugins.
 
 :class:`ElixirVariablesStandIn` extends the host's
-:class:`~snakepit_host.elixir_standin.ElixirStandIn` with the variable RPCs
+:class:`~snakepit_host.testing.elixir_standin.ElixirStandIn` with the variable RPCs
 Elixir's BridgeServer serves (PROTOCOL.md §3.2, §5): Register, Get, Set,
 GetVariables, SetVariables, List and DeleteVariable, with §5.2's semantics
 (session must exist, ids ``var_<name>_<n>``, versions from 0, metadata
@@ -31,9 +31,9 @@ from google.protobuf.any_pb2 import Any as AnyMessage
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from snakepit_host.codec import SNAKEPIT_URL_PREFIX
-from snakepit_host.elixir_standin import ElixirStandIn
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_host.proto import snakepit_bridge_pb2_grpc as pb_grpc
+from snakepit_host.testing.elixir_standin import ElixirStandIn
 
 ELIXIR_SPECIAL_FLOATS = ("Infinity", "-Infinity", "NaN")
 

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from fnmatch import fnmatchcase
 
-from snakepit_host.errors import SnakepitError
+from snakepit_host import SnakepitError
 from snakepit_variables.model import ChangeEvent
 
 log = logging.getLogger("snakepit_variables")

@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, Any
 from google.protobuf.any_pb2 import Any as AnyMessage
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from snakepit_host import codec
-from snakepit_host.errors import InvalidArgument
+from snakepit_host import InvalidArgument, codec
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_variables.model import PYTHON, ChangeEvent, HistoryEntry, Variable
 
 if TYPE_CHECKING:
-    from snakepit_host.valuetypes import ValueType
+    from snakepit_host import ValueType
 
 BINARY_SUFFIX = ".binary"
 REFUSED_FORMATS = {"pickle": "pickle", "erlang_binary": "Erlang terms (ETF)"}

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from snakepit_host.client import RemoteError, SnakepitClient
 from snakepit_host.codec import TypedBuffer
+from snakepit_host.host_client import RemoteError, SnakepitClient
 from snakepit_host.testing import RunningHost
 
 

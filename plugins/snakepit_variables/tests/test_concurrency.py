@@ -10,7 +10,7 @@ import grpc
 from snakepit_variables import variables_for
 from snakepit_variables.testing import VariableRpcs, typed
 
-from snakepit_host.errors import Conflict
+from snakepit_host._errors import Conflict
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 
 THREADS = 6

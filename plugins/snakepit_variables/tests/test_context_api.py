@@ -11,8 +11,8 @@ import snakepit_variables.plugin as variables_plugin
 from snakepit_variables import BatchError, SessionVariables, Variable, variables_for
 
 from snakepit_host import hookimpl
-from snakepit_host.client import RemoteError
-from snakepit_host.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
+from snakepit_host._errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
+from snakepit_host.host_client import RemoteError
 from snakepit_host.testing import RunningHost, running_host
 
 

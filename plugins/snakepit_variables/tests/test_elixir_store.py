@@ -15,11 +15,11 @@ from google.protobuf.any_pb2 import Any as AnyMessage
 from snakepit_variables import variables_for
 from snakepit_variables.testing import ElixirVariablesStandIn, VariableRpcs, rpc_error
 
-from snakepit_host.client import SnakepitClient
-from snakepit_host.elixir_standin import ElixirStandIn
-from snakepit_host.errors import Conflict, FailedPrecondition, InvalidArgument
+from snakepit_host._errors import Conflict, FailedPrecondition, InvalidArgument
+from snakepit_host.host_client import SnakepitClient
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_host.testing import RunningHost, running_host
+from snakepit_host.testing.elixir_standin import ElixirStandIn
 
 SESSION = "s1"
 

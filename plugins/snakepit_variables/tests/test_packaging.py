@@ -49,7 +49,7 @@ def test_pip_install_exposes_the_entry_point(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import snakepit_host.entrypoints as e, snakepit_variables as v;"
+            "import snakepit_host._entry_points as e, snakepit_variables as v;"
             "print([p.metadata_dir for p in e.scan('snakepit') if p.name == 'variables'][0]); print(v.__file__)",
         ],
         check=True,
@@ -101,7 +101,7 @@ def test_serve_flags_choose_the_store_and_describe_shows_it(tmp_path: Path) -> N
     try:
         assert process.stdout is not None
         port = next(int(line.split(":", 1)[1]) for line in process.stdout if line.startswith("GRPC_READY:"))
-        from snakepit_host.client import SnakepitClient
+        from snakepit_host.host_client import SnakepitClient
 
         with SnakepitClient(f"127.0.0.1:{port}") as client:
             client.call("register_variable", {"name": "x", "type": "integer", "value": 0}, session_id="s")

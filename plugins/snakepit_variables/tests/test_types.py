@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from snakepit_variables.arrays import EmbeddingType, TensorType, spkb_payload
-from snakepit_variables.types import SCALAR_TYPES, FloatType, IntegerType, json_copy
+from snakepit_variables.value_types import SCALAR_TYPES, FloatType, IntegerType, json_copy
 
+from snakepit_host._errors import InvalidArgument
+from snakepit_host._value_types import ValueType
 from snakepit_host.codec import ARRAY_BINARY_THRESHOLD
-from snakepit_host.errors import InvalidArgument
-from snakepit_host.valuetypes import ValueType
 
 ALL_TYPES = [cls() for cls in (*SCALAR_TYPES, EmbeddingType, TensorType)]
 

@@ -18,10 +18,10 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from snakepit_host.server import BridgeServer
+from snakepit_host._server import BridgeServer
 
 if TYPE_CHECKING:
-    from snakepit_host.host import Host
+    from snakepit_host._host import Host
 
 log = logging.getLogger("snakepit_host")
 
@@ -115,7 +115,7 @@ def _heartbeat_loop(host: Host, config: HeartbeatConfig) -> None:
         return
     from google.protobuf.timestamp_pb2 import Timestamp
 
-    from snakepit_host.errors import SnakepitError
+    from snakepit_host._errors import SnakepitError
     from snakepit_host.proto import snakepit_bridge_pb2 as pb
 
     def run() -> None:

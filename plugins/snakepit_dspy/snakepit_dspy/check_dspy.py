@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from snakepit_dspy.params import Params
-from snakepit_dspy.state import active_lm, default_lm
+from snakepit_dspy.session_state import active_lm, default_lm
 
 if TYPE_CHECKING:
-    from snakepit_host.context import SessionContext
+    from snakepit_host import SessionContext
 
 
 def check_dspy(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:

@@ -6,13 +6,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from snakepit_host import __version__
+from snakepit_host._errors import InvalidArgument
 from snakepit_host.codec import Result
-from snakepit_host.errors import InvalidArgument
 from snakepit_host.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from snakepit_host.context import SessionContext
-    from snakepit_host.registry import Registrar
+    from snakepit_host._context import SessionContext
+    from snakepit_host._registry import Registrar
 
 
 def ping(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:

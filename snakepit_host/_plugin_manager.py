@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from snakepit_host import __version__, hookspecs
-from snakepit_host.entrypoints import EntryPoint, normalize, requirement_for, scan, version_matches
-from snakepit_host.errors import RegistrationError, describe_exception
-from snakepit_host.registry import Command, Registry, Tool
+from snakepit_host._entry_points import EntryPoint, normalize, requirement_for, scan, version_matches
+from snakepit_host._errors import RegistrationError, describe_exception
+from snakepit_host._registry import Command, Registry, Tool
 
 if TYPE_CHECKING:
-    from snakepit_host.aio import BackgroundLoop
+    from snakepit_host._async_loop import BackgroundLoop
 
 log = logging.getLogger("snakepit_host.plugins")
 
@@ -41,7 +41,7 @@ ENTRY_POINT_GROUP = "snakepit"
 HOST_DISTRIBUTION = "snakepit-host"
 BUILTIN_PLUGINS: tuple[tuple[str, str, bool], ...] = (
     # (name, module, essential)
-    ("core", "snakepit_host.builtins", True),
+    ("core", "snakepit_host._core_plugin", True),
 )
 REGISTRATION_HOOKS = (
     "register_types",

@@ -15,13 +15,12 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from snakepit_host import InvalidArgument, NotFound, SnakepitError
 from snakepit_host.codec import Result
-from snakepit_host.errors import InvalidArgument, NotFound, SnakepitError
-from snakepit_tools.bridge import ToolBridge
+from snakepit_tools.elixir_bridge import ToolBridge
 
 if TYPE_CHECKING:
-    from snakepit_host.context import SessionContext
-    from snakepit_host.registry import Tool
+    from snakepit_host import SessionContext, Tool
 
 log = logging.getLogger("snakepit_tools")
 
@@ -121,7 +120,7 @@ class SessionTools:
         return tools
 
     def _tool(self, name: str) -> Tool:
-        from snakepit_host.registry import Tool
+        from snakepit_host import Tool
 
         found = self._ctx.host.registry.commands.get(name)
         if found is None:

@@ -26,17 +26,13 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from snakepit_host import codec
-from snakepit_host.errors import EncodeError, InvalidArgument, SnakepitError, Unavailable
-from snakepit_host.registry import Tool, check_name
+from snakepit_host import EncodeError, InvalidArgument, SnakepitError, Tool, Unavailable, check_name, codec
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
-    from snakepit_host.context import SessionContext
-    from snakepit_host.host import Host
+    from snakepit_host import Host, Session, SessionContext
     from snakepit_host.proto import snakepit_bridge_pb2 as pb
-    from snakepit_host.sessions import Session
 
 log = logging.getLogger("snakepit_tools")
 

@@ -15,13 +15,11 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from snakepit_host.errors import FailedPrecondition, InvalidArgument, NotFound, RegistrationError, SnakepitError
-from snakepit_variables.session import SessionVariables
+from snakepit_host import FailedPrecondition, InvalidArgument, NotFound, RegistrationError, SnakepitError
+from snakepit_variables.session_variables import SessionVariables
 
 if TYPE_CHECKING:
-    from snakepit_host.host import Host
-    from snakepit_host.sessions import Session
-    from snakepit_host.valuetypes import ValueType
+    from snakepit_host import Host, Session, ValueType
     from snakepit_variables.model import Variable
     from snakepit_variables.stores import VariableStore
 

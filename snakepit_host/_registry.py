@@ -3,7 +3,7 @@
 Plugins never touch a :class:`Registry` directly: each registration hook gets
 a :class:`Registrar` bound to the calling plugin, so every entry records its
 owner. Registering a name that another entry already holds with a different
-target is a :class:`~snakepit_host.errors.RegistrationError` naming both
+target is a :class:`~snakepit_host._errors.RegistrationError` naming both
 owners; registering the identical target again is a no-op. Nothing is renamed
 and nothing silently wins.
 """
@@ -18,20 +18,16 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
-from snakepit_host.errors import InvalidArgument, RegistrationError, SnakepitError
+from snakepit_host._errors import InvalidArgument, RegistrationError, SnakepitError
+from snakepit_host._names import check_name
 
 if TYPE_CHECKING:
-    from snakepit_host.context import SessionContext
-    from snakepit_host.valuetypes import ValueType
+    from snakepit_host._context import SessionContext
+    from snakepit_host._value_types import ValueType
 
 Handler = Callable[..., Any]
 Invoker = Callable[["SessionContext", dict[str, Any]], Any]
 F = TypeVar("F", bound=Callable[..., Any])
-
-# Same rule Snakepit 0.13's Elixir side applies to tool names, so that every
-# command and tool can be announced to Elixir unchanged.
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$")
-MAX_NAME_BYTES = 64
 
 CORE_RPCS = frozenset(
     {
@@ -66,19 +62,6 @@ PLUGIN_RPCS: Mapping[str, str] = {
     "ExecuteElixirTool": "snakepit-tools",
 }
 """BridgeService methods a plugin may serve, with the distribution that usually does."""
-
-
-def check_name(kind: str, name: object) -> str:
-    """Validate a command or tool name; the error says which rule failed."""
-    if not isinstance(name, str) or not name:
-        raise RegistrationError(f"{kind} name must be a non-empty string, got {name!r}")
-    if len(name.encode()) > MAX_NAME_BYTES:
-        raise RegistrationError(f"{kind} name {name!r} is longer than {MAX_NAME_BYTES} bytes")
-    if not NAME_PATTERN.match(name):
-        raise RegistrationError(
-            f"{kind} name {name!r} must start with a letter or digit and contain only letters, digits, '_', '-' and '.'"
-        )
-    return name
 
 
 class LazyTarget:
@@ -456,7 +439,7 @@ class Registrar:
         return function
 
     def type(self, name: str, value_type: ValueType) -> None:
-        """Register a value type under ``name`` (see :mod:`snakepit_host.valuetypes`)."""
+        """Register a value type under ``name`` (see :mod:`snakepit_host._value_types`)."""
         if not isinstance(name, str) or not re.match(r"^[A-Za-z][A-Za-z0-9_.\-]*$", name):
             raise RegistrationError(f"type name {name!r} must start with a letter")
         entry = TypeEntry(name=name, owner=self.owner, value_type=value_type)
@@ -474,7 +457,7 @@ class Registrar:
 
     def session_attribute(self, name: str, factory: Callable[[SessionContext], Any]) -> None:
         """Make ``ctx.<name>`` return ``factory(ctx)`` (created once per call)."""
-        from snakepit_host.context import SessionContext
+        from snakepit_host._context import SessionContext
 
         reserved = hasattr(SessionContext, name) or name in SessionContext.INSTANCE_ATTRIBUTES
         if not name.isidentifier() or name.startswith("_") or reserved:

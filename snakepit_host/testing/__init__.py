@@ -3,7 +3,7 @@
 Fixtures:
 
 ``snakepit_plugin_manager``
-    A fresh :class:`~snakepit_host.plugins.PluginManager` with only the
+    A fresh :class:`~snakepit_host._plugin_manager.PluginManager` with only the
     built-ins; add yours with ``.add(MyPlugin, "mine")``.
 ``snakepit_host_factory``
     ``factory(*plugins, entry_points=False, **config)`` starts an in-process
@@ -14,10 +14,10 @@ Fixtures:
 ``snakepit_server``
     A running host with the built-ins and every installed plugin.
 ``snakepit_client`` / ``snakepit_channel``
-    A :class:`~snakepit_host.client.SnakepitClient` and a gRPC channel
+    A :class:`~snakepit_host.host_client.SnakepitClient` and a gRPC channel
     connected to ``snakepit_server``.
 ``elixir_standin``
-    A started :class:`~snakepit_host.elixir_standin.ElixirStandIn`: Snakepit's
+    A started :class:`~snakepit_host.testing.elixir_standin.ElixirStandIn`: Snakepit's
     Elixir side, in Python. Pass ``elixir_address=elixir_standin.address``.
 
 Outside pytest, :func:`running_host` is the same thing as a context manager,
@@ -39,11 +39,11 @@ import pytest
 if TYPE_CHECKING:
     import grpc
 
-    from snakepit_host.client import SnakepitClient
-    from snakepit_host.elixir_standin import ElixirStandIn
-    from snakepit_host.host import Host
-    from snakepit_host.plugins import PluginManager
-    from snakepit_host.server import BridgeServer
+    from snakepit_host._host import Host
+    from snakepit_host._plugin_manager import PluginManager
+    from snakepit_host._server import BridgeServer
+    from snakepit_host.host_client import SnakepitClient
+    from snakepit_host.testing.elixir_standin import ElixirStandIn
 
 
 def make_plugin_manager(*plugins: object, entry_points: bool = False, strict: bool = True) -> PluginManager:
@@ -54,7 +54,7 @@ def make_plugin_manager(*plugins: object, entry_points: bool = False, strict: bo
 
     Strict by default: in a test, a plugin that fails to load should fail loudly.
     """
-    from snakepit_host.plugins import PluginManager
+    from snakepit_host._plugin_manager import PluginManager
 
     manager = PluginManager(strict=strict)
     manager.load_builtins()
@@ -87,7 +87,7 @@ class RunningHost:
     _stopped: bool = False
 
     def client(self, **kwargs: Any) -> SnakepitClient:
-        from snakepit_host.client import SnakepitClient
+        from snakepit_host.host_client import SnakepitClient
 
         client = SnakepitClient(self.address, **kwargs)
         self._clients.append(client)
@@ -95,7 +95,7 @@ class RunningHost:
 
     def stop(self, grace: float = 1.0) -> None:
         """Shut down as SIGTERM would (idempotent)."""
-        from snakepit_host.runtime import shutdown
+        from snakepit_host._worker import shutdown
 
         if self._stopped:
             return
@@ -111,8 +111,8 @@ def running_host(
     *plugins: object, entry_points: bool = False, strict: bool = True, **config: Any
 ) -> Iterator[RunningHost]:
     """Serve a host in this process on 127.0.0.1 (port 0 unless given)."""
-    from snakepit_host.host import Host, HostConfig
-    from snakepit_host.server import BridgeServer
+    from snakepit_host._host import Host, HostConfig
+    from snakepit_host._server import BridgeServer
 
     manager = make_plugin_manager(*plugins, entry_points=entry_points, strict=strict)
     options = config.pop("options", {})
@@ -143,7 +143,7 @@ def wait_until(predicate: Callable[[], Any], what: str = "the condition", timeou
 
 @pytest.fixture
 def elixir_standin() -> Iterator[ElixirStandIn]:
-    from snakepit_host.elixir_standin import ElixirStandIn
+    from snakepit_host.testing.elixir_standin import ElixirStandIn
 
     standin = ElixirStandIn()
     standin.start()

@@ -2,7 +2,7 @@
 
 The channel is created on first use and never blocks start-up: a host
 launched with an address works for everything that does not need Elixir.
-Calls that do need it fail with :class:`~snakepit_host.errors.Unavailable`
+Calls that do need it fail with :class:`~snakepit_host._errors.Unavailable`
 naming the address. When the connection comes back after a loss (Elixir
 restarted), the sessions known to Elixir are forgotten and reconnect
 callbacks run, so plugins can re-announce what they registered there.
@@ -17,7 +17,7 @@ from typing import Any
 
 import grpc
 
-from snakepit_host import errors
+from snakepit_host import _errors as errors
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_host.proto import snakepit_bridge_pb2_grpc as pb_grpc
 

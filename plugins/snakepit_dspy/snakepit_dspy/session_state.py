@@ -2,7 +2,7 @@
 
 Nothing here imports ``dspy`` (``check_dspy`` reads this without it). A
 session's state is dropped with the session (``Session.state``). The host
-default is kept per :class:`~snakepit_host.host.Host` object, so several
+default is kept per :class:`~snakepit_host.Host` object, so several
 in-process hosts (tests) never share it.
 """
 
@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from snakepit_host.context import SessionContext
-    from snakepit_host.host import Host
+    from snakepit_host import Host, SessionContext
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from snakepit_host._errors import DeadlineExceeded, InvalidArgument
 from snakepit_host.codec import PLAIN_TYPES
-from snakepit_host.errors import DeadlineExceeded, InvalidArgument
 
 if TYPE_CHECKING:
-    from snakepit_host.aio import BackgroundLoop
-    from snakepit_host.context import SessionContext
-    from snakepit_host.registry import Command
+    from snakepit_host._async_loop import BackgroundLoop
+    from snakepit_host._context import SessionContext
+    from snakepit_host._registry import Command
 
 _timed_pool: concurrent.futures.ThreadPoolExecutor | None = None
 _timed_pool_lock = threading.Lock()

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from snakepit_host.errors import InvalidArgument
+from snakepit_host import InvalidArgument
 from snakepit_variables import constraints as c
 
 MAX_JSON_DEPTH = 100

@@ -21,7 +21,7 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from snakepit_host import codec
-from snakepit_host.errors import (
+from snakepit_host._errors import (
     DecodeError,
     EncodeError,
     ResourceExhausted,
@@ -29,14 +29,14 @@ from snakepit_host.errors import (
     describe_exception,
     status_of,
 )
+from snakepit_host._registry import PLUGIN_RPCS
+from snakepit_host._telemetry import TelemetryHub
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_host.proto import snakepit_bridge_pb2_grpc as pb_grpc
-from snakepit_host.registry import PLUGIN_RPCS
-from snakepit_host.telemetry import TelemetryHub
 
 if TYPE_CHECKING:
-    from snakepit_host.host import Host
-    from snakepit_host.sessions import Session
+    from snakepit_host._host import Host
+    from snakepit_host._sessions import Session
 
 log = logging.getLogger("snakepit_host.server")
 

@@ -13,7 +13,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from typing import TypeVar
 
-from snakepit_host.errors import DeadlineExceeded
+from snakepit_host._errors import DeadlineExceeded
 
 T = TypeVar("T")
 

@@ -18,12 +18,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from snakepit_host.errors import FailedPrecondition, InvalidArgument, NotFound, SnakepitError
+from snakepit_host import FailedPrecondition, InvalidArgument, NotFound, SnakepitError
 from snakepit_variables.model import PYTHON, ChangeEvent, HistoryEntry, Variable, Write, source_of
 from snakepit_variables.watch import Watch
 
 if TYPE_CHECKING:
-    from snakepit_variables.runtime import VariablesRuntime
+    from snakepit_variables.host_state import VariablesRuntime
 
 T = TypeVar("T")
 
@@ -183,7 +183,7 @@ class SessionVariables:
         """Validate and store a new value; returns the new version.
 
         With ``expected_version``, the write happens only if the variable is
-        still at that version; otherwise :class:`~snakepit_host.errors.Conflict`
+        still at that version; otherwise :class:`~snakepit_host.Conflict`
         and nothing changes (optimistic concurrency).
         """
         meta = string_map(metadata)

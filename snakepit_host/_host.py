@@ -17,20 +17,20 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from snakepit_host import __version__
-from snakepit_host.aio import BackgroundLoop
-from snakepit_host.context import SessionContext
-from snakepit_host.dispatch import call_unary, effective_timeout, stream_items
-from snakepit_host.errors import NotFound
+from snakepit_host._async_loop import BackgroundLoop
+from snakepit_host._context import SessionContext
+from snakepit_host._dispatch import call_unary, effective_timeout, stream_items
+from snakepit_host._errors import NotFound
+from snakepit_host._plugin_state import PluginState
+from snakepit_host._sessions import DEFAULT_SESSION_ID, Session, SessionStore
+from snakepit_host._telemetry import TelemetryHub
 from snakepit_host.hookspecs import HOOK_API_VERSION
-from snakepit_host.sessions import DEFAULT_SESSION_ID, Session, SessionStore
-from snakepit_host.state import PluginState
-from snakepit_host.telemetry import TelemetryHub
 
 if TYPE_CHECKING:
+    from snakepit_host._elixir_client import ElixirClient
+    from snakepit_host._plugin_manager import PluginManager
+    from snakepit_host._registry import Command, Registry
     from snakepit_host.codec import TypedBuffer
-    from snakepit_host.elixir import ElixirClient
-    from snakepit_host.plugins import PluginManager
-    from snakepit_host.registry import Command, Registry
 
 log = logging.getLogger("snakepit_host")
 
@@ -102,7 +102,7 @@ class Host(PluginState):
         if self._elixir is None:
             with self._elixir_lock:
                 if self._elixir is None:
-                    from snakepit_host.elixir import ElixirClient
+                    from snakepit_host._elixir_client import ElixirClient
 
                     self._elixir = ElixirClient(
                         self.config.elixir_address, max_message_bytes=self.config.max_message_bytes

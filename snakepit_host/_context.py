@@ -15,10 +15,10 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from snakepit_host._elixir_client import ElixirClient
+    from snakepit_host._host import Host
+    from snakepit_host._sessions import Session
     from snakepit_host.codec import TypedBuffer
-    from snakepit_host.elixir import ElixirClient
-    from snakepit_host.host import Host
-    from snakepit_host.sessions import Session
 
 log = logging.getLogger("snakepit_host")
 

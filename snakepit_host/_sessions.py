@@ -14,12 +14,12 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from snakepit_host.errors import NotFound, ResourceExhausted
-from snakepit_host.names import check_key
-from snakepit_host.state import PluginState
+from snakepit_host._errors import NotFound, ResourceExhausted
+from snakepit_host._names import check_key
+from snakepit_host._plugin_state import PluginState
 
 if TYPE_CHECKING:
-    from snakepit_host.registry import Command
+    from snakepit_host._registry import Command
 
 T = TypeVar("T")
 

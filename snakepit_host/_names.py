@@ -1,4 +1,4 @@
-"""Checks for caller-chosen keys (session ids, program ids, ...).
+"""Rules for names: registered command and tool names, and caller-chosen keys (session ids, program ids, ...).
 
 These keys only ever index in-memory tables, but they also appear in logs,
 errors and, in other people's plugins, perhaps in file names. So the rule is
@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import re
 
-from snakepit_host.errors import InvalidArgument
+from snakepit_host._errors import InvalidArgument, RegistrationError
+
+# Same rule Snakepit 0.13's Elixir side applies to tool names, so that every
+# command and tool can be announced to Elixir unchanged.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$")
+MAX_NAME_BYTES = 64
 
 _TRAVERSAL = re.compile(r"(^|[/\\])\.\.([/\\]|$)")
 
@@ -26,3 +31,16 @@ def check_key(kind: str, value: object, max_length: int = 256) -> str:
     if value.startswith(("/", "\\")) or _TRAVERSAL.search(value):
         raise InvalidArgument(f"{kind} {value[:60]!r} looks like a file path ('..' or a leading slash)")
     return value
+
+
+def check_name(kind: str, name: object) -> str:
+    """Validate a command or tool name; the error says which rule failed."""
+    if not isinstance(name, str) or not name:
+        raise RegistrationError(f"{kind} name must be a non-empty string, got {name!r}")
+    if len(name.encode()) > MAX_NAME_BYTES:
+        raise RegistrationError(f"{kind} name {name!r} is longer than {MAX_NAME_BYTES} bytes")
+    if not NAME_PATTERN.match(name):
+        raise RegistrationError(
+            f"{kind} name {name!r} must start with a letter or digit and contain only letters, digits, '_', '-' and '.'"
+        )
+    return name

@@ -26,7 +26,7 @@ from snakepit_host.proto import snakepit_bridge_pb2 as pb
 if TYPE_CHECKING:
     import grpc
 
-    from snakepit_host.host import Host
+    from snakepit_host._host import Host
 
 QUEUE_LIMIT = 1024
 POLL_SECONDS = 0.25

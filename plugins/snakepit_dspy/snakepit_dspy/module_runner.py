@@ -22,7 +22,7 @@ from dspy.utils.exceptions import AdapterParseError, LMError
 
 from snakepit_dspy.lmconfig import redact
 from snakepit_dspy.scripted import exhausted_in
-from snakepit_host.errors import FailedPrecondition, SnakepitError, Unavailable
+from snakepit_host import FailedPrecondition, SnakepitError, Unavailable
 
 T = TypeVar("T")
 

@@ -28,7 +28,7 @@ class ValueType(Protocol):
         """Validate a constraints mapping when a variable is registered.
 
         Return the normalised constraints. Raise
-        :class:`~snakepit_host.errors.InvalidArgument` for an unknown key or
+        :class:`~snakepit_host._errors.InvalidArgument` for an unknown key or
         a malformed value, naming the key.
         """
         ...
@@ -36,7 +36,7 @@ class ValueType(Protocol):
     def validate(self, value: Any, constraints: Mapping[str, Any]) -> Any:
         """Return ``value`` converted to this type (only lossless coercions).
 
-        Raise :class:`~snakepit_host.errors.InvalidArgument` saying which
+        Raise :class:`~snakepit_host._errors.InvalidArgument` saying which
         rule failed, e.g. ``"1.7 is above max 1.0"``.
         """
         ...
