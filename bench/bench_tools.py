@@ -179,7 +179,8 @@ def in_process(args: argparse.Namespace) -> dict[str, list[float]]:
     """host.execute without gRPC: the added microseconds, undiluted."""
     import snakepit_tools.plugin as tools_plugin
 
-    from snakepit_host._host import Host, HostConfig
+    from snakepit_host._host import Host
+    from snakepit_host._host_config import HostConfig
     from snakepit_host.testing import make_plugin_manager
 
     manager = make_plugin_manager(tools_plugin, BenchPlugin())

@@ -1,11 +1,12 @@
-"""Owner-tracked registries of commands, tools, value types, RPCs and context attributes.
+"""Owner-tracked registries of commands, tools, value types, RPCs, context attributes and plugin-defined kinds.
 
 Plugins never touch a :class:`Registry` directly: each registration hook gets
-a :class:`Registrar` bound to the calling plugin, so every entry records its
-owner. Registering a name that another entry already holds with a different
+a :class:`Registrar` bound to the calling plugin (an :class:`EntryRegistrar`
+for a plugin-defined registration hook), so every entry records its owner.
+Registering a name that another entry already holds with a different
 target is a :class:`~snakepit_host._errors.RegistrationError` naming both
-owners; registering the identical target again is a no-op. Nothing is renamed
-and nothing silently wins.
+owners; registering the identical target again is a no-op. Nothing is
+renamed and nothing silently wins.
 """
 
 from __future__ import annotations
@@ -14,54 +15,28 @@ import importlib
 import inspect
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
+from snakepit_host._bridge_methods import HOST_METHODS, service_methods
 from snakepit_host._errors import InvalidArgument, RegistrationError, SnakepitError
 from snakepit_host._names import check_name
 
 if TYPE_CHECKING:
-    from snakepit_host._context import SessionContext
     from snakepit_host._value_types import ValueType
 
+# Handlers receive the call's snakepit_host._context.SessionContext. The registry only passes it
+# through, and the context module sits above this one (it reaches the registry through the host),
+# so the context is typed loosely here: importing its class would close an import circle.
+SessionContext = Any
 Handler = Callable[..., Any]
-Invoker = Callable[["SessionContext", dict[str, Any]], Any]
+Invoker = Callable[[SessionContext, dict[str, Any]], Any]
 F = TypeVar("F", bound=Callable[..., Any])
 
-CORE_RPCS = frozenset(
-    {
-        "Ping",
-        "InitializeSession",
-        "CleanupSession",
-        "GetSession",
-        "Heartbeat",
-        "ExecuteTool",
-        "ExecuteStreamingTool",
-        "StreamTelemetry",
-    }
-)
-"""BridgeService methods the host itself answers."""
-
-PLUGIN_RPCS: Mapping[str, str] = {
-    "RegisterVariable": "snakepit-variables",
-    "GetVariable": "snakepit-variables",
-    "SetVariable": "snakepit-variables",
-    "GetVariables": "snakepit-variables",
-    "SetVariables": "snakepit-variables",
-    "ListVariables": "snakepit-variables",
-    "DeleteVariable": "snakepit-variables",
-    "WatchVariables": "snakepit-variables",
-    "GetVariableHistory": "snakepit-variables",
-    "RollbackVariable": "snakepit-variables",
-    "AddDependency": "snakepit-variables",
-    "StartOptimization": "snakepit-variables",
-    "StopOptimization": "snakepit-variables",
-    "RegisterTools": "snakepit-tools",
-    "GetExposedElixirTools": "snakepit-tools",
-    "ExecuteElixirTool": "snakepit-tools",
-}
-"""BridgeService methods a plugin may serve, with the distribution that usually does."""
+HOST_KINDS = frozenset({"commands", "tools", "types", "rpcs", "session_attributes"})
+"""What the host's own registration hooks register; plugin-defined kinds take other names."""
 
 
 class LazyTarget:
@@ -231,18 +206,36 @@ class AttributeEntry(NamedTuple):
     factory: Callable[[SessionContext], Any]
 
 
+class RegistryEntry(NamedTuple):
+    """One entry of a plugin-defined kind (e.g. a variable store): its name, owner and registered value."""
+
+    name: str
+    owner: str
+    value: Any
+
+
 class Registry:
     """Everything the plugins registered, frozen once the host starts."""
 
-    def __init__(self) -> None:
+    def __init__(self, reserved_attributes: Collection[str] = ()) -> None:
         self.commands: dict[str, Command] = {}
         self.types: dict[str, TypeEntry] = {}
         self.rpcs: dict[str, RpcEntry] = {}
         self.session_attributes: dict[str, AttributeEntry] = {}
+        self.reserved_attributes = frozenset(reserved_attributes)
+        """Names SessionContext defines itself, which no plugin may register as session attributes."""
+        self._kinds: dict[str, dict[str, RegistryEntry]] = {}
         self.frozen = False
 
     def registrar(self, owner: str) -> Registrar:
         return Registrar(self, owner)
+
+    def entry_registrar(self, kind: str, owner: str) -> EntryRegistrar:
+        return EntryRegistrar(self, kind, owner)
+
+    def entries(self, kind: str) -> Mapping[str, RegistryEntry]:
+        """The entries of a plugin-defined kind by name (empty when nobody registered any)."""
+        return MappingProxyType(self._kinds.get(kind, {}))
 
     def freeze(self) -> None:
         self.frozen = True
@@ -257,7 +250,8 @@ class Registry:
 
     def withdraw(self, owner: str) -> None:
         """Remove everything ``owner`` registered (its registration failed)."""
-        for table in (self.commands, self.types, self.rpcs, self.session_attributes):
+        tables: list[dict[str, Any]] = [self.commands, self.types, self.rpcs, self.session_attributes]
+        for table in [*tables, *self._kinds.values()]:
             for key in [k for k, entry in table.items() if entry.owner == owner]:
                 del table[key]
 
@@ -269,6 +263,7 @@ class Registry:
             "types": sorted(t.name for t in self.types.values() if t.owner == owner),
             "rpcs": sorted(r.method for r in self.rpcs.values() if r.owner == owner),
             "session_attributes": sorted(a.name for a in self.session_attributes.values() if a.owner == owner),
+            **{kind: sorted(n for n, e in table.items() if e.owner == owner) for kind, table in self._kinds.items()},
         }
 
     def _check_open(self) -> None:
@@ -297,7 +292,7 @@ class Registry:
 
 
 def _target_of(entry: Any) -> object:
-    for attribute in ("target", "value_type", "factory"):
+    for attribute in ("target", "value_type", "factory", "value"):
         if hasattr(entry, attribute):
             return getattr(entry, attribute)
     raise AssertionError(f"unknown registry entry {entry!r}")
@@ -447,9 +442,9 @@ class Registrar:
 
     def rpc(self, method: str, handler: Handler | str) -> None:
         """Serve the BridgeService ``method`` with ``handler(request, call)``."""
-        if method in CORE_RPCS:
+        if method in HOST_METHODS:
             raise RegistrationError(f"plugin '{self.owner}': {method} is answered by the host itself")
-        if method not in PLUGIN_RPCS:
+        if method not in service_methods():
             raise RegistrationError(f"plugin '{self.owner}': {method!r} is not a BridgeService method")
         target = self._target(handler)
         entry = RpcEntry(method=method, owner=self.owner, target=target)
@@ -457,10 +452,8 @@ class Registrar:
 
     def session_attribute(self, name: str, factory: Callable[[SessionContext], Any]) -> None:
         """Make ``ctx.<name>`` return ``factory(ctx)`` (created once per call)."""
-        from snakepit_host._context import SessionContext
-
-        reserved = hasattr(SessionContext, name) or name in SessionContext.INSTANCE_ATTRIBUTES
-        if not name.isidentifier() or name.startswith("_") or reserved:
+        reserved = name in self._registry.reserved_attributes
+        if not isinstance(name, str) or not name.isidentifier() or name.startswith("_") or reserved:
             raise RegistrationError(
                 f"plugin '{self.owner}': {name!r} cannot be a session attribute "
                 "(it must be a public identifier not already defined by SessionContext)"
@@ -469,6 +462,26 @@ class Registrar:
             raise RegistrationError(f"plugin '{self.owner}': factory for {name!r} is not callable")
         entry = AttributeEntry(name=name, owner=self.owner, factory=factory)
         self._registry._add(self._registry.session_attributes, "session attribute", name, entry, factory)
+
+
+class EntryRegistrar:
+    """What a plugin-defined registration hook receives: ``register(name, value)``, bound to one plugin.
+
+    The entries land in ``host.registry.entries(kind)`` with their owner, are
+    listed under ``provides`` as ``kind``, collide by name like commands do,
+    and are withdrawn with a plugin that fails.
+    """
+
+    def __init__(self, registry: Registry, kind: str, owner: str) -> None:
+        self._registry = registry
+        self.kind = kind
+        self.owner = owner
+
+    def __call__(self, name: str, value: Any) -> None:
+        """Register ``value`` under ``name`` (a name as for commands: letters, digits, ``_``, ``-``, ``.``)."""
+        check_name(self.kind, name)
+        entry = RegistryEntry(name=name, owner=self.owner, value=value)
+        self._registry._add(self._registry._kinds.setdefault(self.kind, {}), self.kind, name, entry, value)
 
 
 TOOL_OPTIONS_ATTRIBUTE = "__snakepit_tool__"

@@ -8,8 +8,10 @@ import sys
 import pytest
 from hostproc import ROOT
 
-from snakepit_host._registry import CORE_RPCS, PLUGIN_RPCS
+from snakepit_host._bridge_methods import HOST_METHODS, plugin_methods, service_methods
+from snakepit_host._server import BridgeServicer
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
+from snakepit_host.proto import snakepit_bridge_pb2_grpc as pb_grpc
 
 
 def test_generated_modules_are_not_stale() -> None:
@@ -21,8 +23,17 @@ def test_generated_modules_are_not_stale() -> None:
 
 def test_every_rpc_is_either_host_or_plugin_served() -> None:
     methods = set(pb.DESCRIPTOR.services_by_name["BridgeService"].methods_by_name)
-    assert methods == set(CORE_RPCS) | set(PLUGIN_RPCS)
+    assert set(service_methods()) == methods and methods >= HOST_METHODS
+    assert set(plugin_methods()) == methods - HOST_METHODS
     assert pb.DESCRIPTOR.package == "snakepit.bridge"
+
+
+def test_the_host_methods_are_the_ones_its_servicer_answers() -> None:
+    """The servicer overrides every method: the host's own by hand, the others with the plugin dispatcher."""
+    generated = pb_grpc.BridgeServiceServicer
+    assert all(getattr(BridgeServicer, name) is not getattr(generated, name) for name in service_methods())
+    dispatched = {name for name in service_methods() if "_plugin_method" in getattr(BridgeServicer, name).__qualname__}
+    assert dispatched == set(plugin_methods())
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from snakepit_host._context import SessionContext
 from snakepit_host._errors import InvalidArgument, RegistrationError, SnakepitError
 from snakepit_host._registry import Registry, keyword_invoker
 
@@ -136,7 +137,7 @@ def test_lazy_rpc_handlers_resolve_on_first_call() -> None:
 
 
 def test_session_attribute_cannot_shadow_context() -> None:
-    register = Registry().registrar("p")
+    register = Registry(reserved_attributes=SessionContext.reserved_attributes()).registrar("p")
     with pytest.raises(RegistrationError):
         register.session_attribute("session", lambda ctx: 1)
     with pytest.raises(RegistrationError):

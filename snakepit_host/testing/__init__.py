@@ -111,14 +111,13 @@ def running_host(
     *plugins: object, entry_points: bool = False, strict: bool = True, **config: Any
 ) -> Iterator[RunningHost]:
     """Serve a host in this process on 127.0.0.1 (port 0 unless given)."""
-    from snakepit_host._host import Host, HostConfig
+    from snakepit_host._host import Host
+    from snakepit_host._host_config import HostConfig
     from snakepit_host._server import BridgeServer
 
     manager = make_plugin_manager(*plugins, entry_points=entry_points, strict=strict)
-    options = config.pop("options", {})
     host_config = HostConfig(port=config.pop("port", 0), **config)
-    host_config.options.update(options)
-    host = Host(host_config, manager, manager.build_registry())
+    host = Host(host_config, manager, manager.build_registry(host_config.options))
     server = BridgeServer(host)
     port = server.start()
     host.started()

@@ -17,6 +17,8 @@ from snakepit_dspy.session_state import session_state
 from snakepit_host import FailedPrecondition, InvalidArgument
 
 if TYPE_CHECKING:
+    from snakepit_variables import Variables
+
     from snakepit_host import SessionContext
 
 RESULT_VARIABLE_TYPE = "dict"
@@ -25,9 +27,10 @@ RESULT_VARIABLE_TYPE = "dict"
 _ABSENT: Any = object()
 
 
-def variables_of(ctx: SessionContext) -> Any:
+def variables_of(ctx: SessionContext) -> Variables:
     try:
-        return ctx.variables
+        variables: Variables = ctx.variables
+        return variables
     except AttributeError as exc:
         raise FailedPrecondition(f"variable binding needs snakepit-variables: {exc}") from None
 

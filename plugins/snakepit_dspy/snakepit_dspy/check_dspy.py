@@ -15,7 +15,7 @@ def check_dspy(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
     """Whether dspy imports, its version, and the LM this session would use."""
     Params("check_dspy", params).reject_unknown(())
     try:
-        import dspy
+        from snakepit_dspy.dspy_import import dspy
     except Exception as exc:  # report any import failure instead of failing the call
         return {"available": False, "error": f"{type(exc).__name__}: {exc}", "lm": None, "default_lm": None}
     config, default = active_lm(ctx), default_lm(ctx.host)

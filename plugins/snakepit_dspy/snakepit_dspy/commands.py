@@ -11,13 +11,12 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import dspy
-
 from snakepit_dspy import call_dspy as dspy_names
 from snakepit_dspy.agents import session_tools
 from snakepit_dspy.bindings import bind_setting, bound_settings, module_type_from, read_variable, store_result
 from snakepit_dspy.discovery import discover, module_listing
-from snakepit_dspy.lmconfig import configure, lm_for_call, lm_summary
+from snakepit_dspy.dspy_import import dspy
+from snakepit_dspy.lmconfig import allowed_api_bases, configure, lm_for_call, lm_summary
 from snakepit_dspy.module_runner import call_with_lm, outputs_of, to_jsonable
 from snakepit_dspy.optimize import optimize
 from snakepit_dspy.params import Params
@@ -81,10 +80,9 @@ def with_stored(ctx: SessionContext, params: Params, result: dict[str, Any], val
 def configure_lm(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
     p = Params("configure_lm", params)
     scope = "default" if p.flag("default") else "session"
-    config = configure(p, scope)
+    config = configure(p, scope, allowed_api_bases(ctx.host))
     if scope == "default":
-        set_default_lm(ctx.host, config)
-        ctx.host.status["dspy"] = {"dspy_version": dspy.__version__, "default_lm": config.model}
+        set_default_lm(ctx.host, config, dspy.__version__)
     else:
         session_state(ctx).lm = config
     return {"configured": True, **config.describe()}

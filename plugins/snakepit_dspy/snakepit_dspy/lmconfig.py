@@ -18,16 +18,15 @@ import os
 import re
 from typing import TYPE_CHECKING, Any
 
-import dspy
-
 from snakepit_dspy.catalog import BINDABLE_SETTINGS, LM_SETTINGS
+from snakepit_dspy.dspy_import import dspy
 from snakepit_dspy.params import Params
 from snakepit_dspy.scripted import scripted_lm
 from snakepit_dspy.session_state import LMConfig, active_lm
 from snakepit_host import FailedPrecondition, InvalidArgument
 
 if TYPE_CHECKING:
-    from snakepit_host import SessionContext
+    from snakepit_host import Host, SessionContext
 
 log = logging.getLogger("snakepit_dspy")
 
@@ -72,8 +71,12 @@ def check_setting(name: str, value: object, where: str) -> Any:
     return value
 
 
-def configure(params: Params, scope: str) -> LMConfig:
-    """An :class:`LMConfig` from ``configure_lm`` parameters (nothing is contacted yet)."""
+def configure(params: Params, scope: str, allowed_api_bases: list[str]) -> LMConfig:
+    """An :class:`LMConfig` from ``configure_lm`` parameters (nothing is contacted yet).
+
+    ``allowed_api_bases``: the endpoint prefixes that may receive a key from
+    this worker's environment (option ``dspy_api_bases``).
+    """
     params.reject_unknown(CONFIGURE_PARAMETERS)
     model = params.text("model").strip()
     provider = params.text("provider", None)
@@ -97,7 +100,8 @@ def configure(params: Params, scope: str) -> LMConfig:
     api_key, key_source = _api_key(params)
     extra: dict[str, Any] = {}
     if params.has("api_base"):
-        extra["api_base"] = _check_api_base(params, params.text("api_base"), from_environment=not params.has("api_key"))
+        from_environment = not params.has("api_key")
+        extra["api_base"] = _check_api_base(params, params.text("api_base"), from_environment, allowed_api_bases)
     if params.has("cache"):
         extra["cache"] = params.flag("cache")
     if params.has("num_retries"):
@@ -130,9 +134,15 @@ def _api_key(params: Params) -> tuple[str | None, str]:
 
 KEY_VARIABLE = re.compile(r"^[A-Z][A-Z0-9_]*(_API_KEY|_KEY|_TOKEN)$")
 ALLOWED_API_BASES_ENV = "SNAKEPIT_DSPY_API_BASES"
+"""The environment variable of option ``dspy_api_bases`` (declared in :mod:`snakepit_dspy.plugin`)."""
 
 
-def _check_api_base(params: Params, api_base: str, *, from_environment: bool) -> str:
+def allowed_api_bases(host: Host) -> list[str]:
+    """The operator's comma-separated ``dspy_api_bases``, as a list of prefixes."""
+    return [prefix.strip() for prefix in host.option("dspy_api_bases").split(",") if prefix.strip()]
+
+
+def _check_api_base(params: Params, api_base: str, from_environment: bool, allowed: list[str]) -> str:
     """An endpoint may receive a key from this worker's environment only if the operator allowed it.
 
     With ``api_key`` in the call, the caller sends its own key wherever it
@@ -143,7 +153,6 @@ def _check_api_base(params: Params, api_base: str, *, from_environment: bool) ->
     """
     if not from_environment:
         return api_base
-    allowed = [p.strip() for p in os.environ.get(ALLOWED_API_BASES_ENV, "").split(",") if p.strip()]
     if any(api_base.startswith(prefix) for prefix in allowed):
         return api_base
     raise params.error(

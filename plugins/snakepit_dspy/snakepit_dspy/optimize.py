@@ -13,9 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import dspy
-
 from snakepit_dspy.catalog import METRICS, OPTIMIZERS
+from snakepit_dspy.dspy_import import dspy
 from snakepit_dspy.module_runner import using_lm
 from snakepit_dspy.params import Params
 from snakepit_dspy.programs import Program

@@ -22,9 +22,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import dspy
-
 from snakepit_dspy.bindings import check_module_type
+from snakepit_dspy.dspy_import import dspy
 from snakepit_dspy.session_state import DSPySession
 from snakepit_dspy.signatures import describe_signature, parse_signature
 from snakepit_host import AlreadyExists, InvalidArgument, NotFound, check_key

@@ -11,8 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from dspy.utils import DummyLM
-
+from snakepit_dspy.dspy_import import dspy
 from snakepit_host import FailedPrecondition, InvalidArgument
 
 MAX_ANSWERS = 10_000
@@ -65,9 +64,9 @@ def check_answers(answers: object) -> list[dict[str, Any]]:
     return answers
 
 
-def scripted_lm(answers: object, settings: dict[str, Any]) -> DummyLM:
+def scripted_lm(answers: object, settings: dict[str, Any]) -> Any:
     """A DummyLM answering from ``answers`` (checked here), then failing with AnswersExhausted."""
-    lm = DummyLM(answers=[])
+    lm = dspy.utils.DummyLM(answers=[])
     lm.answers = ScriptedAnswers(check_answers(answers))
     lm.kwargs.update(settings)
     return lm

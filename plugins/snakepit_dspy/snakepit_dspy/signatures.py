@@ -21,8 +21,7 @@ import types
 import typing
 from typing import Any
 
-import dspy
-
+from snakepit_dspy.dspy_import import dspy
 from snakepit_host import InvalidArgument
 
 MAX_SIGNATURE_LENGTH = 4_000

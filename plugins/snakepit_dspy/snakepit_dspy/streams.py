@@ -12,9 +12,8 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import dspy
-
 from snakepit_dspy.commands import PREDICTION_PARAMETERS, call_inputs, call_lm, signature_of
+from snakepit_dspy.dspy_import import dspy
 from snakepit_dspy.lmconfig import lm_summary
 from snakepit_dspy.module_runner import call_with_lm, outputs_of, to_jsonable
 from snakepit_dspy.params import Params

@@ -10,31 +10,30 @@ from typing import TYPE_CHECKING
 
 from snakepit_host import hookimpl
 from snakepit_tools import commands
-from snakepit_tools.elixir_bridge import bridge_for, close_bridge
+from snakepit_tools.elixir_bridge import DEFAULT_ELIXIR_TIMEOUT, bridge_for, close_bridge
 
 if TYPE_CHECKING:
-    import argparse
-
-    from snakepit_host import Host, Registrar, Session, SessionContext, Tool
-    from snakepit_tools.session_tools import SessionTools
+    from snakepit_host import Host, OptionRegistrar, Registrar, Session, SessionContext, Tool
+    from snakepit_tools.protocol import Tools
 
 
 @hookimpl
-def add_arguments(parser: argparse._ArgumentGroup) -> None:
-    parser.add_argument(
-        "--tools-worker-id",
-        dest="tools_worker_id",
-        default=None,
+def register_options(register: OptionRegistrar) -> None:
+    register.option(
+        "tools_worker_id",
+        env="SNAKEPIT_WORKER_ID",
+        metavar="ID",
         help="id under which this worker's tools are registered with Elixir "
-        "(default $SNAKEPIT_WORKER_ID, else the id in $SNAKEPIT_READY_FILE, else snakepit-host@<address>)",
+        "(when unset: the id in $SNAKEPIT_READY_FILE, else snakepit-host@<address>)",
     )
-    parser.add_argument(
-        "--tools-elixir-timeout",
-        dest="tools_elixir_timeout",
+    register.option(
+        "tools_elixir_timeout",
         type=float,
-        default=None,
-        help="seconds an Elixir tool call may take when the caller set no deadline "
-        "(default $SNAKEPIT_TOOLS_ELIXIR_TIMEOUT, else 60)",
+        default=DEFAULT_ELIXIR_TIMEOUT,
+        minimum=0,
+        env="SNAKEPIT_TOOLS_ELIXIR_TIMEOUT",
+        metavar="SECONDS",
+        help="seconds an Elixir tool call may take when the caller set no deadline (0: the default)",
     )
 
 
@@ -50,7 +49,7 @@ def register_session_attributes(register: Registrar) -> None:
     register.session_attribute("tools", session_tools)
 
 
-def session_tools(ctx: SessionContext) -> SessionTools:
+def session_tools(ctx: SessionContext) -> Tools:
     """``ctx.tools`` (see :class:`snakepit_tools.session_tools.SessionTools`)."""
     from snakepit_tools.session_tools import SessionTools
 
@@ -66,7 +65,7 @@ def prepare_tool(tool: Tool) -> Tool | None:
 
 @hookimpl
 def host_started(host: Host) -> None:
-    bridge_for(host)  # publishes the status and subscribes to Elixir reconnects
+    bridge_for(host)  # shows its status in describe and subscribes to Elixir reconnects
 
 
 @hookimpl

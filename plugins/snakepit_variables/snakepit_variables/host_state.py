@@ -1,11 +1,13 @@
 """Per-host state of the plugin: settings, the chosen store, and each session's variables.
 
-One plugin module may serve several hosts in one process (tests do), so
-nothing lives in module globals except a weak map from host to runtime.
+One plugin module may serve several hosts in one process (tests do), so the
+runtime lives in ``host.state("variables", ...)``, never in module globals.
 The store is chosen once, on first need or in the background right after
-start-up: ``memory``, ``elixir``, any store another plugin registered, or
-``auto`` (elixir when the Elixir side answers the variable RPCs, else
-memory). The choice is logged and published in ``host.status["variables"]``.
+start-up: ``memory``, ``elixir``, any store a plugin registered through
+``register_variable_stores``, or ``auto`` (elixir when the Elixir side
+answers the variable RPCs, else memory). The choice is logged, and
+:meth:`VariablesRuntime.status` is what ``describe`` shows under
+``status.variables``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from snakepit_host import FailedPrecondition, InvalidArgument, NotFound, RegistrationError, SnakepitError
+from snakepit_host import FailedPrecondition, InvalidArgument, NotFound, SnakepitError
 from snakepit_variables.session_variables import SessionVariables
 
 if TYPE_CHECKING:
@@ -25,12 +27,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("snakepit_variables")
 
-STORE_OPTION = ("variables_store", "SNAKEPIT_VARIABLES_STORE", "auto")
-CACHE_TTL_OPTION = ("variables_cache_ttl", "SNAKEPIT_VARIABLES_CACHE_TTL", 1.0)
-HISTORY_OPTION = ("variables_history", "SNAKEPIT_VARIABLES_HISTORY", 100)
 PROBE_SESSION = "snakepit-variables-probe"
 PROBE_TIMEOUT = 2.0
 STATE_KEY = "variables"
+
+STORE_KIND = "variable_stores"
+"""The registry kind of ``register_variable_stores``' entries."""
 
 StoreFactory = Callable[["Host"], "VariableStore"]
 
@@ -40,29 +42,22 @@ def runtime_for(host: Host) -> VariablesRuntime:
     return host.state(STATE_KEY, lambda: VariablesRuntime(host))
 
 
-def _number(host: Host, option: tuple[str, str, Any], kind: type[float] | type[int]) -> Any:
-    name, env, default = option
-    raw = host.option(name, env=env, default=default)
-    try:
-        value = kind(raw)
-    except (TypeError, ValueError):
-        log.error("%s=%r is not a %s; using %s", env, raw, kind.__name__, default)
-        return default
-    return value if value >= 0 else default
-
-
 class VariablesRuntime:
     """The plugin's state for one host."""
 
     def __init__(self, host: Host) -> None:
         self.host = host
-        name, env, default = STORE_OPTION
-        self.requested = str(host.option(name, env=env, default=default)).strip().lower()
-        self.cache_ttl: float = _number(host, CACHE_TTL_OPTION, float)
-        self.history_limit: int = max(1, _number(host, HISTORY_OPTION, int))
+        self.requested = str(host.option("variables_store")).strip().lower()
+        self.cache_ttl: float = host.option("variables_cache_ttl")
+        self.history_limit: int = host.option("variables_history")
         self._store: VariableStore | None = None
+        self._choice: dict[str, Any] = {"store": None, "requested": self.requested}
         self._error: str | None = None
         self._lock = threading.Lock()
+
+    def status(self) -> dict[str, Any]:
+        """The store in use (None until chosen, or when it cannot be used) and why: ``describe`` shows it."""
+        return dict(self._choice)
 
     @property
     def poll_interval(self) -> float:
@@ -147,11 +142,11 @@ class VariablesRuntime:
         except SnakepitError as exc:
             self._error = f"variables store {name!r} cannot be used: {exc}"
             log.error("%s", self._error)
-            self.host.status["variables"] = {"store": None, "requested": self.requested, "error": self._error}
+            self._choice = {"store": None, "requested": self.requested, "error": self._error}
             raise FailedPrecondition(self._error) from None
         store.attach(self._external_change)
         log.info("variables: using the %s store (%s)", name, reason)
-        self.host.status["variables"] = {
+        self._choice = {
             "store": name,
             "requested": self.requested,
             "reason": reason,
@@ -161,21 +156,8 @@ class VariablesRuntime:
         return store
 
     def _factories(self) -> dict[str, StoreFactory]:
-        """Every store offered through ``register_variable_stores``; a failing plugin is skipped."""
-        factories: dict[str, StoreFactory] = {}
-        caller = getattr(self.host.plugins.pm.hook, "register_variable_stores", None)
-        for impl in caller.get_hookimpls() if caller is not None else ():
-
-            def register(name: str, factory: StoreFactory, owner: str = impl.plugin_name) -> None:
-                if name in factories and factories[name] is not factory:
-                    raise RegistrationError(f"variables store {name!r} from plugin '{owner}' is already registered")
-                factories[name] = factory
-
-            try:
-                impl.function(register=register)
-            except Exception as exc:
-                log.error("plugin %s failed in register_variable_stores: %s", impl.plugin_name, exc)
-        return factories
+        """Every store registered through ``register_variable_stores`` (the host ran the hook at start-up)."""
+        return {name: entry.value for name, entry in self.host.registry.entries(STORE_KIND).items()}
 
     def _auto(self) -> tuple[str, str]:
         """elixir when the Elixir side serves the variable RPCs (Snakepit 0.4.x), else memory."""

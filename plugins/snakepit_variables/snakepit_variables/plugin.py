@@ -18,12 +18,10 @@ from snakepit_variables.catalog import COMMANDS
 from snakepit_variables.value_types import SCALAR_TYPES, DictType
 
 if TYPE_CHECKING:
-    import argparse
-
     import pluggy
 
-    from snakepit_host import Host, Registrar, RpcCall, Session, SessionContext
-    from snakepit_variables.session_variables import SessionVariables
+    from snakepit_host import EntryRegistrar, Host, OptionRegistrar, Registrar, RpcCall, Session, SessionContext
+    from snakepit_variables.protocol import Variables
     from snakepit_variables.stores import VariableStore
 
 RPC_NAMES = (
@@ -49,26 +47,32 @@ def add_hookspecs(plugin_manager: pluggy.PluginManager) -> None:
 
 
 @hookimpl
-def add_arguments(parser: argparse._ArgumentGroup) -> None:
-    parser.add_argument(
-        "--variables-store",
+def register_options(register: OptionRegistrar) -> None:
+    register.option(
+        "variables_store",
+        default="auto",
+        env="SNAKEPIT_VARIABLES_STORE",
         metavar="NAME",
         help="where session variables live: memory, elixir (Snakepit 0.4.x session store), "
-        "auto (elixir when it serves the variable RPCs; default) or a store another plugin adds "
-        "[env SNAKEPIT_VARIABLES_STORE]",
+        "auto (elixir when it serves the variable RPCs) or a store another plugin adds",
     )
-    parser.add_argument(
-        "--variables-cache-ttl",
-        metavar="SECONDS",
+    register.option(
+        "variables_cache_ttl",
         type=float,
-        help="elixir store: how long a read trusts its cache before checking the version (default 1.0) "
-        "[env SNAKEPIT_VARIABLES_CACHE_TTL]",
+        default=1.0,
+        minimum=0,
+        env="SNAKEPIT_VARIABLES_CACHE_TTL",
+        metavar="SECONDS",
+        help="elixir store: how long a read trusts its cache before checking the version",
     )
-    parser.add_argument(
-        "--variables-history",
-        metavar="N",
+    register.option(
+        "variables_history",
         type=int,
-        help="versions kept per variable for history and rollback (default 100) [env SNAKEPIT_VARIABLES_HISTORY]",
+        default=100,
+        minimum=1,
+        env="SNAKEPIT_VARIABLES_HISTORY",
+        metavar="N",
+        help="versions kept per variable for history and rollback",
     )
 
 
@@ -106,7 +110,7 @@ def register_rpcs(register: Registrar) -> None:
         register.rpc(method, _lazy_rpc(method))
 
 
-def session_variables(ctx: SessionContext) -> SessionVariables:
+def session_variables(ctx: SessionContext) -> Variables:
     """``ctx.variables``: the session's :class:`~snakepit_variables.session_variables.SessionVariables`."""
     from snakepit_variables.host_state import runtime_for
 
@@ -119,7 +123,7 @@ def register_session_attributes(register: Registrar) -> None:
 
 
 @hookimpl
-def register_variable_stores(register: Callable[[str, Callable[[Host], VariableStore]], None]) -> None:
+def register_variable_stores(register: EntryRegistrar) -> None:
     register("memory", _memory_store)
     register("elixir", _elixir_store)
 
