@@ -262,7 +262,7 @@ def add_hookspecs(plugin_manager: pluggy.PluginManager) -> None:
 def registration_hookspec(kind: str) -> Callable[[F], F]:
     """Make a plugin's hook spec a registration hook for entries of ``kind`` (e.g. ``"variable_stores"``).
 
-    The spec takes one argument, ``register``. The host calls every
+    The spec takes one argument, ``register`` (after ``self`` in a class). The host calls every
     implementation in ``build_registry``, after its own registration hooks,
     with an :class:`snakepit_host.EntryRegistrar` bound to the implementing
     plugin: ``register(name, value)``. Entries keep their owner, collide by
@@ -274,7 +274,7 @@ def registration_hookspec(kind: str) -> Callable[[F], F]:
         raise ValueError(f"registration hook kind {kind!r} must be a lower-case identifier such as 'variable_stores'")
 
     def declare(function: F) -> F:
-        if list(inspect.signature(function).parameters) != ["register"]:
+        if [name for name in inspect.signature(function).parameters if name != "self"] != ["register"]:
             raise TypeError(f"registration hook {function.__name__} must take exactly one argument, 'register'")
         setattr(function, REGISTRATION_KIND_ATTRIBUTE, kind)
         return hookspec(function)

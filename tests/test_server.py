@@ -422,3 +422,58 @@ def test_stream_telemetry_reports_tool_calls(served: RunningHost, client: Snakep
     controls.put(None)
     call.cancel()
     wait_until(lambda: not served.host.telemetry.active, "the stream to detach")
+
+
+class SessionScoped:
+    """A plugin RPC, a session attribute and the session lifecycle hooks, as a plugin author writes them."""
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+        self.closed: list[tuple[str, str]] = []
+
+    @hookimpl
+    def register_rpcs(self, register: Any) -> None:
+        register.rpc("GetVariable", self.get_variable)
+
+    @staticmethod
+    def get_variable(request: pb.GetVariableRequest, call: Any) -> pb.GetVariableResponse:
+        session = call.session(request.session_id)  # NotFound for an unknown session
+        visits = len(session.state("scoped.visits", list))
+        return pb.GetVariableResponse(variable=pb.Variable(name=request.variable_identifier, version=visits))
+
+    @hookimpl
+    def register_session_attributes(self, register: Any) -> None:
+        register.session_attribute("visits", lambda ctx: ctx.session.state("scoped.visits", list))
+
+    @hookimpl
+    def register_commands(self, register: Any) -> None:
+        def visit(ctx: Any, params: dict[str, Any]) -> int:
+            ctx.visits.append(params.get("who"))
+            return len(ctx.visits)
+
+        register.command("visit", visit)
+
+    @hookimpl
+    async def session_created(self, session: Any, host: Any) -> None:
+        self.created.append(session.id)
+
+    @hookimpl
+    def session_closed(self, session: Any, reason: str) -> None:
+        self.closed.append((session.id, reason))
+
+
+def test_plugin_rpcs_session_attributes_and_session_hooks() -> None:
+    plugin = SessionScoped()
+    with running_host(plugin) as running:
+        client = running.client()
+        assert [client.call("visit", {"who": w}, session_id="s1") for w in "ab"] == [1, 2]
+        assert client.call("visit", {}, session_id="s2") == 1
+        answer = client.stub.GetVariable(pb.GetVariableRequest(session_id="s1", variable_identifier="v"))
+        assert (answer.variable.name, answer.variable.version) == ("v", 2)
+        with pytest.raises(grpc.RpcError) as raised:
+            client.stub.GetVariable(pb.GetVariableRequest(session_id="nobody", variable_identifier="v"))
+        assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+        assert client.stub.CleanupSession(pb.CleanupSessionRequest(session_id="s1")).success
+        assert plugin.created == ["s1", "s2"] and plugin.closed == [("s1", "cleanup")]
+        assert running.host.describe()["rpcs"]["GetVariable"] == "SessionScoped"
+    assert ("s2", "shutdown") in plugin.closed
