@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from snakepit_host._errors import RegistrationError
 
 OPTION_TYPES: tuple[type, ...] = (str, int, float, bool)
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ENV = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _TYPE_WORDS = {str: "a string", int: "an integer", float: "a number", bool: "a boolean (1/0, true/false, yes/no)"}
@@ -60,12 +60,14 @@ class Option:
         return f"{self.help} ({'; '.join(notes)})" if notes else self.help
 
     def resolve(self, given: Any, environ: Mapping[str, str]) -> Any:
-        """The typed value: ``given`` (command line or test), else the environment, else the default."""
+        """The typed value: ``given`` (command line or test), else the environment, else the default.
+
+        An empty environment variable counts as unset (``FOO= snakepit-host serve``).
+        """
         if given is not None:
             return self._check(given, self.flag)
-        if self.env is not None and self.env in environ:
-            return self._check(environ[self.env], f"${self.env}")
-        return self.default
+        raw = environ.get(self.env, "") if self.env is not None else ""
+        return self._check(raw, f"${self.env}") if raw else self.default
 
     def _check(self, raw: Any, source: str) -> Any:
         value = _convert(self.type, raw)
@@ -144,7 +146,7 @@ class OptionRegistrar:
                 default = spec._check(default, "its default")
             except ValueError as exc:
                 raise RegistrationError(f"plugin '{self.owner}': {exc}") from None
-        self._table.add(Option(**{**vars(spec), "default": default}))
+        self._table.add(replace(spec, default=default))
 
 
 class OptionTable:

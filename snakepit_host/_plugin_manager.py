@@ -361,7 +361,7 @@ class PluginManager:
                 try:
                     _check_form(hook_name, self._impl_of(hook_name, record.name), lifecycle=False)
                 except RegistrationError as exc:
-                    self._fail(record, str(exc))
+                    self._fail(record, _one_line(exc))
         return declared
 
     def _prepare_tools(self, registry: Registry) -> None:
@@ -436,6 +436,8 @@ class PluginManager:
             known = ", ".join(sorted(table.specs)) or "none"
             raise RegistrationError(f"unknown plugin option(s) {', '.join(unknown)} (declared: {known})")
         for spec in list(table.specs.values()):
+            if spec.name not in table.specs:  # its plugin failed on an earlier option
+                continue
             try:
                 table.values[spec.name] = spec.resolve(given.get(spec.name), os.environ)
             except ValueError as exc:

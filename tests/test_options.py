@@ -72,6 +72,10 @@ def test_defaults_environment_and_given_values_are_typed() -> None:
     [
         ({"SNAKEPIT_DEMO_LEVEL": "loud"}, "option --demo-level: $SNAKEPIT_DEMO_LEVEL is 'loud', not an integer"),
         ({"SNAKEPIT_DEMO_LEVEL": "0"}, "option --demo-level: $SNAKEPIT_DEMO_LEVEL is '0', below the minimum 1"),
+        (  # the first bad value is the reason; the plugin's other options are not looked at
+            {"SNAKEPIT_DEMO_RATIO": "half", "SNAKEPIT_DEMO_MODE": "slow"},
+            "option --demo-ratio: $SNAKEPIT_DEMO_RATIO is 'half', not a number",
+        ),
         ({"SNAKEPIT_DEMO_MODE": "slow"}, "option --demo-mode: $SNAKEPIT_DEMO_MODE is 'slow', not one of fast, safe"),
         (
             {"SNAKEPIT_DEMO_DRY_RUN": "maybe"},
