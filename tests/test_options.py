@@ -15,9 +15,9 @@ from hostproc import HostProcess, python
 
 from snakepit_host import hookimpl
 from snakepit_host._errors import RegistrationError
-from snakepit_host._plugin_manager import PluginLoadError, PluginManager
+from snakepit_host._plugin_manager import PluginLoadError
 from snakepit_host.host_client import SnakepitClient
-from snakepit_host.testing import running_host
+from snakepit_host.testing import make_plugin_manager, running_host
 
 Spawn = Callable[..., HostProcess]
 
@@ -34,14 +34,6 @@ class Settings:
     @hookimpl
     def register_commands(self, register: Any) -> None:
         register.command("demo", lambda ctx, params: {"level": ctx.host.option("demo_level")})
-
-
-def manager(*plugins: tuple[str, object], strict: bool = False) -> PluginManager:
-    built = PluginManager(strict=strict)
-    built.load_builtins()
-    for name, plugin in plugins:
-        built.add(plugin, name)
-    return built
 
 
 def values(given: dict[str, Any] | None = None, **environment: str) -> dict[str, Any]:
@@ -88,12 +80,12 @@ def test_a_bad_value_is_the_plugins_error(
 ) -> None:
     for key, value in environment.items():
         monkeypatch.setenv(key, value)
-    plugins = manager(("settings", Settings))
+    plugins = make_plugin_manager(Settings, strict=False)
     registry = plugins.build_registry()
-    assert (plugins.records["settings"].status, plugins.records["settings"].error) == ("error", reason)
-    assert "demo" not in registry.commands and not plugins.options.owned_by("settings")
+    assert (plugins.records["Settings"].status, plugins.records["Settings"].error) == ("error", reason)
+    assert "demo" not in registry.commands and not plugins.options.owned_by("Settings")
     with pytest.raises(PluginLoadError, match=re.escape(reason)):
-        manager(("settings", Settings), strict=True).build_registry()
+        make_plugin_manager(Settings).build_registry()
 
 
 def test_declarations_are_checked() -> None:
@@ -112,21 +104,21 @@ def test_declarations_are_checked() -> None:
         def register_options(self, register: Any) -> None:
             register.option("Bad-Name")
 
-    plugins = manager(("settings", Settings), ("twin", Twin), ("bad_default", BadDefault), ("bad_name", BadName))
+    plugins = make_plugin_manager(Settings, Twin, BadDefault, BadName, strict=False)
     plugins.build_registry()
-    errors = {name: plugins.records[name].error for name in ("twin", "bad_default", "bad_name")}
-    assert errors["twin"] == (
-        "register_options failed: RegistrationError: option --demo-level from plugin 'twin' collides with "
-        "option --demo-level declared by plugin 'settings'"
+    errors = {name: plugins.records[name].error for name in ("Twin", "BadDefault", "BadName")}
+    assert errors["Twin"] == (
+        "register_options failed: RegistrationError: option --demo-level from plugin 'Twin' collides with "
+        "option --demo-level declared by plugin 'Settings'"
     )
-    assert "option --bad-default: its default is 'many', not an integer" in (errors["bad_default"] or "")
-    assert "option 'Bad-Name' must be lower case letters" in (errors["bad_name"] or "")
-    assert plugins.records["settings"].status == "loaded"
+    assert "option --bad-default: its default is 'many', not an integer" in (errors["BadDefault"] or "")
+    assert "option 'Bad-Name' must be lower case letters" in (errors["BadName"] or "")
+    assert plugins.records["Settings"].status == "loaded"
 
 
 def test_unknown_names_are_refused() -> None:
     with pytest.raises(RegistrationError, match=r"unknown plugin option\(s\) demo_levle"):
-        manager(("settings", Settings)).build_registry({"demo_levle": 3})
+        make_plugin_manager(Settings).build_registry({"demo_levle": 3})
     with running_host(Settings) as running, pytest.raises(KeyError, match="no plugin option 'nope'"):
         running.host.option("nope")
 

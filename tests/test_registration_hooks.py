@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from snakepit_host import hookimpl, hookspec, registration_hookspec
-from snakepit_host._plugin_manager import PluginLoadError, PluginManager
+from snakepit_host._plugin_manager import PluginLoadError
+from snakepit_host.testing import make_plugin_manager
 
 
 class ExporterHooks:
@@ -65,66 +66,58 @@ class Hasty:
         register("late", "never")
 
 
-def manager_with(*plugins: tuple[str, object], strict: bool = False) -> PluginManager:
-    manager = PluginManager(strict=strict)
-    manager.load_builtins()
-    for name, plugin in plugins:
-        manager.add(plugin, name)
-    return manager
-
-
 def test_entries_are_owner_tracked_and_listed() -> None:
-    manager = manager_with(("csv", Csv), ("declarer", Declarer))  # the implementer may load before the declarer
+    manager = make_plugin_manager(Csv, Declarer, strict=False)  # the implementer may load before the declarer
     registry = manager.build_registry()
     entries = registry.entries("exporters")
     assert {name: (e.owner, e.value) for name, e in entries.items()} == {
-        "csv": ("csv", "csv-exporter"),
-        "json": ("declarer", "json-exporter"),
+        "csv": ("Csv", "csv-exporter"),
+        "json": ("Declarer", "json-exporter"),
     }
     listing = {item["name"]: item for item in manager.listing()}
-    assert listing["csv"]["provides"] == {"commands": ["csv_status"], "exporters": ["csv"]}
-    assert listing["declarer"]["provides"] == {"exporters": ["json"]}
+    assert listing["Csv"]["provides"] == {"commands": ["csv_status"], "exporters": ["csv"]}
+    assert listing["Declarer"]["provides"] == {"exporters": ["json"]}
     assert registry.entries("nobody_registers_this") == {}
 
 
 def test_a_failing_implementation_withdraws_its_plugin() -> None:
-    manager = manager_with(("declarer", Declarer), ("broken", Broken), ("csv", Csv))
+    manager = make_plugin_manager(Declarer, Broken, Csv, strict=False)
     registry = manager.build_registry()
-    record = manager.records["broken"]
+    record = manager.records["Broken"]
     assert (record.status, record.error) == ("error", "register_exporters failed: RuntimeError: no disk")
     assert "half" not in registry.entries("exporters") and "broken_status" not in registry.commands
-    assert {item["name"]: item["provides"] for item in manager.listing()}["broken"] == {}
+    assert {item["name"]: item["provides"] for item in manager.listing()}["Broken"] == {}
     assert set(registry.entries("exporters")) == {"csv", "json"}
 
 
 def test_a_name_collision_names_both_plugins() -> None:
-    manager = manager_with(("declarer", Declarer), ("csv", Csv), ("copycat", Copycat))
+    manager = make_plugin_manager(Declarer, Csv, Copycat, strict=False)
     registry = manager.build_registry()
-    assert registry.entries("exporters")["csv"].owner == "csv"
-    assert manager.records["copycat"].error == (
-        "register_exporters failed: RegistrationError: exporters 'csv' from plugin 'copycat' collides with "
-        "exporters 'csv' registered by plugin 'csv'"
+    assert registry.entries("exporters")["csv"].owner == "Csv"
+    assert manager.records["Copycat"].error == (
+        "register_exporters failed: RegistrationError: exporters 'csv' from plugin 'Copycat' collides with "
+        "exporters 'csv' registered by plugin 'Csv'"
     )
 
 
 def test_strict_mode_makes_a_failing_implementation_fatal() -> None:
-    manager = manager_with(("declarer", Declarer), ("broken", Broken), strict=True)
+    manager = make_plugin_manager(Declarer, Broken, strict=True)
     with pytest.raises(PluginLoadError, match="register_exporters failed: RuntimeError: no disk"):
         manager.build_registry()
 
 
 def test_async_implementations_are_refused() -> None:
-    manager = manager_with(("declarer", Declarer), ("hasty", Hasty))
+    manager = make_plugin_manager(Declarer, Hasty, strict=False)
     registry = manager.build_registry()
-    assert manager.records["hasty"].status == "error"
-    assert "register_exporters is 'async def'" in (manager.records["hasty"].error or "")
+    assert manager.records["Hasty"].status == "error"
+    assert "register_exporters is 'async def'" in (manager.records["Hasty"].error or "")
     assert "late" not in registry.entries("exporters")
 
 
 def test_without_the_declaring_plugin_nothing_is_called() -> None:
-    manager = manager_with(("csv", Csv))
+    manager = make_plugin_manager(Csv, strict=False)
     registry = manager.build_registry()
-    assert manager.records["csv"].status == "loaded" and registry.entries("exporters") == {}
+    assert manager.records["Csv"].status == "loaded" and registry.entries("exporters") == {}
 
 
 def test_a_kind_must_not_be_taken() -> None:
@@ -148,13 +141,13 @@ def test_a_kind_must_not_be_taken() -> None:
 
             plugin_manager.add_hookspecs(Hooks)
 
-    manager = manager_with(("claims", ClaimsCommands), ("declarer", Declarer), ("second", SecondDeclarer))
-    assert manager.records["claims"].error == (
+    manager = make_plugin_manager(ClaimsCommands, Declarer, SecondDeclarer, strict=False)
+    assert manager.records["ClaimsCommands"].error == (
         "RegistrationError: registration hook register_more_commands declares kind 'commands', taken by the host"
     )
-    assert manager.records["second"].error == (
+    assert manager.records["SecondDeclarer"].error == (
         "RegistrationError: registration hook register_other_exporters declares kind 'exporters', "
-        "taken by plugin 'declarer'"
+        "taken by plugin 'Declarer'"
     )
 
 

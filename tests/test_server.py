@@ -477,3 +477,16 @@ def test_plugin_rpcs_session_attributes_and_session_hooks() -> None:
         assert plugin.created == ["s1", "s2"] and plugin.closed == [("s1", "cleanup")]
         assert running.host.describe()["rpcs"]["GetVariable"] == "SessionScoped"
     assert ("s2", "shutdown") in plugin.closed
+
+
+def test_describe_shows_the_status_of_each_per_host_state_object() -> None:
+    class Counter:
+        def status(self) -> dict[str, int]:
+            return {"calls": 3}
+
+    with running_host() as running:
+        counter = running.host.state("counter", Counter)
+        assert running.host.state("counter", Counter) is counter  # one object per key and host
+        running.host.state("cache", dict)  # no status(): kept, not shown
+        assert running.client().call("describe")["status"] == {"counter": {"calls": 3}}
+        assert running.host.status == {"counter": {"calls": 3}}
