@@ -53,7 +53,7 @@ class Option:
             notes.append("one of " + ", ".join(map(str, self.choices)))
         if self.minimum is not None:
             notes.append(f"at least {self.minimum:g}")
-        if self.default is not None:
+        if self.default not in (None, ""):
             notes.append(f"default {self.default}")
         if self.env:
             notes.append(f"env {self.env}")

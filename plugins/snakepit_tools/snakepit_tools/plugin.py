@@ -33,7 +33,7 @@ def register_options(register: OptionRegistrar) -> None:
         minimum=0,
         env="SNAKEPIT_TOOLS_ELIXIR_TIMEOUT",
         metavar="SECONDS",
-        help="seconds an Elixir tool call may take when the caller set no deadline (0: the default)",
+        help="seconds an Elixir tool call may take when the caller set no deadline; 0 means the default",
     )
 
 
