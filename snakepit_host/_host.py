@@ -269,7 +269,7 @@ class Host(PluginState):
             "commands": [c.describe() for c in commands if c.kind == "command"],
             "tools": [c.describe() for c in commands if c.kind == "tool"],
             "types": [
-                {"name": t.name, "owner": t.owner, **t.value_type.describe()}
+                {**t.value_type.describe(), "name": t.name, "owner": t.owner}
                 for t in sorted(self.registry.types.values(), key=lambda t: t.name)
             ],
             "rpcs": {m: r.owner for m, r in sorted(self.registry.rpcs.items())},

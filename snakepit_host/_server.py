@@ -430,7 +430,7 @@ class _HandlerCollector:
 
 
 class LazyStandardServices(grpc.GenericRpcHandler):
-    """grpc.health.v1 and server reflection, imported on their first call."""
+    """grpc.health.v1 and server reflection (v1 and v1alpha), imported on their first call."""
 
     def __init__(self) -> None:
         self._health: Any = None
@@ -466,13 +466,12 @@ class LazyStandardServices(grpc.GenericRpcHandler):
         return collector.handlers
 
     def _load_reflection(self) -> list[grpc.GenericRpcHandler]:
-        from grpc_reflection.v1alpha import reflection
+        from grpc_health.v1 import health_pb2
 
-        collector = _HandlerCollector()
-        names = (SERVICE_NAME, "grpc.health.v1.Health", reflection.SERVICE_NAME)
-        reflection.enable_server_reflection(names, collector)
-        self._reflection_handlers = collector.handlers
-        return collector.handlers
+        from snakepit_host._reflection import reflection_handlers
+
+        self._reflection_handlers = reflection_handlers((pb.DESCRIPTOR, health_pb2.DESCRIPTOR))
+        return self._reflection_handlers
 
     def not_serving(self) -> None:
         self._serving = False

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hostproc import ROOT
@@ -19,6 +21,29 @@ def test_generated_modules_are_not_stale() -> None:
         [sys.executable, str(ROOT / "scripts" / "generate_proto.py"), "--check"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
+
+
+# A Python with no site-packages (-S) has no grpcio-tools, like a system Python outside the venv.
+BARE_PYTHON = [str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"), "-S"]
+
+
+@pytest.mark.skipif(not (ROOT / ".venv" / "bin" / "python").exists(), reason="needs the checkout's .venv")
+def test_generate_proto_hands_over_to_the_venv_from_another_python() -> None:
+    result = subprocess.run(
+        [*BARE_PYTHON, str(ROOT / "scripts" / "generate_proto.py"), "--check"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "generated modules are up to date\n"
+
+
+def test_generate_proto_without_a_venv_says_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(ROOT / "scripts" / "generate_proto.py", tmp_path / "scripts")
+    result = subprocess.run(
+        [*BARE_PYTHON, str(tmp_path / "scripts" / "generate_proto.py")], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "does not exist: run scripts/setup" in result.stderr
 
 
 def test_every_rpc_is_either_host_or_plugin_served() -> None:
