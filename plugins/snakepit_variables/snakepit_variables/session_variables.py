@@ -399,5 +399,5 @@ def _refuse_repeats(prepared: dict[str, Write], errors: dict[str, str]) -> None:
     for key, write in list(prepared.items()):
         earlier = first.setdefault(write.variable_id, key)
         if earlier != key:
-            errors[key] = f"{key}: names the same variable as {earlier} ({write.name}); set it once per batch"
+            errors[key] = f"{key} and {earlier} name the same variable ({write.name}); set it once per batch"
             del prepared[key]

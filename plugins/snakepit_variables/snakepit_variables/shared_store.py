@@ -213,7 +213,11 @@ class ChangeFeed:
                 cursor = gap.cursor
                 store.log_gap(str(gap))
                 continue
-            except SnakepitError as exc:
+            except Exception as exc:
+                if generation != self._generation:
+                    return  # the store was closed under the read
+                if not isinstance(exc, SnakepitError):
+                    raise
                 if not failing:
                     log.warning("variables: the %s change feed cannot read the log: %s", store.name, exc)
                 failing = True
