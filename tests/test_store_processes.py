@@ -31,7 +31,14 @@ def store_argv(request: pytest.FixtureRequest, tmp_path: Path) -> list[str]:
     if request.param == "sqlite":
         return ["--variables-store", "sqlite", "--variables-sqlite-path", str(tmp_path / "pool.sqlite3")]
     server = request.getfixturevalue("redis_server")
-    return ["--variables-store", "redis", "--variables-redis-url", server.url, "--variables-redis-prefix", tmp_path.name]
+    return [
+        "--variables-store",
+        "redis",
+        "--variables-redis-url",
+        server.url,
+        "--variables-redis-prefix",
+        tmp_path.name,
+    ]
 
 
 @pytest.fixture

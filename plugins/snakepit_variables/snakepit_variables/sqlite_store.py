@@ -153,13 +153,23 @@ class SQLiteStore(SharedStore):
         outcome = "; nothing was written" if doing == "writing" else ""
         if "full" in lowered:
             return ResourceExhausted(f"{where}: the disk is full ({text}){outcome}")
-        if "readonly" in lowered or "read-only" in lowered:
+        if "readonly" in lowered or "read-only" in lowered or ("unable to open" in lowered and self._read_only()):
             return FailedPrecondition(f"{where} is read-only ({text}){outcome}")
         if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
             return FailedPrecondition(f"{where} is corrupt ({text}){outcome}")
         if "locked" in lowered or "busy" in lowered:
             return Unavailable(f"{where} is busy: another worker held it for over {BUSY_TIMEOUT_SECONDS:g} s{outcome}")
         return Unavailable(f"{where}: {doing} failed ({text}){outcome}")
+
+    def _read_only(self) -> bool:
+        """Whether the file or its directory cannot be written (a read-only mount, permissions)."""
+        directory = self.path.parent
+        try:
+            on_read_only_mount = bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+        except OSError:
+            return False
+        writable = os.access(directory, os.W_OK) and (not self.path.exists() or os.access(self.path, os.W_OK))
+        return on_read_only_mount or not writable
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

@@ -92,7 +92,10 @@ def test_semantics_are_the_memory_store_s(shared_store: dict[str, Any]) -> None:
     assert [x for x in got if isinstance(x, tuple) and isinstance(x[0], str) and x[0].isupper()] == [
         ("INVALID_ARGUMENT", "temperature: 1.5 is above max 1.0"),
         ("ABORTED", "temperature: expected version 0 but it is at version 1; nothing was changed"),
-        ("INVALID_ARGUMENT", "1 update(s) failed (nothing was changed): label: length 7 is above max_length 3 characters"),
+        (
+            "INVALID_ARGUMENT",
+            "1 update(s) failed (nothing was changed): label: length 7 is above max_length 3 characters",
+        ),
         (
             "INVALID_ARGUMENT",
             "1 update(s) failed (nothing was changed): var_temperature_1 and temperature name the same variable "
