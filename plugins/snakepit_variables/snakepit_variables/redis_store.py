@@ -1,13 +1,15 @@
 """The ``redis`` store: variables shared by workers on several machines (Snakepit over BEAM nodes).
 
 Needs the ``redis`` client package (``pip install 'snakepit-variables[redis]'``),
-imported only when this store is chosen. Each commit is a ``WATCH`` /
-``MULTI`` / ``EXEC`` transaction over the variables it writes: the version
-checks hold across workers (a concurrent writer makes ``EXEC`` fail and the
-commit is checked again), and the new values, history entries and change
-log entries land together or not at all. The change log is a Redis stream
-with a sequence number in each entry, so a worker that reads it can tell
-when entries were trimmed before it read them.
+imported only when this store is chosen. Each commit is one Lua script
+(atomic on the server): it checks that every variable it writes is still
+the version this worker read and validated, then writes the new values,
+their history entries and their change-log entries together. When another
+worker got in first, the commit is prepared again from the new versions (a
+stale ``expected_version`` is then a Conflict), so the checks hold across
+workers and a batch lands whole or not at all. The change log is a Redis
+stream with a sequence number in each entry, so a worker that reads it can
+tell when entries were trimmed before it read them.
 
 Keys, under the configured prefix ``P``: ``P:v:<session>:<name>`` (a hash per
 variable), ``P:ids:<session>`` (id -> name), ``P:h:<id>`` (history, newest
@@ -24,7 +26,7 @@ persistence makes them (``appendonly yes``; see the README).
 
 from __future__ import annotations
 
-import json
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,7 +44,7 @@ from snakepit_host import (
 )
 from snakepit_variables.model import ChangeEvent, HistoryEntry, Variable, Write
 from snakepit_variables.shared_store import LOG_RETENTION_SECONDS, LogGap, LoggedChanges, SharedStore, log
-from snakepit_variables.stored_values import dumps, pack, unpack
+from snakepit_variables.stored_values import pack, unpack
 from snakepit_variables.stores import EntryList, VariableList, applied, check_write, name_matcher
 
 if TYPE_CHECKING:
@@ -52,17 +54,75 @@ CONNECT_TIMEOUT_SECONDS = 2.0
 COMMAND_TIMEOUT_SECONDS = 5.0
 FEED_BLOCK_MS = 1000
 LOG_BATCH = 500
-TRANSACTION_ATTEMPTS = 1000
-"""Commits checked again after a concurrent writer got in first; each attempt re-reads (livelock guard)."""
+Found = list[Variable | None]
+_ID = re.compile(r"^var_(.+)_[0-9]+$")
+COMMIT_ATTEMPTS = 1000
+"""Times a commit is prepared again after other workers got in first (a guard against livelock)."""
 
-_APPEND_LOG = """
-local seq = redis.call('INCR', KEYS[2])
-local now = redis.call('TIME')
-local oldest = tostring((tonumber(now[1]) - tonumber(ARGV[1])) * 1000) .. '-0'
-local command = {'XADD', KEYS[1], 'MINID', '~', oldest, '*', 'seq', seq}
-for i = 2, #ARGV do command[#command + 1] = ARGV[i] end
-return redis.call(unpack(command))
+_PRELUDE = """
+local prefix, session, now, retention = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local function append_log(kind, entry)
+    local seq = redis.call('INCR', prefix .. ':log-seq')
+    local clock = redis.call('TIME')
+    local oldest = tostring((tonumber(clock[1]) - tonumber(retention)) * 1000) .. '-0'
+    redis.call('XADD', prefix .. ':log', 'MINID', '~', oldest, '*', 'seq', seq, 's', session, 'k', kind, 'e', entry)
+end
+local function touch()
+    redis.call('ZADD', prefix .. ':sessions', 'GT', now, session)
+end
 """
+_CREATE = (
+    _PRELUDE
+    + """
+-- ARGV[5] id, [6] name, [7] check ("id:version"), [8] record, [9] entry ('' = the record).
+-- Returns 0, or the record of the variable that already has this name.
+local existing = redis.call('HGET', KEYS[1], 'r')
+if existing then return existing end
+redis.call('HSET', KEYS[1], 'v', ARGV[7], 'r', ARGV[8])
+redis.call('HSET', prefix .. ':ids:' .. session, ARGV[5], ARGV[6])
+local entry = ARGV[9]
+if entry == '' then entry = ARGV[8] end
+redis.call('LPUSH', prefix .. ':h:' .. ARGV[5], entry)
+append_log('registered', entry)
+touch()
+return 0
+"""
+)
+_COMMIT = (
+    _PRELUDE
+    + """
+-- ARGV[5] history limit, then per key: id, check read, new check, record, entry ('' = the record).
+-- Returns 0, or the (1-based) index of a variable that changed since it was read.
+local per = 5
+for i = 1, #KEYS do
+    if redis.call('HGET', KEYS[i], 'v') ~= ARGV[5 + (i - 1) * per + 2] then return i end
+end
+for i = 1, #KEYS do
+    local b = 5 + (i - 1) * per
+    redis.call('HSET', KEYS[i], 'v', ARGV[b + 3], 'r', ARGV[b + 4])
+    local entry = ARGV[b + 5]
+    if entry == '' then entry = ARGV[b + 4] end
+    local history = prefix .. ':h:' .. ARGV[b + 1]
+    redis.call('LPUSH', history, entry)
+    redis.call('LTRIM', history, 0, tonumber(ARGV[5]) - 1)
+    append_log('value_change', entry)
+end
+touch()
+return 0
+"""
+)
+_DELETE = (
+    _PRELUDE
+    + """
+-- ARGV[5] id, [6] check read, [7] record. Returns 1 when the variable changed since it was read.
+if redis.call('HGET', KEYS[1], 'v') ~= ARGV[6] then return 1 end
+redis.call('DEL', KEYS[1], prefix .. ':h:' .. ARGV[5])
+redis.call('HDEL', prefix .. ':ids:' .. session, ARGV[5])
+append_log('deleted', ARGV[7])
+touch()
+return 0
+"""
+)
 _EXPIRE_SESSION = """
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not score or tonumber(score) >= tonumber(ARGV[2]) then return 0 end
@@ -75,6 +135,12 @@ redis.call('DEL', ids)
 redis.call('ZREM', KEYS[1], ARGV[1])
 return 1
 """
+
+
+def _name_in_id(identifier: str) -> str | None:
+    """The name an id (``var_<name>_<n>``) was made from, or None when it is not shaped like one."""
+    match = _ID.match(identifier)
+    return match.group(1) if match else None
 
 
 def shown_url(url: str) -> str:
@@ -115,7 +181,9 @@ class RedisStore(SharedStore):
             self._feed_client = self._connect(url, COMMAND_TIMEOUT_SECONDS + FEED_BLOCK_MS / 1000)
         except ValueError as exc:
             raise FailedPrecondition(f"{self.url} is not a Redis URL: {exc}") from None
-        self._append_log = self._client.register_script(_APPEND_LOG)
+        self._create_script = self._client.register_script(_CREATE)
+        self._commit_script = self._client.register_script(_COMMIT)
+        self._delete_script = self._client.register_script(_DELETE)
         self._expire_script = self._client.register_script(_EXPIRE_SESSION)
         with self._errors("connecting"):
             self._client.ping()
@@ -163,76 +231,59 @@ class RedisStore(SharedStore):
 
     # ------------------------------------------------------------ records
 
-    def _fields(self, variable: Variable) -> dict[str, Any]:
+    def _packed(self, variable: Variable, change: Any = None) -> tuple[bytes, bytes]:
+        """The record of a version (with its value), and what history and the log keep (b"": the record itself)."""
         text, data, size = self.encoded(variable)
-        return {
+        header = {
             "id": variable.id,
             "name": variable.name,
             "type": variable.type,
-            "value": text,
-            "data": data or b"",
             "size": size,
             "version": variable.version,
-            "constraints": dumps(dict(variable.constraints)),
-            "metadata": dumps(dict(variable.metadata)),
+            "constraints": dict(variable.constraints),
+            "metadata": dict(variable.metadata),
             "source": variable.source,
-            "created": repr(variable.created_at),
-            "updated": repr(variable.updated_at),
+            "created": variable.created_at,
+            "updated": variable.updated_at,
+            "change": dict(change or {}),
         }
+        return pack(header, text, data), (b"" if self.logged_value(size) else pack(header, None, None))
 
-    def _variable(self, fields: dict[bytes, bytes]) -> Variable:
-        f = {key.decode(): value for key, value in fields.items()}
-        name, type_name = f["name"].decode(), f["type"].decode()
-        return Variable(
-            id=f["id"].decode(),
-            name=name,
-            type=type_name,
-            value=self.decoded(type_name, name, f["value"].decode(), f["data"] or None),
-            version=int(f["version"]),
-            constraints=json.loads(f["constraints"]),
-            metadata=json.loads(f["metadata"]),
-            source=f["source"].decode(),
-            created_at=float(f["created"]),
-            updated_at=float(f["updated"]),
-        )
-
-    def _entry(self, variable: Variable, change: Any, *, keep_value: bool) -> bytes:
-        """One packed record: a variable version, with its value when it is small enough (or asked for)."""
-        fields = self._fields(variable)
-        data = fields.pop("data")
-        if not (keep_value or self.logged_value(fields["size"])):
-            fields["value"], data = None, b""
-        fields["change"] = dict(change)
-        return pack(fields, data)
-
-    def _unpacked(self, packed: bytes) -> tuple[dict[str, Any], Variable | None]:
-        header, data = unpack(packed)
-        if header["value"] is None:
+    def _loaded(self, packed: bytes) -> tuple[dict[str, Any], Variable | None]:
+        """The header of a record, and the variable it holds (None when its value was not kept)."""
+        header, text, data = unpack(packed)
+        if text is None:
             return header, None
         variable = Variable(
             id=header["id"],
             name=header["name"],
             type=header["type"],
-            value=self.decoded(header["type"], header["name"], header["value"], data),
+            value=self.decoded(header["type"], header["name"], text, data),
             version=header["version"],
-            constraints=json.loads(header["constraints"]),
-            metadata=json.loads(header["metadata"]),
+            constraints=header["constraints"],
+            metadata=header["metadata"],
             source=header["source"],
-            created_at=float(header["created"]),
-            updated_at=float(header["updated"]),
+            created_at=header["created"],
+            updated_at=header["updated"],
         )
         return header, variable
 
-    def _log(self, pipe: Any, session_id: str, kind: str, entry: bytes) -> None:
-        self._append_log(
-            keys=[self._key("log"), self._key("log-seq")],
-            args=[int(LOG_RETENTION_SECONDS), "s", session_id, "k", kind, "e", entry],
-            client=pipe,
-        )
+    def _variable(self, packed: bytes) -> Variable:
+        variable = self._loaded(packed)[1]
+        assert variable is not None  # a variable's own record always keeps its value
+        return variable
 
-    def _touch(self, pipe: Any, session_id: str, now: float) -> None:
-        pipe.zadd(self._key("sessions"), {session_id: now}, gt=True)
+    @staticmethod
+    def _check(variable: Variable) -> str:
+        """What the scripts compare to tell whether a variable changed since it was read."""
+        return f"{variable.id}:{variable.version}"
+
+    def _run(self, script: Any, keys: Sequence[str], session_id: str, now: float, *args: Any) -> Any:
+        """Run a write script (its first arguments are the ones the prelude reads)."""
+        with self._errors("writing"):
+            result = script(keys=list(keys), args=[self.prefix, session_id, now, int(LOG_RETENTION_SECONDS), *args])
         self.touched(session_id)
+        return result
 
     def _seen(self, session_id: str) -> None:
         if self.needs_touch(session_id):
@@ -242,68 +293,58 @@ class RedisStore(SharedStore):
             except SnakepitError:
                 pass
 
-    def _transaction(self, keys: Sequence[str], body: Callable[[Any], Any]) -> Any:
-        """Run ``body(pipe)`` (reads, then ``pipe.multi()`` and writes) until no watched key changed meanwhile."""
-        with self._errors("writing"):
-            for _ in range(TRANSACTION_ATTEMPTS):
-                with self._client.pipeline(transaction=True) as pipe:
-                    try:
-                        pipe.watch(*keys)
-                        result = body(pipe)
-                        pipe.execute()
-                        return result
-                    except self._redis.WatchError:
-                        continue
-        raise Unavailable(f"variables store redis at {self.url}: too much contention; nothing was written")
+    def _attempts(self) -> range:
+        return range(COMMIT_ATTEMPTS)
+
+    def _contention(self) -> Unavailable:
+        return Unavailable(f"variables store redis at {self.url}: too much contention; nothing was written")
 
     # ------------------------------------------------------------ VariableStore
 
     def create(self, session_id: str, variable: Variable) -> Variable:
-        key = self._variable_key(session_id, variable.name)
-
-        def body(pipe: Any) -> Variable:
-            existing = pipe.hmget(key, "type", "version")
-            if existing[0] is not None:
-                raise AlreadyExists(
-                    f"variable '{variable.name}' already exists in session '{session_id}' "
-                    f"(type {existing[0].decode()}, version {int(existing[1])})"
-                )
-            now = time.time()
+        with self._errors("writing"):
             number = self._client.incr(self._key("ids-counter"))
-            stored = replace(variable, id=f"var_{variable.name}_{number}", version=0, created_at=now, updated_at=now)
-            pipe.multi()
-            pipe.hset(key, mapping=self._fields(stored))
-            pipe.hset(self._key("ids", session_id), stored.id, stored.name)
-            pipe.lpush(self._key("h", stored.id), self._entry(stored, stored.metadata, keep_value=False))
-            self._log(pipe, session_id, "registered", self._entry(stored, stored.metadata, keep_value=False))
-            self._touch(pipe, session_id, now)
-            return stored
-
-        stored: Variable = self._transaction([key], body)
+        now = time.time()
+        stored = replace(variable, id=f"var_{variable.name}_{number}", version=0, created_at=now, updated_at=now)
+        record, entry = self._packed(stored, stored.metadata)
+        key = self._variable_key(session_id, variable.name)
+        args = (stored.id, stored.name, self._check(stored), record, entry)
+        existing = self._run(self._create_script, [key], session_id, now, *args)
+        if existing != 0:
+            header = self._loaded(existing)[0]
+            raise AlreadyExists(
+                f"variable '{variable.name}' already exists in session '{session_id}' "
+                f"(type {header['type']}, version {header['version']})"
+            )
         self._maybe_sweep()
         return stored
-
-    def _name_for(self, session_id: str, identifier: str) -> str:
-        with self._errors("reading"):
-            name = self._client.hget(self._key("ids", session_id), identifier)
-        return name.decode() if name is not None else identifier
 
     def get(self, session_id: str, identifier: str, *, fresh: bool = False) -> Variable | None:
         return self.get_many(session_id, [identifier]).get(identifier)
 
     def get_many(self, session_id: str, identifiers: Iterable[str], *, fresh: bool = False) -> dict[str, Variable]:
+        """One round trip: each identifier read as a name and, when it looks like an id, as the id of its name."""
         wanted = list(dict.fromkeys(identifiers))
         if not wanted:
             return {}
-        with self._errors("reading"):
-            names = self._client.hmget(self._key("ids", session_id), wanted)
-            resolved = [n.decode() if n is not None else i for i, n in zip(wanted, names, strict=True)]
-            with self._client.pipeline(transaction=False) as pipe:
-                for name in resolved:
-                    pipe.hgetall(self._variable_key(session_id, name))
-                rows = pipe.execute()
+        named_in_id = [_name_in_id(identifier) for identifier in wanted]
+        with self._errors("reading"), self._client.pipeline(transaction=False) as pipe:
+            for identifier, name in zip(wanted, named_in_id, strict=True):
+                pipe.hget(self._variable_key(session_id, identifier), "r")
+                if name is not None:
+                    pipe.hget(self._variable_key(session_id, name), "r")
+            records = iter(pipe.execute())
+        found = {}
+        for identifier, name in zip(wanted, named_in_id, strict=True):
+            as_name = next(records)
+            as_id = next(records) if name is not None else None
+            variable = self._variable(as_id) if as_id is not None else None
+            if variable is not None and variable.id == identifier:  # an id wins over a name
+                found[identifier] = variable
+            elif as_name is not None:
+                found[identifier] = self._variable(as_name)
         self._seen(session_id)
-        return {i: self._variable(row) for i, row in zip(wanted, rows, strict=True) if row}
+        return found
 
     def list(self, session_id: str, pattern: str | None = None) -> VariableList:
         matches = name_matcher(pattern)
@@ -312,63 +353,46 @@ class RedisStore(SharedStore):
             names = [n for n in names if matches(n)]
             with self._client.pipeline(transaction=False) as pipe:
                 for name in names:
-                    pipe.hgetall(self._variable_key(session_id, name))
-                rows = pipe.execute()
+                    pipe.hget(self._variable_key(session_id, name), "r")
+                records = pipe.execute()
         self._seen(session_id)
-        return [self._variable(row) for row in rows if row]
+        return [self._variable(record) for record in records if record is not None]
+
+    def _current(self, session_id: str, names: Sequence[str]) -> Found:
+        with self._errors("reading"), self._client.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.hget(self._variable_key(session_id, name), "r")
+            return [self._variable(record) if record is not None else None for record in pipe.execute()]
 
     def commit(self, session_id: str, writes: Sequence[Write]) -> VariableList:
         keys = [self._variable_key(session_id, write.name) for write in writes]
-
-        def body(pipe: Any) -> VariableList:
+        for _ in self._attempts():
             current = []
-            for key, write in zip(keys, writes, strict=True):
-                row = pipe.hgetall(key)
-                if not row:
+            for variable, write in zip(self._current(session_id, [w.name for w in writes]), writes, strict=True):
+                if variable is None:
                     raise NotFound(f"unknown variable '{write.name}' (deleted meanwhile?)")
-                variable = self._variable(row)
                 check_write(variable, write)
                 current.append(variable)
             now = time.time()
             updated = applied(current, writes, now)
-            pipe.multi()
-            for key, variable, write in zip(keys, updated, writes, strict=True):
-                fields = self._fields(variable)
-                pipe.hset(
-                    key,
-                    mapping={
-                        k: fields[k] for k in ("value", "data", "size", "version", "metadata", "source", "updated")
-                    },
-                )
-                history = self._key("h", variable.id)
-                pipe.lpush(history, self._entry(variable, write.metadata, keep_value=False))
-                pipe.ltrim(history, 0, self.history_limit - 1)
-                self._log(pipe, session_id, "value_change", self._entry(variable, write.metadata, keep_value=False))
-            self._touch(pipe, session_id, now)
-            return updated
-
-        updated: VariableList = self._transaction(keys, body)
-        self._maybe_sweep()
-        return updated
+            args: list[Any] = [self.history_limit]
+            for old, variable, write in zip(current, updated, writes, strict=True):
+                args += [variable.id, self._check(old), self._check(variable), *self._packed(variable, write.metadata)]
+            if self._run(self._commit_script, keys, session_id, now, *args) == 0:
+                self._maybe_sweep()
+                return updated
+        raise self._contention()
 
     def delete(self, session_id: str, identifier: str) -> Variable:
-        name = self._name_for(session_id, identifier)
-        key = self._variable_key(session_id, name)
-
-        def body(pipe: Any) -> Variable:
-            row = pipe.hgetall(key)
-            if not row:
+        for _ in self._attempts():
+            variable = self.get(session_id, identifier)
+            if variable is None:
                 raise NotFound(f"unknown variable '{identifier}' in session '{session_id}'")
-            variable = self._variable(row)
-            pipe.multi()
-            pipe.delete(key, self._key("h", variable.id))
-            pipe.hdel(self._key("ids", session_id), variable.id)
-            self._log(pipe, session_id, "deleted", self._entry(variable, {}, keep_value=True))
-            self._touch(pipe, session_id, time.time())
-            return variable
-
-        deleted: Variable = self._transaction([key], body)
-        return deleted
+            key = self._variable_key(session_id, variable.name)
+            args = (variable.id, self._check(variable), self._packed(variable)[0])
+            if self._run(self._delete_script, [key], session_id, time.time(), *args) == 0:
+                return variable
+        raise self._contention()
 
     def has_session(self, session_id: str) -> bool:
         with self._errors("reading"):
@@ -397,12 +421,12 @@ class RedisStore(SharedStore):
             packed = self._client.lrange(self._key("h", variable.id), 0, self.history_limit - 1)
         entries = []
         for item in reversed(packed):
-            header, version = self._unpacked(item)
+            header, version = self._loaded(item)
             entries.append(
                 HistoryEntry(
                     version=header["version"],
                     value=version.value if version is not None else None,
-                    timestamp=float(header["updated"]),
+                    timestamp=header["updated"],
                     source=header["source"],
                     metadata=header["change"],
                     value_kept=version is not None,
@@ -434,7 +458,7 @@ class RedisStore(SharedStore):
                 )
             stream_id, seq = entry_id, number
             session_id, kind = fields[b"s"].decode(), fields[b"k"].decode()
-            header, variable = self._unpacked(fields[b"e"])
+            header, variable = self._loaded(fields[b"e"])
             if variable is None:  # too large for the log: read as it is now (coalesced)
                 variable = self.get(session_id, header["id"])
             if variable is not None:

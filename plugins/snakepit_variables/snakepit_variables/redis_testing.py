@@ -54,9 +54,11 @@ def free_port() -> int:
 class RedisServer:
     """One redis-server process on 127.0.0.1, its data in ``directory``."""
 
-    def __init__(self, directory: Path, port: int | None = None) -> None:
+    def __init__(self, directory: Path, port: int | None = None, *, fsync: str = "always") -> None:
         self.directory = directory
         self.port = port or free_port()
+        self.fsync = fsync
+        """``appendfsync``: ``always`` (every acknowledged write survives a kill) or ``everysec``."""
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -66,7 +68,7 @@ class RedisServer:
     def start(self) -> RedisServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         argv = [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory)]
-        argv += ["--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no"]
+        argv += ["--appendonly", "yes", "--appendfsync", self.fsync, "--save", "", "--daemonize", "no"]
         argv += ["--logfile", str(self.directory / "redis.log")]
         self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + START_TIMEOUT

@@ -214,9 +214,10 @@ class SessionVariables:
         meta = string_map(metadata)
         prepared: dict[str, Write] = {}
         errors: dict[str, str] = {}
+        found = self._runtime.store.get_many(self.session_id, list(mapping))  # one read for the batch
         for name, value in mapping.items():
             try:
-                prepared[name] = self._prepare(name, value, None, meta)
+                prepared[name] = self._prepare(name, value, None, meta, found.get(name))
             except (InvalidArgument, NotFound) as exc:
                 errors[name] = str(exc)
         _refuse_repeats(prepared, errors)
@@ -339,8 +340,10 @@ class SessionVariables:
                 return variable.name
         return identifier
 
-    def _prepare(self, name: str, value: Any, expected_version: int | None, meta: dict[str, str]) -> Write:
-        variable = self._require(name, fresh=expected_version is not None)
+    def _prepare(
+        self, name: str, value: Any, expected_version: int | None, meta: dict[str, str], found: Variable | None = None
+    ) -> Write:
+        variable = found if found is not None else self._require(name, fresh=expected_version is not None)
         value_type = named(variable.name, self._runtime.value_type, variable.type)
         clean = named(variable.name, value_type.validate, value, variable.constraints)
         return Write(variable.name, variable.id, clean, expected_version, meta, source_of(meta, PYTHON))

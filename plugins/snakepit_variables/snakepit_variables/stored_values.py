@@ -46,11 +46,18 @@ def dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"))
 
 
-def pack(header: dict[str, Any], binary: bytes | None) -> bytes:
-    """One bytes object: a JSON header line, then the raw bytes (JSON never holds a raw newline)."""
-    return dumps(header).encode() + b"\n" + (binary or b"")
+def pack(header: dict[str, Any], text: str | None, binary: bytes | None) -> bytes:
+    """One bytes object: a JSON header line, the value's JSON text line, then its raw bytes.
+
+    (JSON never holds a raw newline, so the two first newlines separate the parts.)
+    A ``None`` text means the value was not kept.
+    """
+    value = b"" if text is None else text.encode()
+    return dumps({**header, "kept": text is not None}).encode() + b"\n" + value + b"\n" + (binary or b"")
 
 
-def unpack(packed: bytes) -> tuple[dict[str, Any], bytes | None]:
-    header, _, binary = packed.partition(b"\n")
-    return json.loads(header), (binary or None)
+def unpack(packed: bytes) -> tuple[dict[str, Any], str | None, bytes | None]:
+    header, _, rest = packed.partition(b"\n")
+    text, _, binary = rest.partition(b"\n")
+    fields: dict[str, Any] = json.loads(header)
+    return fields, (text.decode() if fields["kept"] else None), (binary or None)

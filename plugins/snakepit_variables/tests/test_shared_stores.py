@@ -204,9 +204,10 @@ def test_arrays_are_stored_as_raw_bytes(shared_store: dict[str, Any], redis_serv
         else:
             import redis
 
-            client = redis.Redis.from_url(redis_server.url)
-            value, data = client.hmget(f"{stored.prefix}:v:{SESSION}:big", "value", "data")  # type: ignore[attr-defined]
-            value = value.decode()
+            from snakepit_variables.stored_values import unpack
+
+            record = redis.Redis.from_url(redis_server.url).hget(f"{stored.prefix}:v:{SESSION}:big", "r")  # type: ignore[attr-defined]
+            _, value, data = unpack(record)
         assert value == "null" and data.startswith(BINARY_MAGIC)
         assert len(data) - array.nbytes < 64, "the raw little-endian bytes and a small header, no base64 or pickle"
         assert data.endswith(array.tobytes())
