@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from snakepit_variables.model import ELIXIR, PYTHON, ChangeEvent, HistoryEntry, Variable
     from snakepit_variables.session_variables import BatchError, SessionVariables
     from snakepit_variables.stores import MemoryStore, VariableStore
-    from snakepit_variables.watch import Watch
+    from snakepit_variables.watch import Watch, WatchLagged
 
 __version__ = "0.1.0"
 
@@ -40,6 +40,7 @@ _EXPORTS = {
     "MemoryStore": "stores",
     "VariableStore": "stores",
     "Watch": "watch",
+    "WatchLagged": "watch",
 }
 
 
@@ -68,6 +69,7 @@ __all__ = [
     "Variable",
     "VariableStore",
     "Watch",
+    "WatchLagged",
     "__version__",
     "variables_for",
 ]

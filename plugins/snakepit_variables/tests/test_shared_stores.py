@@ -203,7 +203,6 @@ def test_arrays_are_stored_as_raw_bytes(shared_store: dict[str, Any], redis_serv
                 value, data = db.execute("SELECT value, data FROM variables WHERE name = 'big'").fetchone()
         else:
             import redis
-
             from snakepit_variables.stored_values import unpack
 
             record = redis.Redis.from_url(redis_server.url).hget(f"{stored.prefix}:v:{SESSION}:big", "r")  # type: ignore[attr-defined]
