@@ -8,6 +8,7 @@ only, as CI runs; elsewhere those two are skipped with the reason).
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
 import subprocess
@@ -20,7 +21,10 @@ from typing import Any
 import pytest
 import snakepit_variables.plugin as variables_plugin
 from snakepit_variables import variables_for
+from snakepit_variables.model import Variable
 from snakepit_variables.redis_testing import RedisServer, free_port
+from snakepit_variables.sqlite_store import SQLiteStore
+from snakepit_variables.value_types import IntegerType
 
 from snakepit_host import SnakepitError
 from snakepit_host.host_client import RemoteError
@@ -131,8 +135,10 @@ def test_a_corrupt_sqlite_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_a_read_only_sqlite_file_is_a_clear_error(tmp_path: Path) -> None:
     with tmpfs(tmp_path / "ro", "4m") as mount:
         path = mount / "variables.sqlite3"
-        with host(variables_store="sqlite", variables_sqlite_path=str(path)) as running:
-            variables_for(running.host, SESSION).register("x", "integer", 1)
+        writer = SQLiteStore(path, lambda name: IntegerType(), history_limit=10, session_ttl=60)
+        writer.create(SESSION, Variable(id="", name="x", type="integer", value=1))
+        del writer  # its connection closes: nothing holds the file open for writing
+        gc.collect()
         before = path.read_bytes()
         subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
         try:

@@ -130,7 +130,7 @@ class VariablesRuntime:
                 variables.fail_watches(reason)
 
     def close(self) -> None:
-        """The host stops: the store releases its connections and threads."""
+        """The host is stopping: the store stops its background work."""
         if self._store is not None:
             self._store.close()
 

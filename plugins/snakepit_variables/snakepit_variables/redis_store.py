@@ -249,8 +249,11 @@ class RedisStore(SharedStore):
         }
         return pack(header, text, data), (b"" if self.logged_value(size) else pack(header, None, None))
 
-    def _loaded(self, packed: bytes) -> tuple[dict[str, Any], Variable | None]:
-        """The header of a record, and the variable it holds (None when its value was not kept)."""
+    def _loaded(self, packed: bytes, *, with_value: bool = True) -> tuple[dict[str, Any], Variable | None]:
+        """The header of a record, and the variable it holds (None when its value was not kept).
+
+        ``with_value=False`` skips decoding the value (a commit replaces it).
+        """
         header, text, data = unpack(packed)
         if text is None:
             return header, None
@@ -258,7 +261,7 @@ class RedisStore(SharedStore):
             id=header["id"],
             name=header["name"],
             type=header["type"],
-            value=self.decoded(header["type"], header["name"], text, data),
+            value=self.decoded(header["type"], header["name"], text, data) if with_value else None,
             version=header["version"],
             constraints=header["constraints"],
             metadata=header["metadata"],
@@ -268,8 +271,8 @@ class RedisStore(SharedStore):
         )
         return header, variable
 
-    def _variable(self, packed: bytes) -> Variable:
-        variable = self._loaded(packed)[1]
+    def _variable(self, packed: bytes, *, with_value: bool = True) -> Variable:
+        variable = self._loaded(packed, with_value=with_value)[1]
         assert variable is not None  # a variable's own record always keeps its value
         return variable
 
@@ -359,10 +362,12 @@ class RedisStore(SharedStore):
         return [self._variable(record) for record in records if record is not None]
 
     def _current(self, session_id: str, names: Sequence[str]) -> Found:
+        """The variables a commit is about to replace (values not decoded)."""
         with self._errors("reading"), self._client.pipeline(transaction=False) as pipe:
             for name in names:
                 pipe.hget(self._variable_key(session_id, name), "r")
-            return [self._variable(record) if record is not None else None for record in pipe.execute()]
+            records = pipe.execute()
+        return [self._variable(r, with_value=False) if r is not None else None for r in records]
 
     def commit(self, session_id: str, writes: Sequence[Write]) -> VariableList:
         keys = [self._variable_key(session_id, write.name) for write in writes]
@@ -466,11 +471,3 @@ class RedisStore(SharedStore):
                     (session_id, ChangeEvent(kind, variable, variable.source, variable.updated_at, header["change"]))
                 )
         return changes, (stream_id, seq)
-
-    def close(self) -> None:
-        super().close()
-        for client in (self._client, self._feed_client):
-            try:
-                client.close()
-            except self._redis.RedisError:
-                pass

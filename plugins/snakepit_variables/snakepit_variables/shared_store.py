@@ -139,6 +139,7 @@ class SharedStore(VariableStore):
         self._feed.wake()
 
     def close(self) -> None:
+        """Stop the change feed, and leave this worker's sessions to the others (connections stay for calls)."""
         self._closed = True
         self._feed.stop()
 

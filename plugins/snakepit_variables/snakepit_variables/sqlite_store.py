@@ -109,8 +109,6 @@ class SQLiteStore(SharedStore):
         super().__init__(value_type, history_limit=history_limit, session_ttl=session_ttl)
         self.path = path
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
         try:
             _private_directory(path.parent)
         except OSError as exc:
@@ -135,8 +133,6 @@ class SQLiteStore(SharedStore):
             )
             connection.execute("PRAGMA synchronous=NORMAL")
             self._local.connection = connection
-            with self._connections_lock:
-                self._connections.append(connection)
         return connection
 
     @contextmanager
@@ -192,13 +188,14 @@ class SQLiteStore(SharedStore):
 
     # ------------------------------------------------------------ rows
 
-    def _variable(self, row: Sequence[Any]) -> Variable:
+    def _variable(self, row: Sequence[Any], *, with_value: bool = True) -> Variable:
+        """A row as a variable; a commit, which replaces the value, skips decoding it."""
         id_, name, type_name, text, data, _size, version, constraints, metadata, source, created, updated = row
         return Variable(
             id=id_,
             name=name,
             type=type_name,
-            value=self.decoded(type_name, name, text, data),
+            value=self.decoded(type_name, name, text, data) if with_value else None,
             version=version,
             constraints=json.loads(constraints),
             metadata=json.loads(metadata),
@@ -207,10 +204,20 @@ class SQLiteStore(SharedStore):
             updated_at=updated,
         )
 
-    def _log(self, connection: sqlite3.Connection, session_id: str, kind: str, variable: Variable, change: Any) -> None:
-        text, data, size = self.encoded(variable)
+    def _log(
+        self,
+        connection: sqlite3.Connection,
+        session_id: str,
+        kind: str,
+        variable: Variable,
+        change: Any,
+        encoded: tuple[str, bytes | None, int],
+    ) -> None:
+        """A log row (which is also the history entry) for one change; a value too large stays out."""
+        text: str | None = encoded[0]
+        data, size = encoded[1], encoded[2]
         if kind != "deleted" and not self.logged_value(size):
-            text, data = None, None  # type: ignore[assignment]
+            text, data = None, None
         connection.execute(
             f"INSERT INTO log (session, kind, change, {_RECORD}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (session_id, kind, json.dumps(dict(change)), *self._fields(variable, text, data, size)),
@@ -271,7 +278,7 @@ class SQLiteStore(SharedStore):
             )
             stored = replace(pending, id=f"var_{variable.name}_{cursor.lastrowid}")
             connection.execute("UPDATE variables SET id = ? WHERE number = ?", (stored.id, cursor.lastrowid))
-            self._log(connection, session_id, "registered", stored, stored.metadata)
+            self._log(connection, session_id, "registered", stored, stored.metadata, (text, data, size))
             self._touch(connection, session_id, now)
         self._maybe_sweep()
         return stored
@@ -320,7 +327,7 @@ class SQLiteStore(SharedStore):
                 ).fetchone()
                 if row is None:
                     raise NotFound(f"unknown variable '{write.name}' (deleted meanwhile?)")
-                variable = self._variable(row)
+                variable = self._variable(row, with_value=False)
                 check_write(variable, write)
                 current.append(variable)
             updated = applied(current, writes, now)
@@ -340,7 +347,7 @@ class SQLiteStore(SharedStore):
                         variable.id,
                     ),
                 )
-                self._log(connection, session_id, "value_change", variable, write.metadata)
+                self._log(connection, session_id, "value_change", variable, write.metadata, (text, data, size))
                 connection.execute(
                     "DELETE FROM log WHERE id = ? AND kind != 'deleted' AND version <= ? AND updated < ?",
                     (variable.id, variable.version - self.history_limit, now - LOG_RETENTION_SECONDS),
@@ -361,7 +368,7 @@ class SQLiteStore(SharedStore):
                 raise NotFound(f"unknown variable '{identifier}' in session '{session_id}'")
             variable = self._variable(row)
             connection.execute("DELETE FROM variables WHERE id = ?", (variable.id,))
-            self._log(connection, session_id, "deleted", variable, {})
+            self._log(connection, session_id, "deleted", variable, {}, self.encoded(variable))
             self._touch(connection, session_id, now)
         return variable
 
@@ -460,13 +467,3 @@ class SQLiteStore(SharedStore):
         if record[3] is not None:
             return self._variable(record)
         return self.get(session_id, record[0])
-
-    def close(self) -> None:
-        super().close()
-        with self._connections_lock:
-            connections, self._connections = self._connections, []
-        for connection in connections:
-            try:
-                connection.close()
-            except sqlite3.Error:
-                pass

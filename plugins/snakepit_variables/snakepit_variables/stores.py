@@ -126,7 +126,7 @@ class VariableStore(abc.ABC):
         raise NotImplementedError(f"the {self.name} store keeps no change log")
 
     def close(self) -> None:  # noqa: B027 (most stores hold nothing to release)
-        """The host stops: release connections and threads."""
+        """The host is stopping: stop background work (calls may still run until the grace period ends)."""
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name}
