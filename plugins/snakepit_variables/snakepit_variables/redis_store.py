@@ -42,6 +42,7 @@ from snakepit_host import (
     SnakepitError,
     Unavailable,
 )
+from snakepit_variables.history import HISTORY_VARIABLE_BYTES
 from snakepit_variables.model import ChangeEvent, HistoryEntry, Variable, Write
 from snakepit_variables.shared_store import LOG_RETENTION_SECONDS, LogGap, LoggedChanges, SharedStore, log
 from snakepit_variables.stored_values import pack, unpack
@@ -70,11 +71,36 @@ end
 local function touch()
     redis.call('ZADD', prefix .. ':sessions', 'GT', now, session)
 end
+-- History of a variable: entries newest first, and beside them the size of each kept value (0: not kept).
+-- Past the byte budget, the oldest kept values are dropped (the entry keeps its header).
+local function push_history(id, entry, size, limit, budget)
+    local history, sizes = prefix .. ':h:' .. id, prefix .. ':hs:' .. id
+    redis.call('LPUSH', history, entry)
+    redis.call('LPUSH', sizes, size)
+    redis.call('LTRIM', history, 0, limit - 1)
+    redis.call('LTRIM', sizes, 0, limit - 1)
+    local total = 0
+    local all = redis.call('LRANGE', sizes, 0, -1)
+    for i = 1, #all do
+        local n = tonumber(all[i])
+        if n > 0 then
+            total = total + n
+            if total > budget then
+                local kept = redis.call('LINDEX', history, i - 1)
+                local header = string.sub(kept, 1, string.find(kept, '\\n', 1, true) - 1)
+                header = string.gsub(header, ',"kept":true}$', ',"kept":false}')
+                redis.call('LSET', history, i - 1, header .. '\\n\\n')
+                redis.call('LSET', sizes, i - 1, 0)
+            end
+        end
+    end
+end
 """
 _CREATE = (
     _PRELUDE
     + """
--- ARGV[5] id, [6] name, [7] check ("id:version"), [8] record, [9] entry ('' = the record).
+-- ARGV[5] id, [6] name, [7] check ("id:version"), [8] record, [9] entry ('' = the record),
+-- [10] size of the value history keeps (0: none), [11] history limit, [12] history byte budget.
 -- Returns 0, or the record of the variable that already has this name.
 local existing = redis.call('HGET', KEYS[1], 'r')
 if existing then return existing end
@@ -82,7 +108,7 @@ redis.call('HSET', KEYS[1], 'v', ARGV[7], 'r', ARGV[8])
 redis.call('HSET', prefix .. ':ids:' .. session, ARGV[5], ARGV[6])
 local entry = ARGV[9]
 if entry == '' then entry = ARGV[8] end
-redis.call('LPUSH', prefix .. ':h:' .. ARGV[5], entry)
+push_history(ARGV[5], entry, tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]))
 append_log('registered', entry)
 touch()
 return 0
@@ -91,20 +117,19 @@ return 0
 _COMMIT = (
     _PRELUDE
     + """
--- ARGV[5] history limit, then per key: id, check read, new check, record, entry ('' = the record).
+-- ARGV[5] history limit, [6] history byte budget, then per key: id, check read, new check, record,
+-- entry ('' = the record), size of the value history keeps (0: none).
 -- Returns 0, or the (1-based) index of a variable that changed since it was read.
-local per = 5
+local per, limit, budget = 6, tonumber(ARGV[5]), tonumber(ARGV[6])
 for i = 1, #KEYS do
-    if redis.call('HGET', KEYS[i], 'v') ~= ARGV[5 + (i - 1) * per + 2] then return i end
+    if redis.call('HGET', KEYS[i], 'v') ~= ARGV[6 + (i - 1) * per + 2] then return i end
 end
 for i = 1, #KEYS do
-    local b = 5 + (i - 1) * per
+    local b = 6 + (i - 1) * per
     redis.call('HSET', KEYS[i], 'v', ARGV[b + 3], 'r', ARGV[b + 4])
     local entry = ARGV[b + 5]
     if entry == '' then entry = ARGV[b + 4] end
-    local history = prefix .. ':h:' .. ARGV[b + 1]
-    redis.call('LPUSH', history, entry)
-    redis.call('LTRIM', history, 0, tonumber(ARGV[5]) - 1)
+    push_history(ARGV[b + 1], entry, tonumber(ARGV[b + 6]), limit, budget)
     append_log('value_change', entry)
 end
 touch()
@@ -116,7 +141,7 @@ _DELETE = (
     + """
 -- ARGV[5] id, [6] check read, [7] record. Returns 1 when the variable changed since it was read.
 if redis.call('HGET', KEYS[1], 'v') ~= ARGV[6] then return 1 end
-redis.call('DEL', KEYS[1], prefix .. ':h:' .. ARGV[5])
+redis.call('DEL', KEYS[1], prefix .. ':h:' .. ARGV[5], prefix .. ':hs:' .. ARGV[5])
 redis.call('HDEL', prefix .. ':ids:' .. session, ARGV[5])
 append_log('deleted', ARGV[7])
 touch()
@@ -129,7 +154,9 @@ if not score or tonumber(score) >= tonumber(ARGV[2]) then return 0 end
 local ids = KEYS[2] .. ':ids:' .. ARGV[1]
 local pairs = redis.call('HGETALL', ids)
 for i = 1, #pairs, 2 do
-    redis.call('DEL', KEYS[2] .. ':v:' .. ARGV[1] .. ':' .. pairs[i + 1], KEYS[2] .. ':h:' .. pairs[i])
+    local id = pairs[i]
+    local variable = KEYS[2] .. ':v:' .. ARGV[1] .. ':' .. pairs[i + 1]
+    redis.call('DEL', variable, KEYS[2] .. ':h:' .. id, KEYS[2] .. ':hs:' .. id)
 end
 redis.call('DEL', ids)
 redis.call('ZREM', KEYS[1], ARGV[1])
@@ -231,8 +258,9 @@ class RedisStore(SharedStore):
 
     # ------------------------------------------------------------ records
 
-    def _packed(self, variable: Variable, change: Any = None) -> tuple[bytes, bytes]:
-        """The record of a version (with its value), and what history and the log keep (b"": the record itself)."""
+    def _packed(self, variable: Variable, change: Any = None) -> tuple[bytes, bytes, int]:
+        """The record of a version (with its value), what history and the log keep (b"": the record itself),
+        and the size of the value they keep (0: none)."""
         text, data, size = self.encoded(variable)
         header = {
             "id": variable.id,
@@ -247,7 +275,9 @@ class RedisStore(SharedStore):
             "updated": variable.updated_at,
             "change": dict(change or {}),
         }
-        return pack(header, text, data), (b"" if self.logged_value(size) else pack(header, None, None))
+        if self.logged_value(size):
+            return pack(header, text, data), b"", size
+        return pack(header, text, data), pack(header, None, None), 0
 
     def _loaded(self, packed: bytes, *, with_value: bool = True) -> tuple[dict[str, Any], Variable | None]:
         """The header of a record, and the variable it holds (None when its value was not kept).
@@ -309,9 +339,9 @@ class RedisStore(SharedStore):
             number = self._client.incr(self._key("ids-counter"))
         now = time.time()
         stored = replace(variable, id=f"var_{variable.name}_{number}", version=0, created_at=now, updated_at=now)
-        record, entry = self._packed(stored, stored.metadata)
         key = self._variable_key(session_id, variable.name)
-        args = (stored.id, stored.name, self._check(stored), record, entry)
+        packed = self._packed(stored, stored.metadata)
+        args = (stored.id, stored.name, self._check(stored), *packed, self.history_limit, HISTORY_VARIABLE_BYTES)
         existing = self._run(self._create_script, [key], session_id, now, *args)
         if existing != 0:
             header = self._loaded(existing)[0]
@@ -380,7 +410,7 @@ class RedisStore(SharedStore):
                 current.append(variable)
             now = time.time()
             updated = applied(current, writes, now)
-            args: list[Any] = [self.history_limit]
+            args: list[Any] = [self.history_limit, HISTORY_VARIABLE_BYTES]
             for old, variable, write in zip(current, updated, writes, strict=True):
                 args += [variable.id, self._check(old), self._check(variable), *self._packed(variable, write.metadata)]
             if self._run(self._commit_script, keys, session_id, now, *args) == 0:

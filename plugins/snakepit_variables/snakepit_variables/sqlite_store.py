@@ -32,6 +32,7 @@ from snakepit_host import (
     SnakepitError,
     Unavailable,
 )
+from snakepit_variables.history import HISTORY_VARIABLE_BYTES
 from snakepit_variables.model import ChangeEvent, HistoryEntry, Variable, Write
 from snakepit_variables.shared_store import LOG_RETENTION_SECONDS, LogGap, LoggedChanges, SharedStore, log
 from snakepit_variables.stores import EntryList, VariableList, applied, check_write, name_matcher
@@ -45,6 +46,8 @@ BUSY_TIMEOUT_SECONDS = 5.0
 """How long a write waits for another worker's transaction before UNAVAILABLE."""
 SCHEMA_VERSION = 1
 LOG_BATCH = 500
+TRIM_EVERY = 8
+"""A variable's old log rows are removed every this many versions (history reads only the newest anyway)."""
 _RECORD = "id, name, type, value, data, size, version, constraints, metadata, source, created, updated"
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, last_used REAL NOT NULL) WITHOUT ROWID;
@@ -65,6 +68,7 @@ CREATE TABLE IF NOT EXISTS log (
     created REAL NOT NULL, updated REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS log_by_variable ON log (id, version);
+CREATE INDEX IF NOT EXISTS log_by_age ON log (id, updated);
 CREATE INDEX IF NOT EXISTS log_by_session ON log (session);
 PRAGMA user_version = {SCHEMA_VERSION};
 """
@@ -77,10 +81,15 @@ def default_path(run_id: str) -> Path:
     ``--snakepit-run-id``, so they share the file; a new run starts empty,
     as Snakepit's own session store does. ``$XDG_RUNTIME_DIR`` (private to
     the user, removed at logout) when set, else a private directory in the
-    system temporary directory.
+    system temporary directory (created mode 0700; refused if another user
+    owns it, since anyone can create folders there).
     """
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     base = Path(runtime) / "snakepit-variables" if runtime else Path(_tempdir()) / f"snakepit-variables-{os.getuid()}"
+    try:
+        _private_directory(base)
+    except OSError as exc:
+        raise FailedPrecondition(f"cannot create {base} for the variables database: {exc}") from None
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run_id)[:100]
     return base / (f"run-{safe}.sqlite3" if safe else "standalone.sqlite3")
 
@@ -110,7 +119,7 @@ class SQLiteStore(SharedStore):
         self.path = path
         self._local = threading.local()
         try:
-            _private_directory(path.parent)
+            path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise FailedPrecondition(f"{self.location()}: cannot create its directory: {exc}") from None
         with self._errors("opening"):
@@ -348,13 +357,28 @@ class SQLiteStore(SharedStore):
                     ),
                 )
                 self._log(connection, session_id, "value_change", variable, write.metadata, (text, data, size))
-                connection.execute(
-                    "DELETE FROM log WHERE id = ? AND kind != 'deleted' AND version <= ? AND updated < ?",
-                    (variable.id, variable.version - self.history_limit, now - LOG_RETENTION_SECONDS),
-                )
+                if variable.version % TRIM_EVERY == 0:
+                    self._trim(connection, variable, now)
             self._touch(connection, session_id, now)
         self._maybe_sweep()
         return updated
+
+    def _trim(self, connection: sqlite3.Connection, variable: Variable, now: float) -> None:
+        """Remove a variable's log rows past the history limit, and drop kept values past the byte budget.
+
+        Only rows older than the log retention are touched (a watching worker may not have read them yet).
+        """
+        old = now - LOG_RETENTION_SECONDS
+        connection.execute(  # by age first (log_by_age): only rows past the retention are looked at
+            "DELETE FROM log WHERE id = ? AND updated < ? AND version <= ? AND kind != 'deleted'",
+            (variable.id, old, variable.version - self.history_limit),
+        )
+        connection.execute(
+            "UPDATE log SET value = NULL, data = NULL WHERE updated < ? AND seq IN ("
+            " SELECT seq FROM (SELECT seq, SUM(size) OVER (ORDER BY version DESC) AS kept FROM log"
+            "  WHERE id = ? AND value IS NOT NULL AND kind != 'deleted') WHERE kept > ?)",
+            (old, variable.id, HISTORY_VARIABLE_BYTES),
+        )
 
     def delete(self, session_id: str, identifier: str) -> Variable:
         now = time.time()

@@ -301,3 +301,44 @@ def test_watch_rpc_ends_with_data_loss_on_a_gap(shared_store: dict[str, Any]) ->
         with pytest.raises(grpc.RpcError) as ended:
             next(iter(stream))
         assert ended.value.code() == grpc.StatusCode.DATA_LOSS and "changes 5-9" in ended.value.details()
+
+
+def test_auto_shares_one_file_per_snakepit_run(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    with host({}, run_id="k3x9a2p") as first, host({}, run_id="k3x9a2p") as second, host({}, run_id="other") as third:
+        variables_for(first.host, SESSION).register("x", "integer", 7)
+        assert variables_for(second.host, SESSION, create=False).get("x") == 7
+        assert not variables_for(third.host, SESSION).exists("x"), "another run, another file"
+        status = first.client().call("describe", {})["status"]["variables"]
+        assert status["store"] == "sqlite" and status["requested"] == "auto"
+        assert status["location"] == str(tmp_path / "snakepit-variables" / "run-k3x9a2p.sqlite3")
+        assert "Snakepit run 'k3x9a2p'" in status["reason"]
+    with host({}) as standalone:
+        variables_for(standalone.host, SESSION).register("y", "integer", 1)
+        assert standalone.host.status["variables"]["store"] == "memory", "not launched by Snakepit: memory"
+
+
+def test_the_store_itself_holds_history_values_within_the_byte_bound(
+    shared_store: dict[str, Any], redis_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import snakepit_variables.redis_store
+    import snakepit_variables.sqlite_store
+
+    for module in (snakepit_variables.sqlite_store, snakepit_variables.redis_store):
+        monkeypatch.setattr(module, "LOG_RETENTION_SECONDS", 0.0)  # trimming waits for no watcher here
+    with host(shared_store) as running:
+        v = variables_for(running.host, SESSION)
+        variable = v.register("text", "string", "")
+        for n in range(1, 17):
+            v.set("text", str(n % 10) * (600 * 1024))
+        store = runtime_for(running.host).store
+        if shared_store["variables_store"] == "sqlite":
+            with sqlite3.connect(shared_store["variables_sqlite_path"]) as db:
+                [(held,)] = db.execute("SELECT SUM(size) FROM log WHERE id = ? AND value IS NOT NULL", (variable.id,))
+        else:
+            import redis
+
+            sizes = redis.Redis.from_url(redis_server.url).lrange(f"{store.prefix}:hs:{variable.id}", 0, -1)  # type: ignore[attr-defined]
+            held = sum(int(size) for size in sizes)
+        assert 3 * 1024 * 1024 < held <= 4 * 1024 * 1024
+        assert [e.version for e in v.history("text") if e.value_kept] == list(range(11, 17))
