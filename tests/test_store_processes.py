@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -14,7 +13,7 @@ from typing import Any
 import grpc
 import pytest
 from hostproc import GRPC_SERVER, HostProcess, python
-from snakepit_variables.testing import VariableRpcs, typed
+from snakepit_variables.testing import VariableRpcs, typed, watch_updates
 
 from snakepit_host.host_client import SnakepitClient
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
@@ -66,20 +65,7 @@ def test_a_write_in_one_worker_is_read_and_watched_in_the_other(pool: Any) -> No
     (_, first), (_, second) = pool(), pool()
     _rpcs(first).register("temperature", "float", 0.5)
     assert _rpcs(second).value("temperature") == 0.5
-    stream = second.stub.WatchVariables(
-        pb.WatchVariablesRequest(session_id=SESSION, variable_identifiers=["temperature"], include_initial_values=True),
-        timeout=60,
-    )
-    updates: queue.Queue[Any] = queue.Queue()
-
-    def collect() -> None:
-        try:
-            for update in stream:
-                updates.put(update)
-        except grpc.RpcError:
-            pass  # cancelled at the end
-
-    threading.Thread(target=collect, daemon=True).start()
+    stream, updates = watch_updates(second.stub, SESSION, ["temperature"], include_initial=True)
     assert updates.get(timeout=TIMEOUT).update_type == "initial_value"
     for step in range(1, 11):
         _rpcs(first).set("temperature", step / 10)

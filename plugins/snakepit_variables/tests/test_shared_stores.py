@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import queue
 import sqlite3
 import threading
 import time
@@ -19,7 +18,7 @@ from snakepit_variables import variables_for
 from snakepit_variables.host_state import runtime_for
 from snakepit_variables.session_variables import BatchError
 from snakepit_variables.shared_store import LogGap
-from snakepit_variables.testing import VariableRpcs
+from snakepit_variables.testing import VariableRpcs, watch_updates
 from snakepit_variables.watch import WatchLagged
 
 from snakepit_host import SnakepitError
@@ -112,20 +111,7 @@ def test_a_write_in_one_host_is_read_and_watched_in_the_other_in_order(shared_st
         reader = VariableRpcs(second.client().stub, SESSION)
         writer.register("temperature", "float", 0.5)
         assert reader.value("temperature") == 0.5, "the second host adopts the session the store knows"
-        stream = second.client().stub.WatchVariables(
-            pb.WatchVariablesRequest(session_id=SESSION, variable_identifiers=["temp*"], include_initial_values=True),
-            timeout=60,
-        )
-        updates: queue.Queue[Any] = queue.Queue()
-
-        def collect() -> None:
-            try:
-                for update in stream:
-                    updates.put(update)
-            except grpc.RpcError:
-                pass  # cancelled
-
-        threading.Thread(target=collect, daemon=True).start()
+        stream, updates = watch_updates(second.client().stub, SESSION, ["temp*"], include_initial=True)
         first_update = updates.get(timeout=TIMEOUT)
         assert (first_update.update_type, first_update.variable.version) == ("initial_value", 0)
         for step in range(1, 21):
