@@ -46,6 +46,7 @@ BUSY_TIMEOUT_SECONDS = 5.0
 """How long a write waits for another worker's transaction before UNAVAILABLE."""
 SCHEMA_VERSION = 1
 LOG_BATCH = 500
+LOOKUP_CHUNK = 400
 TRIM_EVERY = 8
 """A variable's old log rows are removed every this many versions (history reads only the newest anyway)."""
 _RECORD = "id, name, type, value, data, size, version, constraints, metadata, source, created, updated"
@@ -302,13 +303,14 @@ class SQLiteStore(SharedStore):
 
     def get_many(self, session_id: str, identifiers: Iterable[str], *, fresh: bool = False) -> dict[str, Variable]:
         wanted = list(dict.fromkeys(identifiers))
-        if not wanted:
-            return {}
-        marks = ", ".join("?" * len(wanted))
-        rows = self._read(
-            f"SELECT {_RECORD} FROM variables WHERE session = ? AND (id IN ({marks}) OR name IN ({marks}))",
-            (session_id, *wanted, *wanted),
-        )
+        rows = []
+        for start in range(0, len(wanted), LOOKUP_CHUNK):  # SQLite bounds the parameters of one statement
+            chunk = wanted[start : start + LOOKUP_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows += self._read(
+                f"SELECT {_RECORD} FROM variables WHERE session = ? AND (id IN ({marks}) OR name IN ({marks}))",
+                (session_id, *chunk, *chunk),
+            )
         self._seen(session_id)
         variables = [self._variable(row) for row in rows]
         by_id = {v.id: v for v in variables}
