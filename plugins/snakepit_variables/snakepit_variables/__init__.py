@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from snakepit_variables.protocol import Variables
     from snakepit_variables.session_variables import BatchError, SessionVariables
     from snakepit_variables.stores import MemoryStore, VariableStore
-    from snakepit_variables.watch import Watch
+    from snakepit_variables.watch import Watch, WatchLagged
 
 __version__ = "0.1.0"
 
@@ -43,6 +43,7 @@ _EXPORTS = {
     "MemoryStore": "stores",
     "VariableStore": "stores",
     "Watch": "watch",
+    "WatchLagged": "watch",
 }
 
 
@@ -72,6 +73,7 @@ __all__ = [
     "VariableStore",
     "Variables",
     "Watch",
+    "WatchLagged",
     "__version__",
     "variables_for",
 ]

@@ -3,30 +3,36 @@
 One plugin module may serve several hosts in one process (tests do), so the
 runtime lives in ``host.state("variables", ...)``, never in module globals.
 The store is chosen once, on first need or in the background right after
-start-up: ``memory``, ``elixir``, any store a plugin registered through
-``register_variable_stores``, or ``auto`` (elixir when the Elixir side
-answers the variable RPCs, else memory). The choice is logged, and
+start-up: ``memory``, ``elixir``, ``sqlite``, ``redis``, any store a
+plugin registered through ``register_variable_stores``, or ``auto``
+(elixir when the Elixir side answers the variable RPCs; else sqlite when
+Snakepit launched the worker, so that the workers of a pool share their
+variables; else memory). The choice is logged, and
 :meth:`VariablesRuntime.status` is what ``describe`` shows under
-``status.variables``.
+``status.variables``. A store that cannot be reached yet (Redis down at
+start) is tried again on later calls.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from snakepit_host import FailedPrecondition, InvalidArgument, NotFound, SnakepitError
+from snakepit_host import FailedPrecondition, InvalidArgument, NotFound, SnakepitError, Unavailable
 from snakepit_variables.session_variables import SessionVariables
 
 if TYPE_CHECKING:
     from snakepit_host import Host, Session, ValueType
-    from snakepit_variables.model import Variable
+    from snakepit_variables.model import ChangeEvent
     from snakepit_variables.stores import VariableStore
 
 log = logging.getLogger("snakepit_variables")
 
+RETRY_SECONDS = 1.0
+"""A store that was unreachable is tried again at most this often."""
 PROBE_SESSION = "snakepit-variables-probe"
 PROBE_TIMEOUT = 2.0
 STATE_KEY = "variables"
@@ -52,7 +58,8 @@ class VariablesRuntime:
         self.history_limit: int = host.option("variables_history")
         self._store: VariableStore | None = None
         self._choice: dict[str, Any] = {"store": None, "requested": self.requested}
-        self._error: str | None = None
+        self._error: SnakepitError | None = None
+        self._retry_at: float | None = None
         self._lock = threading.Lock()
 
     def status(self) -> dict[str, Any]:
@@ -96,11 +103,24 @@ class VariablesRuntime:
         if self._store is not None:
             self._store.drop_session(session.id)
 
-    def _external_change(self, session_id: str, variable: Variable) -> None:
+    def _external_change(self, session_id: str, event: ChangeEvent) -> None:
         session = self.host.sessions.get(session_id)
         variables = session.get_state(STATE_KEY) if session is not None else None
         if isinstance(variables, SessionVariables):
-            variables.observe(variable)
+            variables.observe(event)
+
+    def _log_gap(self, reason: str) -> None:
+        log.warning("variables: %s; ending every watch with DATA_LOSS", reason)
+        for session_id in self.host.sessions.ids():
+            session = self.host.sessions.get(session_id)
+            variables = session.get_state(STATE_KEY) if session is not None else None
+            if isinstance(variables, SessionVariables):
+                variables.fail_watches(reason)
+
+    def close(self) -> None:
+        """The host is stopping: the store stops its background work."""
+        if self._store is not None:
+            self._store.close()
 
     # ------------------------------------------------------------ store
 
@@ -128,8 +148,8 @@ class VariablesRuntime:
             pass  # logged and published by _choose; every use reports it
 
     def _choose(self) -> VariableStore:
-        if self._error is not None:
-            raise FailedPrecondition(self._error)
+        if self._error is not None and (self._retry_at is None or time.monotonic() < self._retry_at):
+            raise self._error
         factories = self._factories()
         name, reason = self._auto() if self.requested == "auto" else (self.requested, "requested")
         factory = factories.get(name)
@@ -140,14 +160,19 @@ class VariablesRuntime:
                 )
             store = factory(self.host)
         except SnakepitError as exc:
-            self._error = f"variables store {name!r} cannot be used: {exc}"
-            log.error("%s", self._error)
-            self._choice = {"store": None, "requested": self.requested, "error": self._error}
-            raise FailedPrecondition(self._error) from None
-        store.attach(self._external_change)
-        log.info("variables: using the %s store (%s)", name, reason)
+            message = f"variables store {name!r} cannot be used: {exc}"
+            retry = isinstance(exc, Unavailable)
+            self._error = Unavailable(message) if retry else FailedPrecondition(message)
+            self._retry_at = time.monotonic() + RETRY_SECONDS if retry else None
+            log.error("%s%s", message, "; trying again on the next call" if retry else "")
+            self._choice = {"store": None, "requested": self.requested, "error": message}
+            raise self._error from None
+        self._error = None
+        store.attach(self._external_change, self._log_gap)
+        log.info("variables: using the %s store at %s (%s)", name, store.location(), reason)
         self._choice = {
             "store": name,
+            "location": store.location(),
             "requested": self.requested,
             "reason": reason,
             "cache_ttl_seconds": self.cache_ttl,
@@ -160,10 +185,10 @@ class VariablesRuntime:
         return {name: entry.value for name, entry in self.host.registry.entries(STORE_KIND).items()}
 
     def _auto(self) -> tuple[str, str]:
-        """elixir when the Elixir side serves the variable RPCs (Snakepit 0.4.x), else memory."""
+        """elixir when the Elixir side serves the variable RPCs (Snakepit 0.4.x); else sqlite in a pool; else memory."""
         elixir = self.host.elixir
         if elixir is None:
-            return "memory", "auto: no Elixir address"
+            return self._without_elixir("no Elixir address")
         from snakepit_host.proto import snakepit_bridge_pb2 as pb
 
         try:
@@ -171,5 +196,12 @@ class VariablesRuntime:
         except (NotFound, InvalidArgument):
             pass  # the handler exists; it only refused the probe session
         except SnakepitError as exc:
-            return "memory", f"auto: Elixir does not serve the variable RPCs ({exc})"
+            return self._without_elixir(f"Elixir does not serve the variable RPCs ({exc})")
         return "elixir", f"auto: Elixir at {elixir.address} serves the variable RPCs"
+
+    def _without_elixir(self, why: str) -> tuple[str, str]:
+        """A worker Snakepit launched (it has a run id) shares its pool's sqlite file; a standalone one keeps memory."""
+        run_id = self.host.config.run_id
+        if run_id:
+            return "sqlite", f"auto: {why}; Snakepit run {run_id!r}: the pool's workers share one file"
+        return "memory", f"auto: {why}; not launched by Snakepit (no --snakepit-run-id)"

@@ -56,7 +56,7 @@ def test_a_plugin_store_is_listed_and_chosen() -> None:
     assert described["status"]["variables"]["store"] == "scratch" and "scratch-run" in CountingStore.made
     provides = {plugin["name"]: plugin["provides"] for plugin in described["plugins"]}
     assert provides["ScratchStores"] == {"variable_stores": ["scratch"]}
-    assert provides["plugin"]["variable_stores"] == ["elixir", "memory"]
+    assert provides["plugin"]["variable_stores"] == ["elixir", "memory", "redis", "sqlite"]
 
 
 def test_a_failing_store_plugin_is_withdrawn_with_the_reason() -> None:
@@ -66,7 +66,7 @@ def test_a_failing_store_plugin_is_withdrawn_with_the_reason() -> None:
             "error",
             "register_variable_stores failed: RuntimeError: cannot reach the database",
         )
-        assert set(running.host.registry.entries("variable_stores")) == {"elixir", "memory"}
+        assert set(running.host.registry.entries("variable_stores")) == {"elixir", "memory", "redis", "sqlite"}
         assert "broken_stores_status" not in running.host.registry.commands
 
 
