@@ -16,10 +16,12 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
-from snakepit_host._errors import InvalidArgument, RegistrationError, SnakepitError
+from snakepit_host._errors import RegistrationError, SnakepitError
 from snakepit_host._names import check_name
+from snakepit_host._parameters import ParameterValidator, check_schema_shape
 
 if TYPE_CHECKING:
     from snakepit_host._context import SessionContext
@@ -111,7 +113,11 @@ def _same_target(a: object, b: object) -> bool:
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Command:
-    """A named operation callable through ExecuteTool as ``handler(ctx, params)``."""
+    """A named operation callable through ExecuteTool as ``handler(ctx, params)``.
+
+    ``parameters`` is the JSON schema the host enforces before the handler
+    runs (see :mod:`snakepit_host._parameters`); ``None`` accepts anything.
+    """
 
     name: str
     owner: str
@@ -134,6 +140,11 @@ class Command:
     def invoke(self, ctx: SessionContext, params: dict[str, Any]) -> Any:
         return self.handler()(ctx, params)
 
+    @cached_property
+    def validator(self) -> ParameterValidator:
+        """This command's schema, compiled on first use (a replaced copy gets its own)."""
+        return ParameterValidator(f"{self.kind} '{self.name}'", self.parameters)
+
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -151,9 +162,14 @@ class Command:
 class Tool(Command):
     """A described callable, called with keyword arguments.
 
-    ``invoker`` is normally installed by a ``prepare_tool`` implementation
-    (snakepit-tools validates parameters there); without one the host checks
-    the parameter names against the signature and calls the function.
+    The host prepares every registered Python tool at start-up
+    (:func:`snakepit_host._tool_calls.prepare`): ``parameters`` becomes the
+    schema it enforces (derived from the signature, or the explicit one
+    completed) and ``invoker`` the host's :class:`~snakepit_host._tool_calls.ToolCall`,
+    which converts the validated parameters as the hints ask and calls the
+    function. A lazy tool, or one made at call time, gets both on its first
+    call. Tools in another language (Elixir proxies) bring their own invoker
+    and are checked by their own side, not by the host.
     """
 
     returns: Mapping[str, Any] | None = None
@@ -163,12 +179,30 @@ class Tool(Command):
 
     kind: ClassVar[str] = "tool"
 
+    @cached_property
+    def call(self) -> Invoker:
+        """The invoker, or the host's call of the function built now (importing a lazy tool's module)."""
+        if self.invoker is not None:
+            return self.invoker
+        from snakepit_host._tool_calls import tool_call
+
+        return tool_call(self)
+
     def invoke(self, ctx: SessionContext, params: dict[str, Any]) -> Any:
-        invoker = self.invoker
-        if invoker is None:
-            invoker = keyword_invoker(self.handler(), self.name)
-            object.__setattr__(self, "invoker", invoker)
-        return invoker(ctx, params)
+        return self.call(ctx, params)
+
+    @cached_property
+    def validator(self) -> ParameterValidator:
+        label = f"tool '{self.name}'"
+        if self.language != "python":
+            return ParameterValidator(label, None)  # Elixir checks the parameters of its own tools
+        schema = self.parameters
+        if self.invoker is None:  # prepared only now: the schema is the one derived (or completed) just now
+            from snakepit_host._tool_calls import ToolCall
+
+            call = self.call
+            schema = call.schema if isinstance(call, ToolCall) else schema
+        return ParameterValidator(label, schema)
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
@@ -178,35 +212,6 @@ class Tool(Command):
             language=self.language,
         )
         return info
-
-
-def keyword_invoker(function: Handler, name: str) -> Invoker:
-    """Call ``function(**params)``, passing the context to a ``ctx`` parameter.
-
-    Unknown and missing parameters are reported together before the call,
-    so a caller learns everything that is wrong at once.
-    """
-    signature = inspect.signature(function)
-    accepted = signature.parameters
-    wants_ctx = "ctx" in accepted
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
-    required = [
-        p.name
-        for p in accepted.values()
-        if p.default is inspect.Parameter.empty
-        and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-        and p.name != "ctx"
-    ]
-
-    def invoke(ctx: SessionContext, params: dict[str, Any]) -> Any:
-        problems = [f"missing required parameter '{p}'" for p in required if p not in params]
-        if not takes_any:
-            problems += [f"unknown parameter '{p}'" for p in params if p not in accepted or p == "ctx"]
-        if problems:
-            raise InvalidArgument(f"{name}: " + "; ".join(problems))
-        return function(ctx=ctx, **params) if wants_ctx else function(**params)
-
-    return invoke
 
 
 class TypeEntry(NamedTuple):
@@ -336,7 +341,9 @@ class Registrar:
 
         ``streaming`` defaults to whether the handler is a (async) generator
         function; give it explicitly for lazy ``"module:attr"`` handlers.
-        ``parameters`` is an optional JSON schema shown by ``describe``.
+        ``parameters`` is the JSON schema of ``params`` (draft 2020-12): the
+        host enforces it before every call and ``describe`` shows it; without
+        one, the handler receives whatever was sent.
         Returns the handler, or a decorator when ``handler`` is omitted.
         """
         if handler is None:
@@ -355,6 +362,8 @@ class Registrar:
 
             return decorate
         check_name("command", name)
+        if parameters is not None:
+            check_schema_shape(f"command '{name}'", parameters)
         target = self._target(handler)
         entry = Command(
             name=name,
@@ -422,6 +431,8 @@ class Registrar:
                 raise RegistrationError(f"plugin '{self.owner}': a lazy tool needs name=")
             name = getattr(function, "__name__", None) or ""
         check_name("tool", name)
+        if parameters is not None:
+            check_schema_shape(f"tool '{name}'", parameters)
         target = self._target(function)
         entry = Tool(
             name=name,
