@@ -394,7 +394,10 @@ class Registrar:
         """Register ``function`` as a tool called with keyword arguments.
 
         ``name`` defaults to the function's ``__name__`` and ``description``
-        to the first paragraph of its docstring. Options left out here are
+        to the first paragraph of its docstring. ``parameters`` replaces the
+        schema derived from the signature; the host completes it with what
+        the signature requires (see :func:`snakepit_host._tool_calls.completed_schema`).
+        Options left out here are
         taken from the function's ``__snakepit_tool__`` mapping when it has
         one (decorators such as snakepit-tools' ``@tool`` set it), so a
         decorated function keeps its declared name, tags and timeout.
