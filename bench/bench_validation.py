@@ -29,10 +29,24 @@ import argparse
 import json
 import statistics
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from _common import (
+    CHANNEL_OPTIONS,
+    ServerProcess,
+    Spread,
+    bench_env,
+    call_options,
+    describe_machine,
+    format_spread,
+    interleaved,
+    machine_info,
+    python,
+    text_table,
+    write_results,
+)
 
 from snakepit_host import hookimpl
 
@@ -108,24 +122,6 @@ class BenchPlugin:
 # ---------------------------------------------------------------- measuring
 
 
-def mean_us(function: Callable[[], Any], calls: int) -> float:
-    started = time.perf_counter()
-    for _ in range(calls):
-        function()
-    return (time.perf_counter() - started) / calls * 1e6
-
-
-def interleaved(cases: dict[str, Callable[[], Any]], calls: int, repeat: int) -> dict[str, list[float]]:
-    """Every case ``repeat`` times, in a rotating order, so drift of a shared machine hits all alike."""
-    names = list(cases)
-    samples: dict[str, list[float]] = {name: [] for name in names}
-    for round_number in range(repeat):
-        shift = round_number % len(names)
-        for name in names[shift:] + names[:shift]:
-            samples[name].append(mean_us(cases[name], calls))
-    return samples
-
-
 def refused(call: Callable[[], Any]) -> Callable[[], None]:
     """A call that must fail (with every problem listed); anything else stops the run."""
 
@@ -171,7 +167,6 @@ def in_process(args: argparse.Namespace) -> dict[str, list[float]]:
 
 def over_grpc(args: argparse.Namespace, address: str) -> dict[str, list[float]]:
     import grpc
-    from _common import CHANNEL_OPTIONS
 
     from snakepit_host import codec
     from snakepit_host.proto import snakepit_bridge_pb2 as pb
@@ -282,8 +277,6 @@ _STARTUP = {
 
 def _startup_ms(library: str, repeat: int) -> list[float]:
     """Import + compile + first check, each in a fresh interpreter (what a worker's first validated call pays)."""
-    from _common import python
-
     code = (
         "import json, sys, time; schema, params = json.loads(sys.argv[1]); t = time.perf_counter(); "
         f"{_STARTUP[library]}; print((time.perf_counter() - t) * 1000)"
@@ -299,27 +292,7 @@ def _startup_ms(library: str, repeat: int) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=2000, help="calls per measurement (default 2000)")
-    parser.add_argument("--repeat", type=int, default=7, help="measurements per case, interleaved (default 7)")
-    parser.add_argument("--warmup", type=int, default=300, help="unmeasured calls per case first (default 300)")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: few calls, rough figures")
-    args = parser.parse_args()
-    if args.quick:
-        args.calls, args.repeat, args.warmup = 200, 3, 50
-
-    from _common import (
-        ServerProcess,
-        Spread,
-        bench_env,
-        describe_machine,
-        format_spread,
-        machine_info,
-        python,
-        text_table,
-        write_results,
-    )
-
+    args = call_options(__doc__)
     info = machine_info()
     print(describe_machine(info))
     bench_dir = str(Path(__file__).resolve().parent)
