@@ -123,9 +123,11 @@ class ParameterValidator:
                 view[name] = _stand_in(prop)
         if not refused and (self.accepts_anything or self.is_valid(view)):
             return
-        about_refused = tuple(f"parameter '{name[:100]}{end}" for name in refused for end in ("'", ".", "["))
-        problems = list(refused.values()) + [p for p in self.problems(view) if not p.startswith(about_refused)]
-        raise InvalidArgument(summary(self.label, problems))
+        # What is said about a stand-in is not about the data that arrived: leave it out.
+        about_binary = tuple(f"parameter '{name[:100]}{end}" for name in binary for end in ("'", ".", "["))
+        problems = list(refused.values()) + [p for p in self.problems(view) if not p.startswith(about_binary)]
+        if problems:
+            raise InvalidArgument(summary(self.label, problems))
 
     # ------------------------------------------------------------ compiling
 

@@ -249,7 +249,7 @@ def test_a_tool_is_described_and_validated_the_same_with_and_without_snakepit_to
     assert answer == {"price": ["float", 3.0], "weights": ["float", "float"], "either": "float", "total": 3.0}
 
 
-def test_values_are_converted_as_the_hints_ask(routing: SnakepitClient) -> None:
+def test_values_are_converted_as_the_hints_ask() -> None:
     with running_host(Orders()) as handle:
         client = handle.client()
         answer = client.call("order", {"item": "book", "price": 80, "either": 2})
@@ -322,7 +322,11 @@ class Binary:
     def register_commands(self, register: Any) -> None:
         schema = {
             "type": "object",
-            "properties": {"blob": {"description": "any value, binary too"}, "n": {"type": "integer"}},
+            "properties": {
+                "blob": {"description": "any value, binary too"},
+                "n": {"type": "integer"},
+                "raw": {"type": "string", "minLength": 8, "x-snakepit-binary": "bytes"},
+            },
             "required": ["blob"],
             "additionalProperties": False,
         }
@@ -333,6 +337,7 @@ def test_binary_parameters_are_checked_by_name_and_kind() -> None:
     with running_host(Binary()) as handle:
         client = handle.client()
         assert client.call("blob_size", {}, binary={"blob": b"12345"}) == 5
+        assert client.call("blob_size", {"blob": "abc"}, binary={"raw": b"x"}) == 3  # its stand-in is not judged
         with pytest.raises(RemoteError) as caught:
             client.call("blob_size", {"blob": "x"}, binary={"n": b"1", "other": b"2"})
         assert caught.value.message == (
