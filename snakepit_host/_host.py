@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 from snakepit_host._async_loop import BackgroundLoop
 from snakepit_host._context import SessionContext
 from snakepit_host._dispatch import call_unary, effective_timeout, stream_items
-from snakepit_host._errors import NotFound
+from snakepit_host._errors import InvalidArgument, NotFound
 from snakepit_host._host_config import HostConfig
+from snakepit_host._parameters import ROUTING_PARAMETERS
 from snakepit_host._plugin_state import PluginState
+from snakepit_host._registry import Tool
 from snakepit_host._sessions import DEFAULT_SESSION_ID, Session, SessionStore
 from snakepit_host._telemetry import TelemetryHub
 from snakepit_host._version import __version__
@@ -152,9 +154,12 @@ class Host(PluginState):
     def session_id_for(self, request_session_id: str, params: Mapping[str, Any]) -> str:
         """A ``session_id`` parameter (Snakepit's execute_in_session) wins over the request's."""
         from_params = params.get("session_id")
-        if isinstance(from_params, str) and from_params:
-            return from_params
-        return request_session_id or DEFAULT_SESSION_ID
+        if from_params is not None and not isinstance(from_params, str):
+            raise InvalidArgument(
+                f"parameter 'session_id' names the session to run in and must be a string, "
+                f"got {type(from_params).__name__}"
+            )
+        return from_params or request_session_id or DEFAULT_SESSION_ID
 
     def lookup(self, name: str, session_id: str) -> Command:
         """Registry, then the session's local commands, then ``resolve_command`` plugins."""
@@ -168,6 +173,10 @@ class Host(PluginState):
             command, notes = self.plugins.resolve_command(name, session_id, self)
         if command is None:
             raise NotFound(self._unknown_command_message(name, notes))
+        if isinstance(command, Tool) and command.invoker is None:  # made at call time: prepare it as at start-up
+            from snakepit_host._tool_calls import prepare
+
+            command = prepare(command)
         return command
 
     def _unknown_command_message(self, name: str, notes: list[str]) -> str:
@@ -192,10 +201,21 @@ class Host(PluginState):
         deadline: float | None,
         is_active: Callable[[], bool] | None,
     ) -> tuple[Command, SessionContext, dict[str, Any]]:
-        """Resolve the session and the command, and hold the session; the caller releases it."""
+        """Resolve the session and the command, check the parameters, and hold the session; the caller releases it.
+
+        The routing parameter ``session_id`` has chosen the session and is
+        not passed on; the rest must fit the command's schema, or the call
+        fails before any session is created.
+        """
         sid = self.session_id_for(session_id, params)
         command = self.lookup(name, sid)
-        params = _call_parameters(command, params, binary)
+        if not ROUTING_PARAMETERS.isdisjoint(params):
+            params = {k: v for k, v in params.items() if k not in ROUTING_PARAMETERS}
+        validator = command.validator
+        if binary or not validator.accepts_anything:  # echo's {"type": "object"} costs no call
+            validator.check(params, binary)
+        if binary:
+            params = {**params, **binary}
         session = self.sessions.acquire(sid)
         ctx = SessionContext(
             self,
@@ -277,14 +297,3 @@ class Host(PluginState):
             "telemetry": self.telemetry.describe(),
             "status": self.status,
         }
-
-
-def _call_parameters(
-    command: Command, params: dict[str, Any], binary: Mapping[str, bytes | TypedBuffer] | None
-) -> dict[str, Any]:
-    """Binary parameters join the others; tools do not receive the routing ``session_id``."""
-    if binary:
-        params = {**params, **binary}
-    if command.kind == "tool" and "session_id" in params:
-        params = {k: v for k, v in params.items() if k != "session_id"}
-    return params

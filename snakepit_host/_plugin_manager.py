@@ -365,17 +365,30 @@ class PluginManager:
         return declared
 
     def _prepare_tools(self, registry: Registry) -> None:
-        preparers = self._impls("prepare_tool")
-        if not preparers:
+        """The host prepares every tool (schema from its hints, its invoker), then ``prepare_tool`` plugins may."""
+        tools = registry.tools()
+        if not tools:
             return
-        for tool in registry.tools():
+        from snakepit_host._tool_calls import prepare
+
+        preparers = self._impls("prepare_tool")
+        for registered in tools:
+            owner = self.records[registered.owner]
+            if owner.status != "loaded":
+                continue
+            try:
+                tool = prepare(registered)
+            except Exception as exc:  # the tool is at fault (e.g. a hint no schema can express)
+                registry.withdraw(owner.name)
+                self._fail(owner, _one_line(exc))
+                continue
+            registry.replace_tool(tool)
             for preparer, impl in preparers:
                 if preparer.status != "loaded" or self.records[tool.owner].status != "loaded":
                     continue
                 try:
                     prepared = impl(tool=tool)
-                except Exception as exc:  # the tool is at fault (e.g. a hint no schema can express)
-                    owner = self.records[tool.owner]
+                except Exception as exc:  # the preparer refused the tool
                     registry.withdraw(owner.name)
                     self._fail(
                         owner,

@@ -17,12 +17,14 @@ import re
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
 from snakepit_host._bridge_methods import HOST_METHODS, service_methods
-from snakepit_host._errors import InvalidArgument, RegistrationError, SnakepitError
+from snakepit_host._errors import FailedPrecondition, RegistrationError, SnakepitError
 from snakepit_host._names import check_name
+from snakepit_host._parameters import ParameterValidator, check_schema_shape
 
 if TYPE_CHECKING:
     from snakepit_host._value_types import ValueType
@@ -86,7 +88,11 @@ def _same_target(a: object, b: object) -> bool:
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Command:
-    """A named operation callable through ExecuteTool as ``handler(ctx, params)``."""
+    """A named operation callable through ExecuteTool as ``handler(ctx, params)``.
+
+    ``parameters`` is the JSON schema the host enforces before the handler
+    runs (see :mod:`snakepit_host._parameters`); ``None`` accepts anything.
+    """
 
     name: str
     owner: str
@@ -109,6 +115,11 @@ class Command:
     def invoke(self, ctx: SessionContext, params: dict[str, Any]) -> Any:
         return self.handler()(ctx, params)
 
+    @cached_property
+    def validator(self) -> ParameterValidator:
+        """This command's schema, compiled on first use (a replaced copy gets its own)."""
+        return ParameterValidator(f"{self.kind} '{self.name}'", self.parameters)
+
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -126,9 +137,16 @@ class Command:
 class Tool(Command):
     """A described callable, called with keyword arguments.
 
-    ``invoker`` is normally installed by a ``prepare_tool`` implementation
-    (snakepit-tools validates parameters there); without one the host checks
-    the parameter names against the signature and calls the function.
+    The host prepares every registered Python tool at start-up
+    (:func:`snakepit_host._tool_calls.prepare`): ``parameters`` becomes the
+    schema it enforces (derived from the signature, or the explicit one
+    completed) and ``invoker`` the host's :class:`~snakepit_host._tool_calls.ToolCall`,
+    which converts the validated parameters as the hints ask and calls the
+    function. A lazy tool gets a :class:`~snakepit_host._tool_calls.LazyToolCall`
+    that imports its module and derives the schema on its first call; a tool
+    made at call time (``resolve_command``) is prepared when it is looked up.
+    Tools in another language (Elixir proxies) bring their own invoker and are
+    checked by their own side, not by the host.
     """
 
     returns: Mapping[str, Any] | None = None
@@ -140,10 +158,19 @@ class Tool(Command):
 
     def invoke(self, ctx: SessionContext, params: dict[str, Any]) -> Any:
         invoker = self.invoker
-        if invoker is None:
-            invoker = keyword_invoker(self.handler(), self.name)
-            object.__setattr__(self, "invoker", invoker)
+        if invoker is None:  # the host prepares every tool it runs; a bare Tool is a bug in the caller
+            raise FailedPrecondition(f"tool '{self.name}' was not prepared by the host")
         return invoker(ctx, params)
+
+    @cached_property
+    def validator(self) -> ParameterValidator:
+        label = f"tool '{self.name}'"
+        if self.language != "python":
+            return ParameterValidator(label, None)  # Elixir checks the parameters of its own tools
+        schema = self.parameters
+        if getattr(self.invoker, "derives_schema", False):  # a lazy tool: known once its module is imported
+            schema = self.invoker.schema  # type: ignore[union-attr]
+        return ParameterValidator(label, schema)
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
@@ -153,35 +180,6 @@ class Tool(Command):
             language=self.language,
         )
         return info
-
-
-def keyword_invoker(function: Handler, name: str) -> Invoker:
-    """Call ``function(**params)``, passing the context to a ``ctx`` parameter.
-
-    Unknown and missing parameters are reported together before the call,
-    so a caller learns everything that is wrong at once.
-    """
-    signature = inspect.signature(function)
-    accepted = signature.parameters
-    wants_ctx = "ctx" in accepted
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
-    required = [
-        p.name
-        for p in accepted.values()
-        if p.default is inspect.Parameter.empty
-        and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-        and p.name != "ctx"
-    ]
-
-    def invoke(ctx: SessionContext, params: dict[str, Any]) -> Any:
-        problems = [f"missing required parameter '{p}'" for p in required if p not in params]
-        if not takes_any:
-            problems += [f"unknown parameter '{p}'" for p in params if p not in accepted or p == "ctx"]
-        if problems:
-            raise InvalidArgument(f"{name}: " + "; ".join(problems))
-        return function(ctx=ctx, **params) if wants_ctx else function(**params)
-
-    return invoke
 
 
 class TypeEntry(NamedTuple):
@@ -331,7 +329,9 @@ class Registrar:
 
         ``streaming`` defaults to whether the handler is a (async) generator
         function; give it explicitly for lazy ``"module:attr"`` handlers.
-        ``parameters`` is an optional JSON schema shown by ``describe``.
+        ``parameters`` is the JSON schema of ``params`` (draft 2020-12): the
+        host enforces it before every call and ``describe`` shows it; without
+        one, the handler receives whatever was sent.
         Returns the handler, or a decorator when ``handler`` is omitted.
         """
         if handler is None:
@@ -350,6 +350,8 @@ class Registrar:
 
             return decorate
         check_name("command", name)
+        if parameters is not None:
+            check_schema_shape(f"command '{name}'", parameters)
         target = self._target(handler)
         entry = Command(
             name=name,
@@ -380,7 +382,10 @@ class Registrar:
         """Register ``function`` as a tool called with keyword arguments.
 
         ``name`` defaults to the function's ``__name__`` and ``description``
-        to the first paragraph of its docstring. Options left out here are
+        to the first paragraph of its docstring. ``parameters`` replaces the
+        schema derived from the signature; the host completes it with what
+        the signature requires (see :func:`snakepit_host._tool_calls.completed_schema`).
+        Options left out here are
         taken from the function's ``__snakepit_tool__`` mapping when it has
         one (decorators such as snakepit-tools' ``@tool`` set it), so a
         decorated function keeps its declared name, tags and timeout.
@@ -417,6 +422,8 @@ class Registrar:
                 raise RegistrationError(f"plugin '{self.owner}': a lazy tool needs name=")
             name = getattr(function, "__name__", None) or ""
         check_name("tool", name)
+        if parameters is not None:
+            check_schema_shape(f"tool '{name}'", parameters)
         target = self._target(function)
         entry = Tool(
             name=name,

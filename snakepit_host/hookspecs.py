@@ -21,9 +21,10 @@ otherwise entry points sorted by name, then plugins added directly
 ``add_hookspecs`` (as each plugin registers), ``register_options``, then
 ``register_types``, ``register_commands``, ``register_tools``,
 ``register_rpcs``, ``register_session_attributes``, then the registration
-hooks plugins declare with :func:`registration_hookspec`, then
-``prepare_tool`` for every tool, then ``host_started``. ``resolve_command``
-runs at call time for names nobody registered.
+hooks plugins declare with :func:`registration_hookspec`, then the host
+prepares every tool (its schema from its signature) and offers it to
+``prepare_tool``, then ``host_started``. ``resolve_command`` runs at call
+time for names nobody registered.
 
 Refused at load (status ``error``, with the reason): ``wrapper=True`` or
 ``hookwrapper=True`` on a host hook, generator functions, and ``async def``
@@ -79,7 +80,10 @@ def register_commands(register: Registrar) -> None:
     ``register.command(name, handler, description=..., parameters=...,
     streaming=..., timeout=...)``. The handler is called as
     ``handler(ctx, params)`` with a :class:`snakepit_host.SessionContext`
-    and the decoded parameter dict. It may be a plain function, ``async def``,
+    and the decoded parameter dict, which the host has checked against the
+    ``parameters`` JSON schema (every problem reported to the caller at once,
+    the handler not run) and from which it has removed the routing key
+    ``session_id``. It may be a plain function, ``async def``,
     a generator or an async generator (the last two for streaming commands).
     ``handler`` may also be a ``"package.module:attribute"`` string, imported
     on first call, which keeps heavy modules out of start-up.
@@ -98,6 +102,9 @@ def register_tools(register: Registrar) -> None:
     returns=..., streaming=..., tags=..., timeout=...)``. A tool is called
     with keyword arguments taken from the request parameters; a parameter
     named ``ctx`` receives the :class:`snakepit_host.SessionContext`.
+    The host derives the parameter schema from the signature, type hints and
+    docstring (or completes an explicit ``parameters=`` one), validates every
+    call against it and converts the values as the hints ask.
     Tools share one namespace with commands.
 
     :param register: registrar bound to this plugin.
@@ -139,15 +146,21 @@ def register_session_attributes(register: Registrar) -> None:
 
 @hookspec(firstresult=True)
 def prepare_tool(tool: Tool) -> Tool | None:
-    """Return a finished copy of a registered tool, or ``None`` to pass.
+    """Return a changed copy of a tool the host has prepared, or ``None`` to pass.
 
-    Called once per tool after registration. A tool plugin uses it to derive
-    the parameter schema from the signature and to install a validating
-    ``invoker``. The first non-``None`` answer wins; with none, the host
-    calls the function with the parameters as keyword arguments.
+    Called once per registered Python tool after registration. The tool
+    arrives prepared: ``parameters`` is the schema the host will enforce
+    (derived from the signature, or the explicit one completed), ``returns``
+    the result schema, ``invoker`` the host's call of the function. A lazy
+    (``"module:attr"``) tool arrives as registered (``invoker`` is ``None``)
+    and is prepared on its first call. A copy may tighten the schema (the
+    host enforces what it says), add tags or metadata, or set an
+    ``invoker(ctx, params)`` of its own, which then receives the validated
+    parameters unconverted. The first non-``None`` answer wins; raising
+    refuses the tool, withdrawing the plugin that registered it.
 
-    :param tool: the tool as registered (frozen dataclass; use ``dataclasses.replace``).
-    :returns: the prepared tool, or ``None``.
+    :param tool: the prepared tool (frozen dataclass; use ``dataclasses.replace``).
+    :returns: the changed tool, or ``None``.
 
     .. versionadded:: 1.0
     """

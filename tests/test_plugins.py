@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ from snakepit_host import __version__, hookimpl
 from snakepit_host._async_loop import BackgroundLoop
 from snakepit_host._entry_points import requirement_for, scan, version_matches
 from snakepit_host._plugin_manager import PluginLoadError, PluginManager
+from snakepit_host.host_client import RemoteError
+from snakepit_host.testing import running_host
 
 
 def _manager(**kwargs: Any) -> PluginManager:
@@ -129,6 +132,45 @@ def test_a_preparer_that_returns_garbage_fails_alone() -> None:
     record = manager.records["bad_preparer"]
     assert record.status == "error"
     assert record.error == "prepare_tool returned dict for tool 'identity', not a Tool of that name"
+
+
+def test_a_preparer_receives_prepared_tools_and_what_it_returns_is_enforced() -> None:
+    seen: dict[str, Any] = {}
+
+    def bounded(ctx: Any, n: int) -> int:
+        return n
+
+    class Tools:
+        @hookimpl
+        def register_tools(self, register: Any) -> None:
+            register.tool(bounded, tags=["audited"])
+            register.tool("textwrap:dedent", name="dedent")  # lazy: prepared on its first call
+
+    class Audit:
+        @hookimpl
+        def prepare_tool(self, tool: Any) -> Any:
+            seen[tool.name] = (tool.parameters, tool.invoker is not None)
+            if "audited" not in tool.tags:
+                return None
+            schema = {**tool.parameters, "properties": {"n": {"type": "integer", "maximum": 10}}}
+            return dataclasses.replace(tool, parameters=schema, metadata={"audited": "yes"})
+
+    with running_host(Tools, Audit) as handle:
+        parameters, prepared = seen["bounded"]
+        assert prepared and parameters == {
+            "type": "object",
+            "properties": {"n": {"type": "integer"}},
+            "required": ["n"],
+            "additionalProperties": False,
+        }
+        assert seen["dedent"] == (None, True)  # lazy: its invoker imports the module and derives the schema later
+        tool = handle.host.registry.commands["bounded"]
+        assert tool.metadata == {"audited": "yes"} and tool.parameters["properties"]["n"]["maximum"] == 10
+        client = handle.client()
+        assert client.call("bounded", {"n": 3}) == 3
+        with pytest.raises(RemoteError, match="parameter 'n': 11 is greater than the maximum of 10"):
+            client.call("bounded", {"n": 11})
+        assert client.call("dedent", {"text": "  x"}) == "x"
 
 
 def test_optional_hooks_of_absent_plugins_are_fine() -> None:

@@ -14,8 +14,6 @@ from typing import Any
 from snakepit_dspy.dspy_import import dspy
 from snakepit_host import FailedPrecondition, InvalidArgument
 
-MAX_ANSWERS = 10_000
-
 
 class AnswersExhausted(FailedPrecondition):
     """The scripted LM was asked for more answers than it was given."""
@@ -48,19 +46,12 @@ class ScriptedAnswers:
 
 
 def check_answers(answers: object) -> list[dict[str, Any]]:
-    """Each answer is an object mapping output field names to values."""
-    if not isinstance(answers, list) or not answers:
+    """The answers configure_lm was given (their shape is in its schema); a dummy LM cannot do without."""
+    if not isinstance(answers, list):
         raise InvalidArgument(
             "configure_lm: model 'dummy' needs 'answers', a non-empty list of objects of output fields, "
             'e.g. [{"answer": "Paris"}]'
         )
-    if len(answers) > MAX_ANSWERS:
-        raise InvalidArgument(f"configure_lm: at most {MAX_ANSWERS} scripted answers, got {len(answers)}")
-    for index, answer in enumerate(answers):
-        if not isinstance(answer, dict) or not answer or not all(isinstance(k, str) and k for k in answer):
-            raise InvalidArgument(
-                f"configure_lm: answers[{index}] must be a non-empty object of output fields, got {answer!r:.80}"
-            )
     return answers
 
 

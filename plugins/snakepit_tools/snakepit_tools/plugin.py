@@ -1,7 +1,8 @@
 """snakepit-tools' hooks (the ``tools`` entry point).
 
-Imports only the host and light stdlib: jsonschema loads with the first
-validation, numpy and pydantic only inside the converters that need them.
+Imports only the host and light stdlib. Schemas, validation and conversion
+of every tool are the host's; this plugin adds ``ctx.tools``, the commands
+that list, describe and call tools, and the bridge with Elixir's tools.
 """
 
 from __future__ import annotations
@@ -54,13 +55,6 @@ def session_tools(ctx: SessionContext) -> Tools:
     from snakepit_tools.session_tools import SessionTools
 
     return SessionTools(ctx, bridge_for(ctx.host))
-
-
-@hookimpl
-def prepare_tool(tool: Tool) -> Tool | None:
-    from snakepit_tools.prepare import prepare
-
-    return prepare(tool)
 
 
 @hookimpl

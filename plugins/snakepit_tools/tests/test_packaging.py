@@ -42,7 +42,7 @@ def test_pip_install_and_entry_point_discovery(tmp_path: Path) -> None:
     )
     assert record["provides"]["commands"] == ["call_elixir_tool", "describe_tool", "list_tools"]
     assert record["provides"]["session_attributes"] == ["tools"]
-    assert "prepare_tool" in record["hooks"]
+    assert "resolve_command" in record["hooks"] and "prepare_tool" not in record["hooks"]  # the host prepares tools
 
     probe = (
         "import sys, snakepit_tools.plugin as p; "

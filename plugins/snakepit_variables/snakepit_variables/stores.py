@@ -185,6 +185,8 @@ class MemoryStore(VariableStore):
         return sorted((v for v in variables if matches(v.name)), key=lambda v: v.name)
 
     def commit(self, session_id: str, writes: Sequence[Write]) -> VariableList:
+        if not writes:
+            return []  # an empty batch, in a session that may have no variables at all
         now = time.time()
         with self._lock:
             table = self._tables.get(session_id)
