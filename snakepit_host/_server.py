@@ -98,7 +98,7 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
         self, request: pb.InitializeSessionRequest, context: grpc.ServicerContext
     ) -> pb.InitializeSessionResponse:
         try:
-            self.host.sessions.ensure(request.session_id, dict(request.metadata))
+            self.host.sessions.ensure(request.session_id, dict(request.metadata), explicit=True)
         except SnakepitError as exc:
             return pb.InitializeSessionResponse(success=False, error_message=str(exc))
         if self.host.worker_session_id is None:

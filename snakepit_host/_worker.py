@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from snakepit_host import _startup
 from snakepit_host._server import BridgeServer
 
 if TYPE_CHECKING:
@@ -152,12 +153,17 @@ def serve(
     """Bind, start, announce readiness, and block until asked to stop; then drain and stop."""
     server = BridgeServer(host)
     port = server.bind()
+    _startup.mark("server bound")
     server.start()
+    _startup.mark("server started")
     host.started()
+    _startup.mark("host_started hooks")
     if handle_signals:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda number, frame: host.request_shutdown(signal.Signals(number).name))
     announce_ready(port, ready_file)
+    _startup.mark("ready")
+    _startup.resume_gc()
     quiet_stdout()
     log.info("snakepit-host %s serving on %s (pid %d)", host.version, host.address, os.getpid())
     if watch_parent:

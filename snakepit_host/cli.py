@@ -241,8 +241,10 @@ def _truthy(value: str | None) -> bool:
 
 def load_plugins(args: argparse.Namespace) -> PluginManager:
     """Discover and load plugins per the allow/deny/strict settings; may raise PluginLoadError."""
+    from snakepit_host import _startup
     from snakepit_host._plugin_manager import PluginManager, parse_name_list
 
+    _startup.mark("imports")
     allow = parse_name_list(args.plugins if args.plugins is not None else os.environ.get("SNAKEPIT_PLUGINS"))
     deny = list(args.disable_plugin) + (parse_name_list(os.environ.get("SNAKEPIT_DISABLE_PLUGINS")) or [])
     strict = bool(args.strict_plugins) or _truthy(os.environ.get("SNAKEPIT_STRICT_PLUGINS"))
@@ -252,6 +254,7 @@ def load_plugins(args: argparse.Namespace) -> PluginManager:
     adapter = getattr(args, "adapter", None)
     if adapter:
         plugins.load_adapter(adapter)
+    _startup.mark("plugins loaded")
     return plugins
 
 
@@ -289,9 +292,12 @@ def host_config(args: argparse.Namespace, plugin_options: list[str]) -> HostConf
 
 
 def make_host(config: HostConfig, plugins: PluginManager) -> Host:
+    from snakepit_host import _startup
     from snakepit_host._host import Host
 
-    return Host(config, plugins, plugins.build_registry(config.options))
+    registry = plugins.build_registry(config.options)
+    _startup.mark("registration")
+    return Host(config, plugins, registry)
 
 
 # ---------------------------------------------------------------- commands
@@ -486,9 +492,19 @@ def cmd_install_launcher(directory: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from snakepit_host import _startup
+
+    if argv is None:  # the command line (a test calling main(...) keeps its collector)
+        _startup.pause_gc()  # resumed once serving, or on the way out
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    finally:
+        _startup.resume_gc()
+
+
+def _main(argv: list[str]) -> int:
     from snakepit_host._worker import configure_logging
 
-    argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["serve", *argv]
     parser, parsers = build_parser(argv[0] if argv[0] in SUBCOMMANDS else None)
@@ -510,6 +526,7 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_install_launcher(Path(args.directory))
 
     configure_logging(args.log_level or os.environ.get("SNAKEPIT_LOG_LEVEL"))
+    from snakepit_host import _startup
     from snakepit_host._plugin_manager import PluginLoadError
 
     if args.command == "call" and not args.local:
@@ -521,6 +538,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             plugin_options = plugins.add_options(parsers["serve"])
             args, unknown = parser.parse_known_args(argv)
+            _startup.mark("options")
             return cmd_serve(args, unknown, plugins, plugin_options)
         if args.command == "plugins":
             return cmd_plugins(args, plugins)

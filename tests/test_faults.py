@@ -117,6 +117,8 @@ def test_elixir_killed_mid_call_then_restarted(elixir: ElixirProcess) -> None:
     bill = {"total": "10.00", "people": 2}
     with running_host(entry_points=True, elixir_address=elixir.address) as running:
         client = running.client()
+        # As Snakepit 0.13 does for the worker's session: an initialised session is announced at once.
+        client.stub.InitializeSession(pb.InitializeSessionRequest(session_id=session), timeout=10)
         assert client.call("split_bill", bill, session_id=session)["shares"] == ["5.00", "5.00"]
         wait_until(lambda: elixir.seen("RegisterTools", session), "this worker's tools announced to Elixir")
         client.call("register_variable", {"name": "x", "type": "float", "value": 1.0}, session_id=session)

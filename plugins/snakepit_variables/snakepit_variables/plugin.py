@@ -7,7 +7,6 @@ and the RPC and command modules on their first call.
 from __future__ import annotations
 
 import importlib
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -195,16 +194,9 @@ def _redis_store(host: Host) -> VariableStore:
 
 @hookimpl
 def host_started(host: Host) -> None:
-    # Importing the runtime (sessions, stores, watches) costs a few ms; do it,
-    # and the store choice, off the start-up path. A call that arrives first
-    # simply makes the same choice itself (runtime_for and .store are locked).
-    threading.Thread(target=_choose_store, args=(host,), name="snakepit-variables-store", daemon=True).start()
-
-
-def _choose_store(host: Host) -> None:
     from snakepit_variables.host_state import runtime_for
 
-    runtime_for(host).choose_in_background()
+    runtime_for(host)  # describe shows the requested store; it is chosen (and opened) on first use
 
 
 @hookimpl
