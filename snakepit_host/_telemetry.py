@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import fnmatch
 import queue
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -70,8 +69,11 @@ class _Stream:
     def wants(self, name: str) -> bool:
         if not self.enabled:
             return False
-        if self.sampling_rate < 1.0 and random.random() >= self.sampling_rate:
-            return False
+        if self.sampling_rate < 1.0:
+            import random  # only a sampled stream needs it (random costs a worker's start-up ~1 ms)
+
+            if random.random() >= self.sampling_rate:
+                return False
         if self.allow and not any(fnmatch.fnmatchcase(name, pattern) for pattern in self.allow):
             return False
         return not any(fnmatch.fnmatchcase(name, pattern) for pattern in self.deny)

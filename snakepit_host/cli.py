@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from snakepit_host._version import __version__
@@ -407,7 +406,8 @@ def cmd_call(args: argparse.Namespace, plugins: PluginManager | None) -> int:
         if not name or not path:
             print(f"error: --binary expects NAME=@FILE, got {item!r}", file=sys.stderr)
             return EXIT_USAGE
-        binary[name] = Path(path).read_bytes()
+        with open(path, "rb") as handle:
+            binary[name] = handle.read()
 
     if args.local:
         assert plugins is not None
@@ -465,7 +465,8 @@ def _print_value(value: Any, output: str | None, *, line: bool = False) -> None:
     if binary is not None:
         data = codec.pack_binary(binary)
         if output:
-            Path(output).write_bytes(data)
+            with open(output, "wb") as handle:
+                handle.write(data)
         print(json.dumps({"binary": codec.binary_summary(binary), **({"written_to": output} if output else {})}))
         return
     indent = None if line else 2
@@ -474,7 +475,10 @@ def _print_value(value: Any, output: str | None, *, line: bool = False) -> None:
     )
 
 
-def cmd_install_launcher(directory: Path) -> int:
+def cmd_install_launcher(folder: str) -> int:
+    from pathlib import Path  # only this command needs it (pathlib costs a worker's start-up a few ms)
+
+    directory = Path(folder)
     directory.mkdir(parents=True, exist_ok=True)
     text = LAUNCHER.format(python=sys.executable, script=Path(__file__).with_name("grpc_server.py"))
     for name in ("python3", "python"):
@@ -520,10 +524,10 @@ def _main(argv: list[str]) -> int:
         print(f"snakepit-host {__version__}")
         return EXIT_OK
     if args.command == "script-path":
-        print(Path(__file__).with_name("grpc_server.py"))
+        print(os.path.join(os.path.dirname(os.path.abspath(__file__)), "grpc_server.py"))
         return EXIT_OK
     if args.command == "install-launcher":
-        return cmd_install_launcher(Path(args.directory))
+        return cmd_install_launcher(args.directory)
 
     configure_logging(args.log_level or os.environ.get("SNAKEPIT_LOG_LEVEL"))
     from snakepit_host import _startup
