@@ -80,13 +80,15 @@ class Client:
         grpc.channel_ready_future(self.channel).result(timeout=30)
         self.stub: Any = pb_grpc.BridgeServiceStub(self.channel)  # type: ignore[no-untyped-call]
 
-    def call(self, name: str, params: dict[str, Any] | None = None, session: str = "", **binary: bytes) -> Any:
+    def call(
+        self, name: str, params: dict[str, Any] | None = None, session: str = "", **binary: bytes
+    ) -> pb.ExecuteToolResponse:
         request = pb.ExecuteToolRequest(tool_name=name, session_id=session)
         for key, value in (params or {}).items():
             request.parameters[key].CopyFrom(codec.encode_json_any(value))
         for key, data in binary.items():
             request.binary_parameters[key] = data
-        response = self.stub.ExecuteTool(request, timeout=120)
+        response: pb.ExecuteToolResponse = self.stub.ExecuteTool(request, timeout=120)
         if not response.success:
             raise RuntimeError(f"{name} failed: {response.error_message}")
         return response
@@ -195,7 +197,9 @@ def plugin_start(folder: Path, cache: Path) -> dict[str, float]:
     }
 
 
-def measure_plugins(args: argparse.Namespace, work: Path, progress: Callable[[str], None]) -> dict[str, Any]:
+def measure_plugins(
+    args: argparse.Namespace, work: Path, progress: Callable[[str], None]
+) -> dict[int, dict[str, float]]:
     folders = {}
     for count in PLUGIN_COUNTS:
         folders[count] = work / f"site-{count}"
