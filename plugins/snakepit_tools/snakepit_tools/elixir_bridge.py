@@ -49,6 +49,7 @@ from snakepit_host import (
     check_name,
     codec,
 )
+from snakepit_tools.commands import DEFAULT_ELIXIR_TIMEOUT
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -60,7 +61,6 @@ log = logging.getLogger("snakepit_tools")
 
 OWNER = "tools"
 """Owner recorded on Elixir tool proxies: this plugin's entry-point name."""
-DEFAULT_ELIXIR_TIMEOUT = 60.0
 MAX_METADATA_ENTRIES = 32
 MAX_METADATA_BYTES = 4096
 _READY_FILE = re.compile(r"^snakepit_ready_(?P<worker>.+)_\d+$")
