@@ -1,7 +1,8 @@
 """The ``variables`` plugin (entry point ``snakepit: variables``): hooks only.
 
-Imports stay light: the value types (no numpy until an array is touched),
-and the RPC and command modules on their first call.
+Imports stay light: the value types, the RPC and the command modules are
+registered by reference and imported on their first use (numpy only when an
+array is touched).
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from snakepit_host import hookimpl
 from snakepit_variables import hookspecs
-from snakepit_variables.arrays import EmbeddingType, TensorType
-from snakepit_variables.catalog import COMMANDS
-from snakepit_variables.value_types import SCALAR_TYPES, DictType
+from snakepit_variables.catalog import COMMANDS, TYPES
 
 if TYPE_CHECKING:
     import pluggy
@@ -99,11 +98,8 @@ def register_options(register: OptionRegistrar) -> None:
 
 @hookimpl
 def register_types(register: Registrar) -> None:
-    for cls in (*SCALAR_TYPES, EmbeddingType, TensorType):
-        value_type = cls()
-        register.type(value_type.name, value_type)
-        if isinstance(value_type, DictType):
-            register.type("map", value_type)
+    for name, ref in TYPES.items():
+        register.type(name, ref)
 
 
 @hookimpl
