@@ -111,6 +111,8 @@ class SessionStore:
         """Least recently used first: every use moves a session to the end."""
         self._lock = threading.Lock()
         self._created = threading.Condition(self._lock)
+        self._waiting = 0
+        """Callers waiting for another's ``session_created`` hooks to finish."""
         self._reaper: threading.Thread | None = None
         self._stop = threading.Event()
         self.evicted = 0
@@ -171,12 +173,17 @@ class SessionStore:
                 finally:
                     with self._lock:
                         session._ready = True
-                        self._created.notify_all()
+                        if self._waiting:  # notify_all is not free, and nobody is waiting almost always
+                            self._created.notify_all()
                 return session, True
         if not session._ready:
             with self._lock:
-                while not session._ready:
-                    self._created.wait()
+                self._waiting += 1
+                try:
+                    while not session._ready:
+                        self._created.wait()
+                finally:
+                    self._waiting -= 1
         if metadata:
             session.metadata.update(metadata)
         self._touch(session)
