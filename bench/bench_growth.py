@@ -392,19 +392,25 @@ def superlinear(points: dict[int, float], *, offset: bool = True) -> float | Non
 
 
 def verdicts(results: dict[str, Any]) -> list[str]:
-    lines = []
-    checks: list[tuple[str, float | None]] = []
+    """One line per figure: does its cost per unit grow from the first step to the last?"""
+    checks: list[tuple[str, float | None, str]] = []
     if "plugins" in results:
-        checks.append(("start-up CPU per plugin", superlinear({c: f["cpu_ms"] for c, f in results["plugins"].items()})))
+        cpu = {count: figures["cpu_ms"] for count, figures in results["plugins"].items()}
+        checks.append(("start-up CPU per installed plugin", superlinear(cpu), "first step within the noise"))
     if "sessions" in results:
-        checks.append(("RSS per idle session", superlinear(results["sessions"]["idle_rss_mib"])))
+        checks.append(("RSS per idle session", superlinear(results["sessions"]["idle_rss_mib"]), ""))
     if "payload" in results:
         for kind, by_server in results["payload"].items():
-            host = by_server["host"]
-            big = {size: seconds for size, seconds in host.items() if size >= 256 * KiB}
-            checks.append((f"{kind} payload time per byte (256 KiB up)", superlinear(big, offset=False)))
-    for what, ratio in checks:
+            grown = {}
+            for server, seconds in by_server.items():
+                grown[server] = superlinear({size: t for size, t in seconds.items() if size >= 256 * KiB}, offset=False)
+            host, bare = grown.get("host"), grown.get("bare")
+            ratio = host / bare if host is not None and bare else None
+            checks.append((f"{kind} payload time per byte from 256 KiB up, host's growth / bare's", ratio, ""))
+    lines = []
+    for what, ratio, unknown in checks:
         if ratio is None:
+            lines.append(f"{what}: {unknown or 'not measured'}")
             continue
         flag = "SUPERLINEAR" if ratio > SUPERLINEAR else "linear or better"
         lines.append(f"{what}: last step / first step per unit = {ratio:.2f} ({flag})")
@@ -414,11 +420,11 @@ def verdicts(results: dict[str, Any]) -> list[str]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts and sizes, 2 rounds (smoke use)")
-    parser.add_argument("--repeat", type=int, default=None, help="start-ups per plugin count (default 7; quick 2)")
+    parser.add_argument("--repeat", type=int, default=None, help="start-ups per plugin count (default 15; quick 2)")
     parser.add_argument("--only", action="append", default=[], metavar="PART", help=f"some of {', '.join(PARTS)}")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON goes")
     args = parser.parse_args(argv)
-    args.repeat = args.repeat or (2 if args.quick else 7)
+    args.repeat = args.repeat or (2 if args.quick else 15)
     parts = [p.strip() for item in args.only for p in item.split(",") if p.strip()]
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
