@@ -114,6 +114,8 @@ class SessionStore:
         self._waiting = 0
         """Callers waiting for another's ``session_created`` hooks to finish."""
         self._reaper: threading.Thread | None = None
+        self._reaping = False
+        """:meth:`start_reaper` was called: the first session starts the thread."""
         self._stop = threading.Event()
         self.evicted = 0
         """Sessions evicted so far to make room (``describe`` shows it)."""
@@ -166,6 +168,8 @@ class SessionStore:
                     created = False
             if evicted is not None:
                 self._finish(evicted, "evicted")
+            if created and self._reaping and self._reaper is None:
+                self._launch_reaper()
             if created:
                 try:
                     if self._on_created is not None:
@@ -289,17 +293,27 @@ class SessionStore:
         return {"count": len(self), "max": self.max_sessions, "ttl_seconds": self.ttl, "evicted": self.evicted}
 
     def start_reaper(self) -> None:
-        """Sweep in a daemon thread, a few times per TTL (at least every 30 s)."""
-        if self._reaper is not None or self.ttl <= 0:
-            return
-        interval = min(max(self.ttl / 4, 0.05), 30.0)
+        """Sweep in a daemon thread, a few times per TTL (at least every 30 s), once there is a session.
 
-        def run() -> None:
-            while not self._stop.wait(interval):
-                self.sweep()
+        The thread starts with the first session, not here: a worker's start
+        (this runs before it is ready) makes no thread it does not need yet.
+        """
+        self._reaping = self.ttl > 0
+        if self._sessions:
+            self._launch_reaper()
 
-        self._reaper = threading.Thread(target=run, name="snakepit-session-reaper", daemon=True)
-        self._reaper.start()
+    def _launch_reaper(self) -> None:
+        with self._lock:
+            if self._reaper is not None or self._stop.is_set():
+                return
+            interval = min(max(self.ttl / 4, 0.05), 30.0)
+
+            def run() -> None:
+                while not self._stop.wait(interval):
+                    self.sweep()
+
+            self._reaper = threading.Thread(target=run, name="snakepit-session-reaper", daemon=True)
+            self._reaper.start()
 
     def stop_reaper(self) -> None:
         self._stop.set()
