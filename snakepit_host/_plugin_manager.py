@@ -28,6 +28,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -69,40 +70,27 @@ class PluginLoadError(Exception):
     """Strict mode: a plugin failed to load. The message names it and the reason."""
 
 
+@dataclass(repr=False, eq=False)  # as_dict() is the representation; skip generating the rest
 class PluginRecord:
-    """Everything the host knows about one plugin, loaded or not.
+    """Everything the host knows about one plugin, loaded or not."""
 
-    A plain class, not a dataclass: every worker start defines it, and a
-    dataclass costs several times more to define; ``as_dict()`` is its representation.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        module: str,
-        *,
-        distribution: str | None = None,
-        version: str | None = None,
-        builtin: bool = False,
-        essential: bool = False,
-    ) -> None:
-        self.name = name
-        self.module = module
-        self.status = "pending"  # loaded | error | disabled | incompatible
-        self.distribution = distribution
-        self.version = version
-        self.builtin = builtin
-        self.essential = essential
-        self.error: str | None = None
-        self.requirement: str | None = None
-        self.hooks: list[str] = []
-        self.provides: dict[str, list[str]] = {}
-        self.load_ms = 0.0
-        self.registration_ms = 0.0
-        """The part of ``load_ms`` spent in registration hooks (the start-up timeline shows it)."""
-        self.runtime_errors: list[str] = []
-        self.registration_kinds: dict[str, str] = {}
-        """Registration hooks this plugin declared (``registration_hookspec``): hook name -> kind."""
+    name: str
+    module: str
+    status: str = "pending"  # loaded | error | disabled | incompatible
+    distribution: str | None = None
+    version: str | None = None
+    builtin: bool = False
+    essential: bool = False
+    error: str | None = None
+    requirement: str | None = None
+    hooks: list[str] = field(default_factory=list)
+    provides: dict[str, list[str]] = field(default_factory=dict)
+    load_ms: float = 0.0
+    registration_ms: float = 0.0
+    """The part of ``load_ms`` spent in registration hooks (the start-up timeline shows it)."""
+    runtime_errors: list[str] = field(default_factory=list)
+    registration_kinds: dict[str, str] = field(default_factory=dict)
+    """Registration hooks this plugin declared (``registration_hookspec``): hook name -> kind."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
