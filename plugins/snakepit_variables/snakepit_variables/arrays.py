@@ -26,10 +26,10 @@ from snakepit_host.codec import (
     unpack_binary,
 )
 from snakepit_variables import constraints as c
+from snakepit_variables.binary_forms import FORMAT_KEY, SPKB
 from snakepit_variables.value_types import BaseType
 
 MAX_EXACT_INTEGER = 2**53
-SPKB_FORMAT = "spkb"
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 _NORM_TOLERANCE = {"float16": 1e-2, "float32": 1e-4, "float64": 1e-9}
 
@@ -76,7 +76,7 @@ def array_from_wire(data: Any, binary: bytes | None, kind: str) -> Any:
     if not binary.startswith(BINARY_MAGIC):
         raise InvalidArgument(
             f"{kind} bytes are not in the SPKB format (raw little-endian data with a dtype/shape header); "
-            "pickle and Erlang terms are refused"
+            'for bare data say "binary_format": "raw" with its dtype, shape and byte_order'
         )
     buffer = unpack_binary(binary)
     assert isinstance(buffer, TypedBuffer)
@@ -134,7 +134,7 @@ def _wire(array: Any, kind: str, small: Callable[[Any], Any]) -> tuple[Any, byte
     if array.nbytes < ARRAY_BINARY_THRESHOLD:
         return small(array), None
     payload = spkb_payload(array) or pack_binary(TypedBuffer.from_array(array))
-    meta = {"shape": list(array.shape), "dtype": array.dtype.name, "binary_format": SPKB_FORMAT, "type": kind}
+    meta = {"shape": list(array.shape), "dtype": array.dtype.name, FORMAT_KEY: SPKB, "type": kind}
     return meta, payload
 
 

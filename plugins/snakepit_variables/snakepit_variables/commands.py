@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from snakepit_host import InvalidArgument
 from snakepit_host.codec import Result, to_jsonable
+from snakepit_variables import binary_forms, wire
 from snakepit_variables.catalog import COMMANDS
 from snakepit_variables.host_state import runtime_for
 from snakepit_variables.session_variables import BatchError
@@ -60,6 +61,7 @@ def _variables(ctx: SessionContext) -> SessionVariables:
 def _caller_metadata(metadata: dict[str, Any] | None) -> dict[str, str]:
     meta = {str(k): str(v) for k, v in (metadata or {}).items()}
     meta.setdefault("source", "elixir")
+    binary_forms.check_reply_format(meta)
     return meta
 
 
@@ -85,17 +87,20 @@ def _json_value(ctx: SessionContext, type_name: str, value: Any) -> Any:
 
 
 def _variable_result(ctx: SessionContext, variable: Variable) -> Any:
-    data, binary = runtime_for(ctx.host).value_type(variable.type).to_wire(variable.value)
+    value_type = runtime_for(ctx.host).value_type(variable.type)
+    data, binary = wire.value_form(value_type, variable.value, binary_forms.reply_format(variable.metadata))
     info = _describe(variable, data)
     return info if binary is None else Result(info, binary=binary)
 
 
 def register_variable(ctx: SessionContext, params: dict[str, Any]) -> Any:
     p = checked("register_variable", params)
+    if "value" in p and "initial_value" in p:
+        raise InvalidArgument("register_variable: give 'value' or 'initial_value' (the same thing), not both")
     variable = _variables(ctx).register(
         p["name"],
         p["type"],
-        p.get("value"),
+        p.get("value", p.get("initial_value")),
         constraints=p.get("constraints"),
         metadata=_caller_metadata(p.get("metadata")),
         description=p.get("description"),
