@@ -153,7 +153,7 @@ class EmbeddingType(BaseType):
     name = "embedding"
     description = "A vector of floats (numpy 1-D array); JSON list on the wire, SPKB bytes when large"
     python_type = "numpy.ndarray"
-    wire_form = f"JSON list, or SPKB binary at {ARRAY_BINARY_THRESHOLD} bytes and above"
+    wire_form = f"JSON list, or binary (SPKB, or raw if metadata asks) at {ARRAY_BINARY_THRESHOLD} bytes and above"
     keys = (c.DIMENSIONS, c.FLOAT_DTYPE, c.NORM, *c.ELEMENT_BOUNDS)
 
     def validate(self, value: Any, constraints: Mapping[str, Any]) -> Any:
@@ -194,7 +194,10 @@ class TensorType(BaseType):
     name = "tensor"
     description = 'An n-dimensional numeric array (numpy); {"shape", "data"} JSON on the wire, SPKB bytes when large'
     python_type = "numpy.ndarray"
-    wire_form = f'JSON {{"shape", "data", "dtype"}}, or SPKB binary at {ARRAY_BINARY_THRESHOLD} bytes and above'
+    wire_form = (
+        f'JSON {{"shape", "data", "dtype"}}, or binary (SPKB, or raw if metadata asks) '
+        f"at {ARRAY_BINARY_THRESHOLD} bytes and above"
+    )
     keys = (c.SHAPE, c.ANY_DTYPE, *c.ELEMENT_BOUNDS)
 
     def validate(self, value: Any, constraints: Mapping[str, Any]) -> Any:

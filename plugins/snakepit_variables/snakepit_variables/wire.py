@@ -50,7 +50,11 @@ def decode_value(message: AnyMessage, binary: bytes, value_type: ValueType) -> A
     if message.type_url.endswith(codec.BINARY_SUFFIX):
         meta = _json(message.value)
         if not binary:
-            raise InvalidArgument(f"the value is marked {codec.BINARY_SUFFIX} but no binary bytes came with it")
+            raise InvalidArgument(
+                f"the value is marked {codec.BINARY_SUFFIX} but no binary bytes came with it (Snakepit 0.4.1's "
+                "Elixir client sends only the description of embeddings over 1280 elements); send at most 1280 "
+                "numbers as JSON, or the data in the binary field (SPKB or raw)"
+            )
         return binary_forms.decode(meta, binary, value_type)
     if binary:
         return value_type.from_wire(_json(message.value) if message.value else None, binary)
