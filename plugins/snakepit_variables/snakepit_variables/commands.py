@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from snakepit_host.codec import Result, to_jsonable
+from snakepit_variables import binary_forms, wire
 from snakepit_variables.host_state import runtime_for
 from snakepit_variables.session_variables import BatchError
 
@@ -28,6 +29,7 @@ def _variables(ctx: SessionContext) -> SessionVariables:
 def _caller_metadata(metadata: dict[str, Any] | None) -> dict[str, str]:
     meta = {str(k): str(v) for k, v in (metadata or {}).items()}
     meta.setdefault("source", "elixir")
+    binary_forms.check_reply_format(meta)
     return meta
 
 
@@ -53,7 +55,8 @@ def _json_value(ctx: SessionContext, type_name: str, value: Any) -> Any:
 
 
 def _variable_result(ctx: SessionContext, variable: Variable) -> Any:
-    data, binary = runtime_for(ctx.host).value_type(variable.type).to_wire(variable.value)
+    value_type = runtime_for(ctx.host).value_type(variable.type)
+    data, binary = wire.value_form(value_type, variable.value, binary_forms.reply_format(variable.metadata))
     info = _describe(variable, data)
     return info if binary is None else Result(info, binary=binary)
 
@@ -62,7 +65,7 @@ def register_variable(ctx: SessionContext, params: dict[str, Any]) -> Any:
     variable = _variables(ctx).register(
         params["name"],
         params["type"],
-        params.get("value"),
+        params.get("value", params.get("initial_value")),  # the schema refuses both at once
         constraints=params.get("constraints"),
         metadata=_caller_metadata(params.get("metadata")),
         description=params.get("description"),
