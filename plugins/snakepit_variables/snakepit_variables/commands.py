@@ -57,9 +57,25 @@ def _variables(ctx: SessionContext) -> SessionVariables:
     return runtime_for(ctx.host).variables(ctx.session)
 
 
-def _caller_metadata(metadata: dict[str, Any] | None) -> dict[str, str]:
+SNAKEPIT_REQUEST_KEY = "correlation_id"
+"""Snakepit 0.13's Elixir client puts a correlation id into the metadata of every ExecuteTool request it sends."""
+
+
+def caller_source(ctx: SessionContext) -> str:
+    """``elixir`` for a request from Snakepit's Elixir client, else ``python``.
+
+    The commands are called by Snakepit 0.13 (whose requests carry
+    ``correlation_id``) but also by ``snakepit-host call`` (also ``--local``),
+    Python clients such as ``SnakepitClient``, and other plugins: none of
+    those is Elixir. A caller may always say who it is with a ``source``
+    entry in the ``metadata`` parameter.
+    """
+    return "elixir" if SNAKEPIT_REQUEST_KEY in ctx.metadata else "python"
+
+
+def _caller_metadata(ctx: SessionContext, metadata: dict[str, Any] | None) -> dict[str, str]:
     meta = {str(k): str(v) for k, v in (metadata or {}).items()}
-    meta.setdefault("source", "elixir")
+    meta.setdefault("source", caller_source(ctx))
     return meta
 
 
@@ -97,7 +113,7 @@ def register_variable(ctx: SessionContext, params: dict[str, Any]) -> Any:
         p["type"],
         p.get("value"),
         constraints=p.get("constraints"),
-        metadata=_caller_metadata(p.get("metadata")),
+        metadata=_caller_metadata(ctx, p.get("metadata")),
         description=p.get("description"),
     )
     return _variable_result(ctx, variable)
@@ -113,7 +129,10 @@ def set_variable(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
     if "value" not in p:
         raise InvalidArgument("set_variable: missing required parameter 'value' (or binary parameter 'value')")
     version = _variables(ctx).set(
-        p["name"], p["value"], expected_version=p.get("expected_version"), metadata=_caller_metadata(p.get("metadata"))
+        p["name"],
+        p["value"],
+        expected_version=p.get("expected_version"),
+        metadata=_caller_metadata(ctx, p.get("metadata")),
     )
     return {"name": p["name"], "version": version}
 
@@ -131,7 +150,9 @@ def set_variables(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]
     p = checked("set_variables", params)
     atomic = p.get("atomic", True)
     try:
-        versions = _variables(ctx).set_many(p["updates"], atomic=atomic, metadata=_caller_metadata(p.get("metadata")))
+        versions = _variables(ctx).set_many(
+            p["updates"], atomic=atomic, metadata=_caller_metadata(ctx, p.get("metadata"))
+        )
     except BatchError as exc:
         if atomic:
             raise
