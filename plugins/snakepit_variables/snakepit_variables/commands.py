@@ -26,9 +26,25 @@ def _variables(ctx: SessionContext) -> SessionVariables:
     return runtime_for(ctx.host).variables(ctx.session)
 
 
-def _caller_metadata(metadata: dict[str, Any] | None) -> dict[str, str]:
+SNAKEPIT_REQUEST_KEY = "correlation_id"
+"""Snakepit 0.13's Elixir client puts a correlation id into the metadata of every ExecuteTool request it sends."""
+
+
+def caller_source(ctx: SessionContext) -> str:
+    """``elixir`` for a request from Snakepit's Elixir client, else ``python``.
+
+    The commands are called by Snakepit 0.13 (whose requests carry
+    ``correlation_id``) but also by ``snakepit-host call`` (also ``--local``),
+    Python clients such as ``SnakepitClient``, and other plugins: none of
+    those is Elixir. A caller may always say who it is with a ``source``
+    entry in the ``metadata`` parameter.
+    """
+    return "elixir" if SNAKEPIT_REQUEST_KEY in ctx.metadata else "python"
+
+
+def _caller_metadata(ctx: SessionContext, metadata: dict[str, Any] | None) -> dict[str, str]:
     meta = {str(k): str(v) for k, v in (metadata or {}).items()}
-    meta.setdefault("source", "elixir")
+    meta.setdefault("source", caller_source(ctx))
     binary_forms.check_reply_format(meta)
     return meta
 
@@ -67,7 +83,7 @@ def register_variable(ctx: SessionContext, params: dict[str, Any]) -> Any:
         params["type"],
         params.get("value", params.get("initial_value")),  # the schema refuses both at once
         constraints=params.get("constraints"),
-        metadata=_caller_metadata(params.get("metadata")),
+        metadata=_caller_metadata(ctx, params.get("metadata")),
         description=params.get("description"),
     )
     return _variable_result(ctx, variable)
@@ -82,7 +98,7 @@ def set_variable(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
         params["name"],
         params["value"],
         expected_version=params.get("expected_version"),
-        metadata=_caller_metadata(params.get("metadata")),
+        metadata=_caller_metadata(ctx, params.get("metadata")),
     )
     return {"name": params["name"], "version": version}
 
@@ -100,7 +116,7 @@ def set_variables(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]
     atomic = params.get("atomic", True)
     try:
         versions = _variables(ctx).set_many(
-            params["updates"], atomic=atomic, metadata=_caller_metadata(params.get("metadata"))
+            params["updates"], atomic=atomic, metadata=_caller_metadata(ctx, params.get("metadata"))
         )
     except BatchError as exc:
         if atomic:

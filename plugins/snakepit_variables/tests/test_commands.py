@@ -142,3 +142,20 @@ def test_commands_describe_their_parameters(client: SnakepitClient) -> None:
     schema = commands["set_variable"]["parameters"]
     assert schema["required"] == ["name", "value"] and "expected_version" in schema["properties"]
     assert {"register_variable", "rollback_variable", "variable_history"} <= set(commands)
+
+
+def test_source_says_who_wrote_the_value(client: SnakepitClient) -> None:
+    """Only a request from Snakepit's Elixir client (its ``correlation_id``) or one that says so is ``ELIXIR``."""
+    from_python = call(client, "register_variable", name="p", type="integer", value=1)
+    assert (from_python["source"], from_python["metadata"]["source"]) == ("PYTHON", "python")
+    elixir_request = {"correlation_id": "corr-1"}  # what Snakepit 0.13 puts into every ExecuteTool request
+    from_elixir = client.call(
+        "register_variable", {"name": "e", "type": "integer", "value": 1}, session_id="c", metadata=elixir_request
+    )
+    assert (from_elixir["source"], from_elixir["metadata"]["source"]) == ("ELIXIR", "elixir")
+    client.call("set_variable", {"name": "p", "value": 2}, session_id="c", metadata=elixir_request)
+    assert [e["source"] for e in call(client, "variable_history", name="p")] == ["PYTHON", "ELIXIR"]
+    said = call(client, "register_variable", name="s", type="integer", value=1, metadata={"source": "Elixir"})
+    assert said["source"] == "ELIXIR"
+    other = call(client, "register_variable", name="o", type="integer", value=1, metadata={"source": "notebook"})
+    assert (other["source"], other["metadata"]["source"]) == ("PYTHON", "notebook")  # kept, but not Elixir
