@@ -16,6 +16,7 @@ from collections.abc import Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from snakepit_host._async_loop import BackgroundLoop
+from snakepit_host._calls import start_observers
 from snakepit_host._context import SessionContext
 from snakepit_host._dispatch import call_unary, effective_timeout, stream_items
 from snakepit_host._errors import InvalidArgument, NotFound
@@ -24,11 +25,13 @@ from snakepit_host._parameters import ROUTING_PARAMETERS
 from snakepit_host._plugin_state import PluginState
 from snakepit_host._registry import Tool
 from snakepit_host._sessions import DEFAULT_SESSION_ID, Session, SessionStore
+from snakepit_host._stats import CallStats
 from snakepit_host._telemetry import TelemetryHub
 from snakepit_host._version import __version__
 from snakepit_host.hookspecs import HOOK_API_VERSION
 
 if TYPE_CHECKING:
+    from snakepit_host._calls import CallObserver
     from snakepit_host._elixir_client import ElixirClient
     from snakepit_host._plugin_manager import PluginManager
     from snakepit_host._registry import Command, Registry
@@ -62,6 +65,10 @@ class Host(PluginState):
         )
         self.telemetry = TelemetryHub()
         """Events for Snakepit 0.13's StreamTelemetry (recorded only while a stream is open)."""
+        self.call_stats = CallStats()
+        """Calls, errors and latencies per command since start (the ``stats`` command)."""
+        self.observers: tuple[tuple[str, CallObserver], ...] = ()
+        """(owner, observer) of each enabled call observer, made as the host starts serving."""
         self.address: str | None = None
         self.worker_session_id: str | None = None
         """The session Elixir initialised for this worker (0.13.x), used for heartbeats."""
@@ -133,6 +140,7 @@ class Host(PluginState):
         self.plugins.call_lifecycle("session_closed", self.loop, session=session, reason=reason, host=self)
 
     def started(self) -> None:
+        self.observers = start_observers(self)
         self.sessions.start_reaper()
         self.plugins.call_lifecycle("host_started", self.loop, host=self)
 
@@ -266,6 +274,11 @@ class Host(PluginState):
             self.sessions.release(ctx.session)
 
     # ------------------------------------------------------------ introspection
+
+    def stats(self) -> dict[str, Any]:
+        from snakepit_host._stats import report
+
+        return report(self)
 
     def describe(self) -> dict[str, Any]:
         commands = sorted(self.registry.commands.values(), key=lambda c: c.name)

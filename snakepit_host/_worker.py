@@ -183,13 +183,16 @@ QUIET_LOGGERS = ("asyncio", "grpc", "httpcore", "httpx", "urllib3", "openai", "L
 """Libraries that log every request at INFO: kept at WARNING whatever the level, so plugins' logs stay readable."""
 
 
-def configure_logging(level: str | None) -> None:
+def configure_logging(level: str | None, log_format: str | None = None) -> None:
     """Logs of the host, every plugin and user code go to stderr at ``level``; stdout is the readiness line's.
 
     One handler on the root logger, so a third-party plugin's ``logging.getLogger(__name__)`` is
     heard without any setup. A handler installed here before is replaced; other handlers (pytest's)
-    are left alone.
+    are left alone. ``log_format`` is ``text`` (default) or ``json``; every record is stamped
+    with the call it was written for (:mod:`snakepit_host._log_records`).
     """
+    from snakepit_host._log_records import formatter, stamp_records
+
     name = (level or "info").strip().lower()
     numeric: Any = {"none": logging.CRITICAL + 10, "warn": logging.WARNING}.get(name) or getattr(
         logging, name.upper(), None
@@ -197,7 +200,8 @@ def configure_logging(level: str | None) -> None:
     if not isinstance(numeric, int):
         numeric = logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(formatter(log_format or "text"))
+    stamp_records()
     handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
     root.handlers[:] = [h for h in root.handlers if h.get_name() != _HANDLER_NAME] + [handler]
