@@ -151,6 +151,7 @@ class CallScope:
         "duration",
         "error",
         "failed",
+        "final_sent",
         "host",
         "params",
         "request",
@@ -173,6 +174,8 @@ class CallScope:
         self.error: BaseException | None = None
         self.failed = False
         """A stream ended with an error chunk."""
+        self.final_sent = False
+        """A stream sent its final chunk: closing it after that (the client hung up) is no failure."""
         self.chunks = 0
         self.response_bytes = 0
         self.duration = 0.0
@@ -239,8 +242,10 @@ class CallScope:
         """A stream sent ``chunk``: counted, and an error chunk marks the call failed."""
         self.chunks += 1
         self.response_bytes += len(chunk.data)
-        if chunk.is_final and chunk.metadata.get("error") == "true":
-            self.failed = True
+        if chunk.is_final:
+            self.final_sent = True
+            if chunk.metadata.get("error") == "true":
+                self.failed = True
 
     @property
     def success(self) -> bool:
@@ -270,7 +275,7 @@ class CallScope:
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
         self.duration = time.perf_counter() - self.started
-        if value is not None and self.error is None:
+        if value is not None and self.error is None and not (kind is GeneratorExit and self.final_sent):
             self.error = value  # an abort, or GeneratorExit when the client went away mid-stream
         response = self.response
         if response is not None:

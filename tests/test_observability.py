@@ -25,7 +25,7 @@ from snakepit_host._calls import CURRENT, NULL_SPAN, CallScope
 from snakepit_host._stats import MAX_COMMANDS, OTHER, CallStats
 from snakepit_host.host_client import RemoteError, SnakepitClient
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
-from snakepit_host.testing import RunningHost, running_host
+from snakepit_host.testing import RunningHost, running_host, wait_until
 
 SP_ID = "sp-0123456789abcdef01234567"
 user_log = logging.getLogger("user.code")
@@ -190,6 +190,8 @@ def test_stats_counts_calls_errors_latencies_streams_and_sessions(logging_host: 
     with pytest.raises(RemoteError):
         client.call("failing")
     assert list(client.stream("chunks", session_id="s2")) == [0, 1, 2]
+    # The client has the final chunk a moment before the server's generator ends and counts the stream.
+    wait_until(lambda: logging_host.host.call_stats.snapshot()["streams"]["ExecuteStreamingTool"]["ended"], "the end")
     report = client.call("stats")
     plain = report["commands"]["plain"]
     assert (plain["calls"], plain["errors"]) == (20, 0)
@@ -274,6 +276,7 @@ def test_observers_hear_start_and_end_with_sizes_and_outcome(caplog: pytest.LogC
         with pytest.raises(RemoteError):
             client.call("failing")
         assert list(client.stream("chunks")) == [0, 1, 2]
+        wait_until(lambda: len(observing.recorder.events) == 6, "the stream's end")
     events = observing.recorder.events
     assert events[0] == ("started", ("ExecuteTool", "echo", SP_ID, True))
     assert events[1][0] == "ended" and events[1][1][:3] == ("echo", True, None)
