@@ -140,7 +140,7 @@ def report(host: Host) -> dict[str, Any]:
             rss = int(handle.read().split()[1]) * page
     except OSError:  # not Linux: the peak is the best there is
         rss = None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, rss or 0)  # sampled at other times
     return {
         "host": {
             "version": host.version,
