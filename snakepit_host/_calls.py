@@ -31,8 +31,18 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import grpc
 
-    from snakepit_host._host import Host
+    from snakepit_host._host_api import Host
+    from snakepit_host._stats import CallStats
     from snakepit_host.proto import snakepit_bridge_pb2 as pb
+
+    class CallHost(Host, Protocol):
+        """The host as a call scope uses it (the running host is one): its statistics, observers, session rule."""
+
+        call_stats: CallStats
+        observers: tuple[tuple[str, CallObserver], ...]
+
+        def session_id_for(self, request_session_id: str, params: Mapping[str, Any]) -> str: ...
+
 
 log = logging.getLogger("snakepit_host.calls")
 
@@ -162,7 +172,7 @@ class CallScope:
         "tracer",
     )
 
-    def __init__(self, host: Host, rpc: str, request: pb.ExecuteToolRequest, context: grpc.ServicerContext) -> None:
+    def __init__(self, host: CallHost, rpc: str, request: pb.ExecuteToolRequest, context: grpc.ServicerContext) -> None:
         self.host = host
         self.rpc = rpc
         """``"ExecuteTool"`` or ``"ExecuteStreamingTool"``."""
@@ -322,21 +332,3 @@ def _observer_failed(owner: str, exc: Exception) -> None:
     level = logging.DEBUG if owner in _reported else logging.WARNING
     _reported.add(owner)
     log.log(level, "call observer of plugin %s failed (the call is unaffected): %s: %s", owner, type(exc).__name__, exc)
-
-
-def start_observers(host: Host) -> tuple[tuple[str, CallObserver], ...]:
-    """Ask every registered observer factory for its observer (``None``: not enabled); failures are logged."""
-    started = []
-    for entry in host.registry.call_observers.values():
-        try:
-            observer = entry.factory(host)
-        except Exception as exc:
-            message = f"call observer '{entry.name}' could not start: {type(exc).__name__}: {exc}"
-            record = host.plugins.records.get(entry.owner)
-            if record is not None:
-                record.runtime_errors.append(message)
-            log.error("plugin %s: %s; calls are served without it", entry.owner, message)
-            continue
-        if observer is not None:
-            started.append((entry.owner, observer))
-    return tuple(started)

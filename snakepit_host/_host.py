@@ -16,7 +16,6 @@ from collections.abc import Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from snakepit_host._async_loop import BackgroundLoop
-from snakepit_host._calls import start_observers
 from snakepit_host._context import SessionContext
 from snakepit_host._dispatch import call_unary, effective_timeout, stream_items
 from snakepit_host._errors import InvalidArgument, NotFound
@@ -140,9 +139,26 @@ class Host(PluginState):
         self.plugins.call_lifecycle("session_closed", self.loop, session=session, reason=reason, host=self)
 
     def started(self) -> None:
-        self.observers = start_observers(self)
+        self.observers = self._start_observers()
         self.sessions.start_reaper()
         self.plugins.call_lifecycle("host_started", self.loop, host=self)
+
+    def _start_observers(self) -> tuple[tuple[str, CallObserver], ...]:
+        """Ask every observer factory for its observer (``None``: not enabled); a failure is logged and kept."""
+        started = []
+        for entry in self.registry.call_observers.values():
+            try:
+                observer = entry.factory(self)
+            except Exception as exc:
+                message = f"call observer '{entry.name}' could not start: {type(exc).__name__}: {exc}"
+                record = self.plugins.records.get(entry.owner)
+                if record is not None:
+                    record.runtime_errors.append(message)
+                log.error("plugin %s: %s; calls are served without it", entry.owner, message)
+                continue
+            if observer is not None:
+                started.append((entry.owner, observer))
+        return tuple(started)
 
     def stopping_hooks(self) -> None:
         """``host_stopping``, each plugin bounded by the shutdown grace period."""
@@ -276,9 +292,19 @@ class Host(PluginState):
     # ------------------------------------------------------------ introspection
 
     def stats(self) -> dict[str, Any]:
-        from snakepit_host._stats import report
+        from snakepit_host._stats import process_figures
 
-        return report(self)
+        return {
+            "host": {
+                "version": self.version,
+                "address": self.address,
+                "uptime_seconds": round(time.time() - self.started_at, 3),
+                **process_figures(),
+            },
+            "sessions": {"live": len(self.sessions), "max": self.config.max_sessions, "ttl_seconds": self.sessions.ttl},
+            **self.call_stats.snapshot(),
+            "observers": [owner for owner, _ in self.observers],
+        }
 
     def describe(self) -> dict[str, Any]:
         commands = sorted(self.registry.commands.values(), key=lambda c: c.name)

@@ -14,12 +14,8 @@ from __future__ import annotations
 import math
 import os
 import threading
-import time
 from array import array
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from snakepit_host._host import Host
+from typing import Any
 
 MAX_COMMANDS = 128
 OTHER = "(other)"
@@ -130,8 +126,8 @@ class CallStats:
         }
 
 
-def report(host: Host) -> dict[str, Any]:
-    """Everything ``stats`` answers: the process, sessions, calls per command and streams."""
+def process_figures() -> dict[str, Any]:
+    """This process's id, resident memory now and at its peak, and threads."""
     import resource
 
     page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -141,21 +137,4 @@ def report(host: Host) -> dict[str, Any]:
     except OSError:  # not Linux: the peak is the best there is
         rss = None
     peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, rss or 0)  # sampled at other times
-    return {
-        "host": {
-            "version": host.version,
-            "pid": os.getpid(),
-            "address": host.address,
-            "uptime_seconds": round(time.time() - host.started_at, 3),
-            "rss_bytes": rss,
-            "peak_rss_bytes": peak,
-            "threads": threading.active_count(),
-        },
-        "sessions": {
-            "live": len(host.sessions),
-            "max": host.config.max_sessions,
-            "ttl_seconds": host.sessions.ttl,
-        },
-        **host.call_stats.snapshot(),
-        "observers": [owner for owner, _ in host.observers],
-    }
+    return {"pid": os.getpid(), "rss_bytes": rss, "peak_rss_bytes": peak, "threads": threading.active_count()}

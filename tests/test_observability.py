@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -66,7 +67,16 @@ class Logging:
         register.command("asynchronous", asynchronous)
         register.command("timed", timed, timeout=5)
         register.command("failing", failing)
+
+        def endless(ctx: Any, params: dict[str, Any]) -> Iterator[int]:
+            n = 0
+            while True:
+                yield n
+                n += 1
+                time.sleep(0.01)
+
         register.command("chunks", chunks)
+        register.command("endless", endless)
         register.command("who", who)
 
 
@@ -202,6 +212,17 @@ def test_stats_counts_calls_errors_latencies_streams_and_sessions(logging_host: 
     assert report["calls"] == 22 and report["errors"] == 1  # this stats call is counted once it has ended
     assert report["sessions"]["live"] == 2 and report["host"]["rss_bytes"] > 10 * 2**20
     assert report["host"]["uptime_seconds"] > 0 and report["observers"] == []
+
+
+def test_a_stream_the_client_leaves_midway_counts_as_failed(logging_host: RunningHost) -> None:
+    client = logging_host.client()
+    request = client.request("endless", {}, stream=True)
+    replies = client.stub.ExecuteStreamingTool(request, timeout=10)
+    next(replies)
+    replies.cancel()
+    stats = logging_host.host.call_stats
+    wait_until(lambda: stats.snapshot()["streams"]["ExecuteStreamingTool"]["ended"] == 1, "the stream's end")
+    assert stats.snapshot()["commands"]["endless"] == {**stats.snapshot()["commands"]["endless"], "errors": 1}
 
 
 def test_stats_percentiles_and_the_cap_on_names() -> None:
