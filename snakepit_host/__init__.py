@@ -22,6 +22,11 @@ from typing import TYPE_CHECKING, Any
 from snakepit_host._version import __version__
 
 if TYPE_CHECKING:
+    from snakepit_host._calls import CallObserver as CallObserver
+    from snakepit_host._calls import CallScope as CallScope
+    from snakepit_host._calls import current_call as current_call
+    from snakepit_host._calls import span as span
+    from snakepit_host._calls import tracing as tracing
     from snakepit_host._context import SessionContext as SessionContext
     from snakepit_host._elixir_client import ElixirClient as ElixirClient
     from snakepit_host._errors import AlreadyExists as AlreadyExists
@@ -98,6 +103,12 @@ _EXPORTS: dict[str, str] = {
     "RpcCall": "snakepit_host._server",
     "ElixirClient": "snakepit_host._elixir_client",
     "check_key": "snakepit_host._names",
+    # the call in progress: its correlation id, observers, child spans
+    "current_call": "snakepit_host._calls",
+    "CallScope": "snakepit_host._calls",
+    "CallObserver": "snakepit_host._calls",
+    "span": "snakepit_host._calls",
+    "tracing": "snakepit_host._calls",
     # what handlers return
     "Result": "snakepit_host.codec",
     "StreamChunk": "snakepit_host.codec",

@@ -24,11 +24,13 @@ from snakepit_host._parameters import ROUTING_PARAMETERS
 from snakepit_host._plugin_state import PluginState
 from snakepit_host._registry import Tool
 from snakepit_host._sessions import DEFAULT_SESSION_ID, Session, SessionStore
+from snakepit_host._stats import CallStats
 from snakepit_host._telemetry import TelemetryHub
 from snakepit_host._version import __version__
 from snakepit_host.hookspecs import HOOK_API_VERSION
 
 if TYPE_CHECKING:
+    from snakepit_host._calls import CallObserver
     from snakepit_host._elixir_client import ElixirClient
     from snakepit_host._plugin_manager import PluginManager
     from snakepit_host._registry import Command, Registry
@@ -62,6 +64,10 @@ class Host(PluginState):
         )
         self.telemetry = TelemetryHub()
         """Events for Snakepit 0.13's StreamTelemetry (recorded only while a stream is open)."""
+        self.call_stats = CallStats()
+        """Calls, errors and latencies per command since start (the ``stats`` command)."""
+        self.observers: tuple[tuple[str, CallObserver], ...] = ()
+        """(owner, observer) of each enabled call observer, made as the host starts serving."""
         self.address: str | None = None
         self.worker_session_id: str | None = None
         """The session Elixir initialised for this worker (0.13.x), used for heartbeats."""
@@ -133,8 +139,26 @@ class Host(PluginState):
         self.plugins.call_lifecycle("session_closed", self.loop, session=session, reason=reason, host=self)
 
     def started(self) -> None:
+        self.observers = self._start_observers()
         self.sessions.start_reaper()
         self.plugins.call_lifecycle("host_started", self.loop, host=self)
+
+    def _start_observers(self) -> tuple[tuple[str, CallObserver], ...]:
+        """Ask every observer factory for its observer (``None``: not enabled); a failure is logged and kept."""
+        started = []
+        for entry in self.registry.call_observers.values():
+            try:
+                observer = entry.factory(self)
+            except Exception as exc:
+                message = f"call observer '{entry.name}' could not start: {type(exc).__name__}: {exc}"
+                record = self.plugins.records.get(entry.owner)
+                if record is not None:
+                    record.runtime_errors.append(message)
+                log.error("plugin %s: %s; calls are served without it", entry.owner, message)
+                continue
+            if observer is not None:
+                started.append((entry.owner, observer))
+        return tuple(started)
 
     def stopping_hooks(self) -> None:
         """``host_stopping``, each plugin bounded by the shutdown grace period."""
@@ -264,6 +288,21 @@ class Host(PluginState):
             self.sessions.release(ctx.session)
 
     # ------------------------------------------------------------ introspection
+
+    def stats(self) -> dict[str, Any]:
+        from snakepit_host._stats import process_figures
+
+        return {
+            "host": {
+                "version": self.version,
+                "address": self.address,
+                "uptime_seconds": round(time.time() - self.started_at, 3),
+                **process_figures(),
+            },
+            "sessions": {"live": len(self.sessions), "max": self.config.max_sessions, "ttl_seconds": self.sessions.ttl},
+            **self.call_stats.snapshot(),
+            "observers": [owner for owner, _ in self.observers],
+        }
 
     def describe(self) -> dict[str, Any]:
         commands = sorted(self.registry.commands.values(), key=lambda c: c.name)

@@ -111,6 +111,10 @@ class Host(Protocol):
         """Host, plugins, commands, tools, types, RPCs and status, as ``describe`` answers."""
         ...
 
+    def stats(self) -> dict[str, Any]:
+        """Process, sessions, calls, errors and latency percentiles per command, streams, as ``stats`` answers."""
+        ...
+
     def explain_missing(self, kind: str, name: str) -> str:
         """Why nothing registered ``name`` as ``kind`` (``"commands"``, ``"rpcs"``...), worded for an error."""
         ...

@@ -42,16 +42,20 @@ def log_level(name: str) -> str:
     return level
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, log_format: str = "text") -> None:
     """Logs of the host, every plugin and user code go to stderr at ``level`` (a name :func:`log_level` accepts).
 
     One handler on the root logger, so a third-party plugin's ``logging.getLogger(__name__)`` is
     heard without any setup. A handler installed here before is replaced; other handlers (pytest's)
-    are left alone.
+    are left alone. ``log_format`` is ``text`` or ``json`` (one object per line); every record is
+    stamped with the call it was written for (:mod:`snakepit_host._log_records`).
     """
+    from snakepit_host._log_records import formatter, stamp_records
+
     numeric = LEVELS[log_level(level)]
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(formatter(log_format))
+    stamp_records()
     handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
     root.handlers[:] = [h for h in root.handlers if h.get_name() != _HANDLER_NAME] + [handler]

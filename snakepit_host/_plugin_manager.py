@@ -59,6 +59,7 @@ REGISTRATION_HOOKS = (
     "register_tools",
     "register_rpcs",
     "register_session_attributes",
+    "register_call_observers",
 )
 LIFECYCLE_HOOKS = frozenset({"host_started", "host_stopping", "session_created", "session_closed"})
 """The hooks the host awaits: the only ones that may be ``async def``."""

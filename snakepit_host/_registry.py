@@ -37,7 +37,7 @@ Handler = Callable[..., Any]
 Invoker = Callable[[SessionContext, dict[str, Any]], Any]
 F = TypeVar("F", bound=Callable[..., Any])
 
-HOST_KINDS = frozenset({"commands", "tools", "types", "rpcs", "session_attributes"})
+HOST_KINDS = frozenset({"commands", "tools", "types", "rpcs", "session_attributes", "call_observers"})
 """What the host's own registration hooks register; plugin-defined kinds take other names."""
 
 
@@ -204,6 +204,19 @@ class AttributeEntry(NamedTuple):
     factory: Callable[[SessionContext], Any]
 
 
+class ObserverEntry(NamedTuple):
+    """A call observer factory: ``factory(host)`` gives the observer, or None when it is not enabled."""
+
+    name: str
+    owner: str
+    target: Handler | LazyTarget
+
+    @property
+    def factory(self) -> Handler:
+        target = self.target
+        return target.resolve() if isinstance(target, LazyTarget) else target
+
+
 class RegistryEntry(NamedTuple):
     """One entry of a plugin-defined kind (e.g. a variable store): its name, owner and registered value."""
 
@@ -220,6 +233,7 @@ class Registry:
         self.types: dict[str, TypeEntry] = {}
         self.rpcs: dict[str, RpcEntry] = {}
         self.session_attributes: dict[str, AttributeEntry] = {}
+        self.call_observers: dict[str, ObserverEntry] = {}
         self.reserved_attributes = frozenset(reserved_attributes)
         """Names SessionContext defines itself, which no plugin may register as session attributes."""
         self._kinds: dict[str, dict[str, RegistryEntry]] = {}
@@ -248,7 +262,13 @@ class Registry:
 
     def withdraw(self, owner: str) -> None:
         """Remove everything ``owner`` registered (its registration failed)."""
-        tables: list[dict[str, Any]] = [self.commands, self.types, self.rpcs, self.session_attributes]
+        tables: list[dict[str, Any]] = [
+            self.commands,
+            self.types,
+            self.rpcs,
+            self.session_attributes,
+            self.call_observers,
+        ]
         for table in [*tables, *self._kinds.values()]:
             for key in [k for k, entry in table.items() if entry.owner == owner]:
                 del table[key]
@@ -261,6 +281,7 @@ class Registry:
             "types": sorted(t.name for t in self.types.values() if t.owner == owner),
             "rpcs": sorted(r.method for r in self.rpcs.values() if r.owner == owner),
             "session_attributes": sorted(a.name for a in self.session_attributes.values() if a.owner == owner),
+            "call_observers": sorted(o.name for o in self.call_observers.values() if o.owner == owner),
             **{kind: sorted(n for n, e in table.items() if e.owner == owner) for kind, table in self._kinds.items()},
         }
 
@@ -469,6 +490,18 @@ class Registrar:
             raise RegistrationError(f"plugin '{self.owner}': factory for {name!r} is not callable")
         entry = AttributeEntry(name=name, owner=self.owner, factory=factory)
         self._registry._add(self._registry.session_attributes, "session attribute", name, entry, factory)
+
+    def call_observer(self, name: str, factory: Handler | str) -> None:
+        """Make ``factory(host)`` (or a lazy ``"module:attr"``) the call observer ``name``.
+
+        The host calls the factory once as it starts serving; it returns a
+        :class:`snakepit_host.CallObserver` or ``None`` (not enabled, e.g. by an
+        option), so a disabled observer costs the call path nothing.
+        """
+        check_name("call observer", name)
+        target = self._target(factory)
+        entry = ObserverEntry(name=name, owner=self.owner, target=target)
+        self._registry._add(self._registry.call_observers, "call observer", name, entry, target)
 
 
 class EntryRegistrar:

@@ -22,6 +22,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from snakepit_host import codec
 from snakepit_host._bridge_methods import plugin_methods, service_methods
+from snakepit_host._calls import CallScope
 from snakepit_host._errors import (
     DecodeError,
     EncodeError,
@@ -152,23 +153,27 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
         }
 
     def ExecuteTool(self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext) -> pb.ExecuteToolResponse:
-        started = time.perf_counter()
-        telemetry = self.host.telemetry
-        if telemetry.active:
-            _emit_start(telemetry, request)
-        try:
-            params = codec.decode_parameters(request.parameters, request.binary_parameters)
-            result = self.host.execute(request.tool_name, params, **self._call_inputs(request, context))
-            response = _success_response(result)
-            estimate = len(response.binary_result) + len(response.result.value)
-            _check_size(response, estimate, self.host.config.max_message_bytes, f"the result of {request.tool_name}")
-        except Exception as exc:
-            response = self._failure(exc, request)
-        elapsed = time.perf_counter() - started
-        response.execution_time_ms = int(elapsed * 1000)
-        if telemetry.active:
-            _emit_end(telemetry, request, response, elapsed)
-        return response
+        with CallScope(self.host, "ExecuteTool", request, context) as call:
+            telemetry = self.host.telemetry
+            if telemetry.active:
+                _emit_start(telemetry, request)
+            try:
+                call.params = params = codec.decode_parameters(request.parameters, request.binary_parameters)
+                result = self.host.execute(request.tool_name, params, **self._call_inputs(request, context))
+                response = _success_response(result)
+                estimate = len(response.binary_result) + len(response.result.value)
+                _check_size(
+                    response, estimate, self.host.config.max_message_bytes, f"the result of {request.tool_name}"
+                )
+            except Exception as exc:
+                call.error = exc
+                response = self._failure(exc, request)
+            call.response = response
+            elapsed = time.perf_counter() - call.started
+            response.execution_time_ms = int(elapsed * 1000)
+            if telemetry.active:
+                _emit_end(telemetry, request, response, elapsed)
+            return response
 
     def StreamTelemetry(
         self, request_iterator: Iterator[pb.TelemetryControl], context: grpc.ServicerContext
@@ -220,21 +225,25 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
         self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.ToolChunk]:
         name = request.tool_name
-        try:
-            params = codec.decode_parameters(request.parameters, request.binary_parameters)
-            items = self.host.stream(name, params, **self._call_inputs(request, context))
-            first = next(items)
-        except StopIteration:
-            yield pb.ToolChunk(chunk_id=f"{name}-1", is_final=True)
-            return
-        except Exception as exc:
-            message = describe_exception(exc)
-            self._log_failure(name, exc, message)
-            context.abort(_status_code(status_of(exc)), message)
-        try:
-            yield from _frame_stream(name, first, items, self)
-        finally:
-            items.close()
+        with CallScope(self.host, "ExecuteStreamingTool", request, context) as call:
+            try:
+                call.params = params = codec.decode_parameters(request.parameters, request.binary_parameters)
+                items = self.host.stream(name, params, **self._call_inputs(request, context))
+                first = next(items)
+            except StopIteration:
+                yield pb.ToolChunk(chunk_id=f"{name}-1", is_final=True)
+                return
+            except Exception as exc:
+                call.error = exc
+                message = describe_exception(exc)
+                self._log_failure(name, exc, message)
+                context.abort(_status_code(status_of(exc)), message)
+            try:
+                for chunk in _frame_stream(name, first, items, self):
+                    call.chunk(chunk)
+                    yield chunk
+            finally:
+                items.close()
 
     # ------------------------------------------------------------ plugin RPCs
 
@@ -251,11 +260,13 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
     def _plugin_stream(self, method: str, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         entry = self.host.registry.rpcs.get(method)
         iterator = self._plugin_rpc(method, request, context)
+        self.host.call_stats.stream_opened(method)
         try:
             yield from iterator
         except Exception as exc:
             _abort_for(context, exc, method, entry.owner if entry else "?")
         finally:
+            self.host.call_stats.stream_closed(method)
             close = getattr(iterator, "close", None)
             if close is not None:
                 close()
@@ -483,6 +494,9 @@ class BridgeServer:
     """A gRPC server serving one host."""
 
     def __init__(self, host: Host) -> None:
+        from snakepit_host._log_records import stamp_records
+
+        stamp_records()  # a call's log lines carry its correlation id, however the process set up logging
         self.host = host
         config = host.config
         options = [

@@ -97,6 +97,12 @@ def _plugin_options() -> _Parser:
         default=None,
         help="debug|info|warning|error|none (default: $SNAKEPIT_LOG_LEVEL, else info for serve, warning otherwise)",
     )
+    group.add_argument(
+        "--log-format",
+        default=None,
+        choices=("text", "json"),
+        help="stderr log lines: text, or json (one object per line); default $SNAKEPIT_LOG_FORMAT, else text",
+    )
     return parent
 
 
@@ -212,6 +218,14 @@ def _add_call_command(call: argparse.ArgumentParser) -> None:
     call.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
 
 
+def _add_stats_command(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--address", default="127.0.0.1:50052", help="host:port of the worker (default 127.0.0.1:50052)"
+    )
+    parser.add_argument("--json", action="store_true", help="the whole report as JSON")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+
+
 def _add_launcher_command(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "directory",
@@ -230,6 +244,11 @@ SUBCOMMANDS: dict[str, tuple[str, bool, Any]] = {
     "plugins": ("list plugins and their status", True, _add_plugins_command),
     "describe": ("commands, tools, types and plugins", True, _add_describe_command),
     "call": ("call a command on a running host (or --local)", True, _add_call_command),
+    "stats": (
+        "calls, errors, latencies per command, sessions, streams, memory of a running host",
+        False,
+        _add_stats_command,
+    ),
     "script-path": ("print the path of grpc_server.py (the script Snakepit should run)", False, _no_arguments),
     "install-launcher": (
         "write python/python3 launchers that make Snakepit start this host instead of its own server",
@@ -555,6 +574,27 @@ def _print_value(value: Any, output: str | None, *, line: bool = False) -> None:
     )
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    """Ask a running host for ``stats`` and print it for an operator (or as JSON)."""
+    from snakepit_host._stats_table import render
+    from snakepit_host.host_client import RemoteError, SnakepitClient
+
+    try:
+        with SnakepitClient(args.address, timeout=args.timeout) as client:
+            report = client.call("stats")
+    except RemoteError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as exc:  # grpc.RpcError: say it plainly
+        code, details = getattr(exc, "code", None), getattr(exc, "details", None)
+        if callable(code) and callable(details):
+            print(f"error: {code().name}: {details()} (address {args.address})", file=sys.stderr)
+            return EXIT_FAILURE
+        raise
+    print(json.dumps(report, indent=2) if args.json else render(report))
+    return EXIT_OK
+
+
 def cmd_install_launcher(directory: Path) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     text = LAUNCHER.format(python=sys.executable, script=Path(__file__).with_name("grpc_server.py"))
@@ -617,11 +657,17 @@ def _run(argv: list[str]) -> int:
         return EXIT_OK
     if args.command == "install-launcher":
         return cmd_install_launcher(Path(args.directory))
+    if args.command == "stats":
+        return cmd_stats(args)
 
     from snakepit_host._logging import configure_logging
+
+    log_format = (args.log_format or os.environ.get("SNAKEPIT_LOG_FORMAT") or "text").strip().lower()
+    if log_format not in ("text", "json"):
+        parser.error(f"$SNAKEPIT_LOG_FORMAT is {log_format!r}, not text or json")
     from snakepit_host._plugin_manager import PluginLoadError
 
-    configure_logging(_log_level(args, command))
+    configure_logging(_log_level(args, command), log_format)
 
     if args.command == "call" and not args.local:
         return cmd_call(args, None)

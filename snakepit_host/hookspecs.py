@@ -20,7 +20,7 @@ otherwise entry points sorted by name, then plugins added directly
 (``--adapter``, the testing kit) in the order added. Order of hooks:
 ``add_hookspecs`` (as each plugin registers), ``register_options``, then
 ``register_types``, ``register_commands``, ``register_tools``,
-``register_rpcs``, ``register_session_attributes``, then the registration
+``register_rpcs``, ``register_session_attributes``, ``register_call_observers``, then the registration
 hooks plugins declare with :func:`registration_hookspec`, then the host
 prepares every tool (its schema from its signature) and offers it to
 ``prepare_tool``, then ``host_started``. ``resolve_command`` runs at call
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from snakepit_host._sessions import Session
 
 PROJECT = "snakepit"
-HOOK_API_VERSION = (1, 0)
+HOOK_API_VERSION = (1, 1)
 """(major, minor) of this hook surface. Minor bumps add; only a major bump removes."""
 REGISTRATION_KIND_ATTRIBUTE = "snakepit_registration_kind"
 """Attribute :func:`registration_hookspec` sets on a spec: the kind of entries its hook registers."""
@@ -141,6 +141,26 @@ def register_session_attributes(register: Registrar) -> None:
     :param register: registrar bound to this plugin.
 
     .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def register_call_observers(register: Registrar) -> None:
+    """Observe every ExecuteTool and ExecuteStreamingTool call (tracing, metrics).
+
+    ``register.call_observer(name, factory)``: the host calls ``factory(host)``
+    once as it starts serving; it returns ``None`` when the observer is not
+    enabled (read your option with ``host.option``), or an object with
+    ``call_started(call)``, which runs as each call begins and may return a
+    function that runs, with the same ``call``, when it has ended. ``call``
+    is the current :func:`snakepit_host.current_call`: correlation id,
+    command, session, sizes and outcome. Observers must be quick and must
+    not raise (a failure is logged; the call goes on). With no observer
+    enabled, the call path does no observer work at all.
+
+    :param register: registrar bound to this plugin.
+
+    .. versionadded:: 1.1
     """
 
 

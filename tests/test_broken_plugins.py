@@ -81,7 +81,7 @@ def test_listing_shows_each_broken_plugin_with_its_status_and_reason(site: Path)
     assert plugins["good"]["distribution"] == "snakepit-test-good" and plugins["good"]["version"] == "0.1.0"
     assert plugins["future"]["requirement"] == ">=9"
     assert plugins["classy"]["status"] == "loaded" and plugins["classy"]["module"] == "classy_plugin:Plugin"
-    assert plugins["core"]["provides"]["commands"] == ["describe", "echo", "ping"]
+    assert plugins["core"]["provides"]["commands"] == ["describe", "echo", "ping", "stats"]
 
 
 def test_table_shows_status_and_reason_on_one_line(site: Path) -> None:

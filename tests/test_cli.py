@@ -76,7 +76,7 @@ def test_plugins_listing_table_and_json() -> None:
     assert any(line.startswith("core") and "loaded" in line for line in table)
     listing = json.loads(run("plugins", "--json", check=True).stdout)
     core = next(p for p in listing if p["name"] == "core")
-    assert core["status"] == "loaded" and core["provides"]["commands"] == ["describe", "echo", "ping"]
+    assert core["status"] == "loaded" and core["provides"]["commands"] == ["describe", "echo", "ping", "stats"]
 
 
 def test_script_path_and_version() -> None:
