@@ -187,6 +187,7 @@ class Host(PluginState):
         binary: Mapping[str, bytes | TypedBuffer] | None,
         deadline: float | None,
         is_active: Callable[[], bool] | None,
+        streaming: bool,
     ) -> tuple[Command, SessionContext, dict[str, Any]]:
         """Resolve the session and the command, and hold the session; the caller releases it."""
         sid = self.session_id_for(session_id, params)
@@ -201,6 +202,7 @@ class Host(PluginState):
             binary=binary,
             deadline=deadline,
             is_active=is_active,
+            streaming=streaming,
         )
         return command, ctx, params
 
@@ -216,7 +218,7 @@ class Host(PluginState):
         is_active: Callable[[], bool] | None = None,
     ) -> Any:
         """Run a command or tool and return what its handler returned."""
-        command, ctx, params = self._begin(name, params, session_id, metadata, binary, deadline, is_active)
+        command, ctx, params = self._begin(name, params, session_id, metadata, binary, deadline, is_active, False)
         try:
             return call_unary(command, ctx, params, self.loop, effective_timeout(command, self.config.call_timeout))
         finally:
@@ -234,7 +236,7 @@ class Host(PluginState):
         is_active: Callable[[], bool] | None = None,
     ) -> Generator[Any, None, None]:
         """Run a command and yield its items; the session is held until iteration ends."""
-        command, ctx, params = self._begin(name, params, session_id, metadata, binary, deadline, is_active)
+        command, ctx, params = self._begin(name, params, session_id, metadata, binary, deadline, is_active, True)
         try:
             timeout = effective_timeout(command, self.config.call_timeout)
             yield from stream_items(command, ctx, params, self.loop, timeout)

@@ -75,14 +75,19 @@ class PluginRecord:
     provides: dict[str, list[str]] = field(default_factory=dict)
     load_ms: float = 0.0
     runtime_errors: list[str] = field(default_factory=list)
+    kind: str = "plugin"  # plugin | adapter (a Snakepit adapter named by --adapter: served, or stood in for)
+    note: str | None = None
+    """Something the listing should say besides status and error (who serves an adapter, how)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "kind": self.kind,
             "distribution": self.distribution,
             "version": self.version,
             "module": self.module,
             "status": self.status,
+            "note": self.note,
             "builtin": self.builtin,
             "error": self.error,
             "requirement": self.requirement,
@@ -126,6 +131,8 @@ class PluginManager:
             names.add(normalize(record.distribution))
         if record.essential:
             return True
+        if record.kind == "adapter":  # named on the command line (--adapter): that is its allow list
+            return not (names | {"adapter"}) & self.deny
         if names & self.deny:
             return False
         if self.allow is not None and not record.builtin:
@@ -158,19 +165,83 @@ class PluginManager:
                 continue
             self._load(record, functools.partial(_load_entry_point, ep), entry_point=ep)
 
-    def load_adapter(self, spec: str) -> None:
-        """``--adapter``: a plugin named on the command line (``pkg.mod.Class``, ``pkg.mod:attr`` or a module).
+    def load_adapter(self, spec: str) -> PluginRecord:
+        """``--adapter SPEC`` (``pkg.mod.Class``, ``pkg.mod:attr`` or a module), after the other plugins.
 
-        Snakepit passes its own default adapter (``snakepit_bridge...``); the
-        host serves its plugins instead, so that one is acknowledged and skipped.
+        Resolved in this order, and recorded under a name of its own (the
+        class name) either way:
+
+        1. a loaded plugin declares it stands in for ``spec`` (``stands_in_for``):
+           that plugin serves it, nothing is imported;
+        2. a loaded plugin serves it (``serve_adapter``, e.g. snakepit-adapters for
+           Snakepit's own adapter classes): the object it returns is registered as
+           the adapter's plugin, and its commands win name clashes (shown as shadowed);
+        3. otherwise ``spec`` must be a host plugin (``@hookimpl`` functions).
+
+        Before anything is imported, the host's protocol modules stand in for
+        Snakepit's generated ``snakepit_bridge_pb2`` (the two cannot both load).
+
+        An adapter that cannot be imported or served is an error like any
+        plugin's (fatal in strict mode).
         """
-        if spec.startswith("snakepit_bridge."):
-            log.info("adapter %s is Snakepit's own; snakepit-host serves its plugins instead", spec)
-            return
-        self._load(PluginRecord(name="adapter", module=spec), functools.partial(_import_adapter, spec))
+        name = spec.replace(":", ".").rsplit(".", 1)[-1] or spec
+        if name in self.records:
+            name = spec
+        stand_in = self._stand_in_for(spec)
+        if stand_in is not None:
+            record = PluginRecord(
+                name=name,
+                module=spec,
+                kind="adapter",
+                status="loaded",
+                distribution=stand_in.distribution,
+                version=stand_in.version,
+                note=f"served by plugin '{stand_in.name}', which stands in for it",
+            )
+            self.records[name] = record
+            log.info("adapter %s is served by plugin %s, which stands in for it", spec, stand_in.name)
+            return record
+        record = PluginRecord(name=name, module=spec, kind="adapter")
+        self._load(record, functools.partial(self._adapter_plugin, spec, record))
+        return record
+
+    def _stand_in_for(self, spec: str) -> PluginRecord | None:
+        for record, impl in self._impls("stands_in_for"):
+            try:
+                names: Any = impl.function()
+            except Exception as exc:
+                self._fail(record, f"stands_in_for failed: {_one_line(exc)}")
+                continue
+            if spec in (names or ()):
+                return record
+        return None
+
+    def _adapter_plugin(self, spec: str, adapter: PluginRecord) -> object:
+        """The plugin object for an adapter: from a ``serve_adapter`` plugin, else ``spec`` itself."""
+        from snakepit_host.proto import answer_snakepit_imports
+
+        answer_snakepit_imports()  # whatever it is, it may import Snakepit's snakepit_bridge
+        servers = self._impls("serve_adapter")
+        for record, impl in servers:
+            served = impl.function(spec=spec)
+            if served is not None:
+                log.info("adapter %s is served by plugin %s", spec, record.name)
+                note = getattr(served, "note", None)
+                adapter.note = f"served by plugin '{record.name}'" + (f": {note}" if note else "")
+                return served
+        target = _import_adapter(spec)
+        if not _has_hookimpls(target):
+            hint = (
+                "no loaded plugin serves it as an adapter (snakepit-adapters serves Snakepit's adapter classes)"
+                if not servers
+                else f"plugin(s) {', '.join(r.name for r, _ in servers)} did not take it"
+            )
+            raise RegistrationError(f"{spec} is not a host plugin (no @hookimpl functions) and {hint}")
+        adapter.kind = "plugin"  # a host plugin named on the command line: ordinary name rules
+        return target() if inspect.isclass(target) else target
 
     def add(self, plugin: object, name: str, *, module: str | None = None) -> PluginRecord:
-        """Register an object or module directly (testing kit, ``--adapter``)."""
+        """Register an object or module directly (the testing kit)."""
         record = PluginRecord(name=name, module=module or _describe_object(plugin))
         self._load(record, lambda: plugin() if inspect.isclass(plugin) else plugin)
         return record
@@ -260,7 +331,7 @@ class PluginManager:
                     continue
                 started = time.perf_counter()
                 try:
-                    registrar = registry.registrar(record.name)
+                    registrar = registry.registrar(record.name, overrides=record.kind == "adapter")
                     impl.function(**{name: registrar for name in impl.argnames})
                 except Exception as exc:
                     registry.withdraw(record.name)
@@ -399,6 +470,7 @@ def _load_entry_point(ep: EntryPoint) -> object:
 
 
 def _import_adapter(spec: str) -> object:
+    """The object ``spec`` names: ``pkg.mod.attr``, ``pkg.mod:attr`` or a module."""
     module_name, _, attribute = spec.partition(":") if ":" in spec else spec.rpartition(".")
     try:
         target: object = importlib.import_module(module_name)
@@ -409,7 +481,12 @@ def _import_adapter(spec: str) -> object:
             target = importlib.import_module(spec)  # a module named with dots, not module.attribute
         except Exception:
             raise ImportError(f"cannot import adapter {spec}: {type(first).__name__}: {first}") from None
-    return target() if inspect.isclass(target) else target
+    return target
+
+
+def _has_hookimpls(plugin: object) -> bool:
+    marker = f"{hookspecs.PROJECT}_impl"
+    return any(hasattr(getattr(plugin, name, None), marker) for name in dir(plugin) if not name.startswith("__"))
 
 
 def _describe_object(plugin: object) -> str:

@@ -232,16 +232,28 @@ class AttributeEntry(NamedTuple):
 
 
 class Registry:
-    """Everything the plugins registered, frozen once the host starts."""
+    """Everything the plugins registered, frozen once the host starts.
+
+    One kind of owner may take a name another owner registered: an adapter
+    (``--adapter``), whose commands answer the names Snakepit callers address
+    to it. The command it hides is kept in :attr:`shadowed` and listed, so the
+    clash is visible, never silent; between ordinary owners a clash is an error.
+    """
 
     def __init__(self) -> None:
         self.commands: dict[str, Command] = {}
         self.types: dict[str, TypeEntry] = {}
         self.rpcs: dict[str, RpcEntry] = {}
         self.session_attributes: dict[str, AttributeEntry] = {}
+        self.shadowed: dict[str, Command] = {}
+        """Commands hidden by an overriding owner's command of the same name, by name."""
         self.frozen = False
+        self._overriding: set[str] = set()
 
-    def registrar(self, owner: str) -> Registrar:
+    def registrar(self, owner: str, *, overrides: bool = False) -> Registrar:
+        """A registrar for ``owner``; with ``overrides``, its commands win name clashes (an adapter)."""
+        if overrides:
+            self._overriding.add(owner)
         return Registrar(self, owner)
 
     def freeze(self) -> None:
@@ -256,19 +268,27 @@ class Registry:
         self.commands[tool.name] = tool
 
     def withdraw(self, owner: str) -> None:
-        """Remove everything ``owner`` registered (its registration failed)."""
-        for table in (self.commands, self.types, self.rpcs, self.session_attributes):
+        """Remove everything ``owner`` registered (its registration failed); what it hid comes back."""
+        for table in (self.commands, self.types, self.rpcs, self.session_attributes, self.shadowed):
             for key in [k for k, entry in table.items() if entry.owner == owner]:
                 del table[key]
+        for name in [n for n in self.shadowed if n not in self.commands]:
+            self.commands[name] = self.shadowed.pop(name)
 
     def provided_by(self, owner: str) -> dict[str, list[str]]:
-        """What one plugin contributed, for listings."""
+        """What one plugin contributed, for listings (with the names an adapter took over, both ways)."""
         return {
             "commands": sorted(c.name for c in self.commands.values() if c.owner == owner and c.kind == "command"),
             "tools": sorted(c.name for c in self.commands.values() if c.owner == owner and c.kind == "tool"),
             "types": sorted(t.name for t in self.types.values() if t.owner == owner),
             "rpcs": sorted(r.method for r in self.rpcs.values() if r.owner == owner),
             "session_attributes": sorted(a.name for a in self.session_attributes.values() if a.owner == owner),
+            "shadowed": sorted(
+                f"{name} (by {self.commands[name].owner})" for name, c in self.shadowed.items() if c.owner == owner
+            ),
+            "shadows": sorted(
+                f"{name} (of {c.owner})" for name, c in self.shadowed.items() if self.commands[name].owner == owner
+            ),
         }
 
     def _check_open(self) -> None:
@@ -283,6 +303,11 @@ class Registry:
             return
         if _same_target(_target_of(existing), target):
             return
+        if table is self.commands and (entry.owner in self._overriding) != (existing.owner in self._overriding):
+            winner, loser = (entry, existing) if entry.owner in self._overriding else (existing, entry)
+            self._shadow(key, loser)
+            table[key] = winner
+            return
         if existing.owner == entry.owner:
             raise RegistrationError(f"plugin '{entry.owner}' registered {kind} '{key}' twice with different targets")
         new_kind = getattr(entry, "kind", kind)
@@ -291,6 +316,15 @@ class Registry:
             f"{new_kind} '{key}' from plugin '{entry.owner}' collides with {old_kind} '{key}' "
             f"registered by plugin '{existing.owner}'"
         )
+
+    def _shadow(self, key: str, loser: Command) -> None:
+        hidden = self.shadowed.get(key)
+        if hidden is not None and hidden.owner != loser.owner and not _same_target(hidden.target, loser.target):
+            raise RegistrationError(
+                f"{loser.kind} '{key}' from plugin '{loser.owner}' collides with {hidden.kind} '{key}' "
+                f"registered by plugin '{hidden.owner}'"
+            )
+        self.shadowed[key] = loser
 
     def __iter__(self) -> Iterator[Command]:
         return iter(self.commands.values())

@@ -193,6 +193,6 @@ def configure_logging(level: str | None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(numeric)
     root.propagate = False
-    for plugin_logger in ("snakepit_variables", "snakepit_tools", "snakepit_dspy"):
+    for plugin_logger in ("snakepit_variables", "snakepit_tools", "snakepit_dspy", "snakepit_adapters"):
         logging.getLogger(plugin_logger).handlers[:] = [handler]
         logging.getLogger(plugin_logger).setLevel(numeric)

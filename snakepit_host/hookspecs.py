@@ -16,7 +16,8 @@ Order: ``register_types``, ``register_commands``, ``register_tools``,
 ``register_rpcs``, ``register_session_attributes`` (each across all plugins,
 built-ins first, then entry points sorted by name), then ``prepare_tool``
 for every tool, then ``host_started``. ``resolve_command`` runs at call time
-for names nobody registered.
+for names nobody registered. ``stands_in_for`` and ``serve_adapter`` are
+asked while plugins load, when the host is started with ``--adapter``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from snakepit_host._sessions import Session
 
 PROJECT = "snakepit"
-HOOK_API_VERSION = (1, 0)
+HOOK_API_VERSION = (1, 1)
 """(major, minor) of this hook surface. Minor bumps add; only a major bump removes."""
 
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -154,6 +155,42 @@ def resolve_command(name: str, session_id: str, host: Host) -> Command | None:
     :returns: the command, or ``None``.
 
     .. versionadded:: 1.0
+    """
+
+
+@hookspec(firstresult=True)
+def serve_adapter(spec: str) -> object | None:
+    """Serve ``--adapter SPEC`` that is not a host plugin: return a plugin object for it, or ``None`` to pass.
+
+    Asked, in plugin order, when the host is started with ``--adapter`` and no
+    plugin :func:`stands_in_for` the spec. The returned object (with
+    ``@hookimpl`` methods, like any plugin) is registered under a record named
+    after the adapter, which ``snakepit-host plugins`` lists; its commands win
+    name clashes with other plugins' (the hidden ones are listed as shadowed);
+    a ``note`` string attribute on it is shown in the listing. snakepit-adapters
+    uses it to serve Snakepit's own adapter classes. Raise to
+    say why ``spec`` cannot be served (it becomes the adapter's error; in strict
+    mode the host exits). Return ``None`` for specs that are host plugins.
+
+    :param spec: the ``--adapter`` value, e.g. ``"snakepit_bridge.adapters.showcase.ShowcaseAdapter"``.
+    :returns: a plugin object, or ``None``.
+
+    .. versionadded:: 1.1
+    """
+
+
+@hookspec
+def stands_in_for() -> list[str] | None:
+    """``--adapter`` specs this plugin serves in place of the adapter itself.
+
+    When the host is started with one of them (Snakepit passes its workers'
+    adapter class), nothing is imported: this plugin's commands serve the
+    calls, and the listing shows the adapter as served by this plugin.
+    snakepit-dspy stands in for DSPex's ``dspex_adapters.dspy_grpc.DSPyGRPCHandler``.
+
+    :returns: adapter specs (``"package.module.Class"``), compared exactly; ``None`` for none.
+
+    .. versionadded:: 1.1
     """
 
 

@@ -332,7 +332,7 @@ def test_health_and_reflection(client: SnakepitClient) -> None:
 
 def test_describe_lists_everything(client: SnakepitClient) -> None:
     info = client.call("describe")
-    assert info["host"]["hook_api"] == "1.0"
+    assert info["host"]["hook_api"] == "1.1"
     names = {c["name"] for c in info["commands"]}
     assert {"ping", "echo", "describe", "count", "slow"} <= names
     slow = next(c for c in info["commands"] if c["name"] == "slow")
