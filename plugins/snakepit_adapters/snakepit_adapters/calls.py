@@ -39,6 +39,8 @@ log = logging.getLogger("snakepit_adapters")
 
 CLEANUP_SECONDS = 5.0
 """How long an async ``cleanup()`` may take once its call's deadline has passed."""
+TURN_MARGIN = 0.1
+"""Seconds before its time limit at which a call waiting for its turn gives up, to answer in time."""
 
 
 class AdapterRuntime:
@@ -176,14 +178,18 @@ class AdapterRuntime:
 
     @contextmanager
     def _turn(self, ctx: SessionContext, name: str) -> Iterator[None]:
-        """One call at a time unless ``__thread_safe__``; wait no longer than the call's time limit."""
+        """One call at a time unless ``__thread_safe__``.
+
+        A waiting call gives up just before its time limit (the caller's
+        deadline or ``--call-timeout``), so that the caller still reads why.
+        """
         if self._lock is None:
             yield
             return
-        limit = ctx.time_remaining()
-        if limit is None:
-            limit = self.host.config.call_timeout
-        if not self._lock.acquire(timeout=-1 if limit is None else limit):
+        limits = [t for t in (ctx.time_remaining(), self.host.config.call_timeout) if t is not None]
+        limit = min(limits) if limits else None
+        wait = -1 if limit is None else max(0.0, limit - min(TURN_MARGIN, limit / 10))
+        if not self._lock.acquire(timeout=wait):
             holder, since = self._holder or ("?", time.monotonic())
             raise TimeoutError(
                 f"{self.adapter.name} is not thread-safe (no __thread_safe__), so its calls run one at a time, "
