@@ -7,6 +7,7 @@ the host, so a baseline measured with these helpers pays for none of it.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -17,7 +18,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -180,6 +181,37 @@ def read_cpu_seconds(pid: int) -> float:
 
 
 # ---------------------------------------------------------------- statistics
+
+
+def parse_rounds(description: str | None) -> argparse.Namespace:
+    """The command line of a script that times cases in interleaved rounds (``--quick``: a smoke run)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=2000, help="calls per measurement (default 2000)")
+    parser.add_argument("--repeat", type=int, default=7, help="measurements per case, interleaved (default 7)")
+    parser.add_argument("--warmup", type=int, default=300, help="unmeasured calls per case first (default 300)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: few calls, rough figures")
+    args = parser.parse_args()
+    if args.quick:
+        args.calls, args.repeat, args.warmup = 200, 3, 50
+    return args
+
+
+def mean_us(function: Callable[[], Any], calls: int) -> float:
+    started = time.perf_counter()
+    for _ in range(calls):
+        function()
+    return (time.perf_counter() - started) / calls * 1e6
+
+
+def interleaved(cases: Mapping[str, Callable[[], Any]], calls: int, repeat: int) -> dict[str, list[float]]:
+    """Mean us per call of every case, ``repeat`` times in a rotating order (drift of a shared machine hits all)."""
+    names = list(cases)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for round_number in range(repeat):
+        shift = round_number % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name].append(mean_us(cases[name], calls))
+    return samples
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

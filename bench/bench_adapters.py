@@ -137,24 +137,6 @@ def _snakepit_port(process: subprocess.Popen[str], port_file: Path) -> int:
 # ---------------------------------------------------------------- measuring
 
 
-def mean_us(function: Callable[[], Any], calls: int) -> float:
-    started = time.perf_counter()
-    for _ in range(calls):
-        function()
-    return (time.perf_counter() - started) / calls * 1e6
-
-
-def interleaved(cases: dict[str, Callable[[], Any]], calls: int, repeat: int) -> dict[str, list[float]]:
-    """Every case ``repeat`` times, in a rotating order, so drift of a shared machine hits all alike."""
-    names = list(cases)
-    samples: dict[str, list[float]] = {name: [] for name in names}
-    for round_number in range(repeat):
-        shift = round_number % len(names)
-        for name in names[shift:] + names[:shift]:
-            samples[name].append(mean_us(cases[name], calls))
-    return samples
-
-
 def caller(address: str, stack: ExitStack, *, expect_sum: bool) -> Callable[[], None]:
     import grpc
     from _common import CHANNEL_OPTIONS
@@ -180,6 +162,8 @@ def caller(address: str, stack: ExitStack, *, expect_sum: bool) -> Callable[[], 
 
 
 def over_grpc(args: argparse.Namespace, servers: dict[str, ServerProcess | str]) -> dict[str, list[float]]:
+    from _common import interleaved
+
     with ExitStack() as stack:
         cases = {
             name: caller(s if isinstance(s, str) else s.address, stack, expect_sum=name != "bare")
@@ -195,6 +179,7 @@ def in_process(args: argparse.Namespace, bench_dir: Path) -> dict[str, list[floa
     import sys
 
     import snakepit_adapters.plugin as adapters_plugin
+    from _common import interleaved
 
     from snakepit_host._host import Host, HostConfig
     from snakepit_host.testing import make_plugin_manager
@@ -219,14 +204,9 @@ def in_process(args: argparse.Namespace, bench_dir: Path) -> dict[str, list[floa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=2000, help="calls per measurement (default 2000)")
-    parser.add_argument("--repeat", type=int, default=7, help="measurements per case, interleaved (default 7)")
-    parser.add_argument("--warmup", type=int, default=300, help="unmeasured calls per case first (default 300)")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: few calls, rough figures")
-    args = parser.parse_args()
-    if args.quick:
-        args.calls, args.repeat, args.warmup = 200, 3, 50
+    from _common import parse_rounds
+
+    args = parse_rounds(__doc__)
 
     from _common import (
         BENCH_DIR,

@@ -95,27 +95,9 @@ class BenchPlugin:
 # ---------------------------------------------------------------- measuring
 
 
-def mean_us(function: Callable[[], Any], calls: int) -> float:
-    started = time.perf_counter()
-    for _ in range(calls):
-        function()
-    return (time.perf_counter() - started) / calls * 1e6
-
-
-def interleaved(cases: dict[str, Callable[[], Any]], calls: int, repeat: int) -> dict[str, list[float]]:
-    """Every case ``repeat`` times, in a rotating order, so drift of a shared machine hits all alike."""
-    names = list(cases)
-    samples: dict[str, list[float]] = {name: [] for name in names}
-    for round_number in range(repeat):
-        shift = round_number % len(names)
-        for name in names[shift:] + names[:shift]:
-            samples[name].append(mean_us(cases[name], calls))
-    return samples
-
-
 def over_grpc(args: argparse.Namespace, address: str, elixir_address: str) -> dict[str, list[float]]:
     import grpc
-    from _common import CHANNEL_OPTIONS
+    from _common import CHANNEL_OPTIONS, interleaved
 
     from snakepit_host import codec
     from snakepit_host.proto import snakepit_bridge_pb2 as pb
@@ -178,6 +160,7 @@ def over_grpc(args: argparse.Namespace, address: str, elixir_address: str) -> di
 def in_process(args: argparse.Namespace) -> dict[str, list[float]]:
     """host.execute without gRPC: the added microseconds, undiluted."""
     import snakepit_tools.plugin as tools_plugin
+    from _common import interleaved
 
     from snakepit_host._host import Host, HostConfig
     from snakepit_host.testing import make_plugin_manager
@@ -205,14 +188,9 @@ def in_process(args: argparse.Namespace) -> dict[str, list[float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=2000, help="calls per measurement (default 2000)")
-    parser.add_argument("--repeat", type=int, default=7, help="measurements per case, interleaved (default 7)")
-    parser.add_argument("--warmup", type=int, default=300, help="unmeasured calls per case first (default 300)")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: few calls, rough figures")
-    args = parser.parse_args()
-    if args.quick:
-        args.calls, args.repeat, args.warmup = 200, 3, 50
+    from _common import parse_rounds
+
+    args = parse_rounds(__doc__)
 
     from _common import (
         ServerProcess,

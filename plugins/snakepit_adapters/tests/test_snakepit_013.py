@@ -244,12 +244,6 @@ def test_protocol_can_be_chosen(serve: Serve) -> None:
     assert served.error("error_demo", {"error_type": "value"}) == "This is a demonstration ValueError"
 
 
-def test_template_adapter_lifecycle_and_not_implemented(serve: Serve) -> None:
-    served = serve("snakepit_bridge.adapters.template.TemplateAdapter")
-    error = json.loads(served.error("anything"))
-    assert (error["type"], error["message"]) == ("NotImplementedError", "Tool anything not implemented")
-
-
 def test_session_end_forgets_announcements(serve: Serve, elixir_standin: ElixirStandIn) -> None:
     served = serve(SHOWCASE, elixir_address=elixir_standin.address, session_ttl=0.2)
     served.result("add", {"a": 1, "b": 1}, session_id="short")
