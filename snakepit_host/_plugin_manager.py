@@ -232,7 +232,8 @@ class PluginManager:
         target = _import_adapter(spec)
         if not _has_hookimpls(target):
             hint = (
-                "no loaded plugin serves it as an adapter (snakepit-adapters serves Snakepit's adapter classes)"
+                "no loaded plugin serves it as an adapter (snakepit-adapters serves Snakepit's adapter classes: "
+                "install it, and name it in --plugins if you give an allow list)"
                 if not servers
                 else f"plugin(s) {', '.join(r.name for r, _ in servers)} did not take it"
             )

@@ -123,7 +123,8 @@ def test_without_snakepit_adapters_a_snakepit_adapter_is_explained() -> None:
     record = next(r for r in json.loads(shown.stdout) if r["name"] == "ModernAdapter")
     assert record["error"] == (
         "RegistrationError: modern_adapter.ModernAdapter is not a host plugin (no @hookimpl functions) and no loaded "
-        "plugin serves it as an adapter (snakepit-adapters serves Snakepit's adapter classes)"
+        "plugin serves it as an adapter (snakepit-adapters serves Snakepit's adapter classes: install it, and name "
+        "it in --plugins if you give an allow list)"
     )
 
 
