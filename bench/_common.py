@@ -183,8 +183,8 @@ def read_cpu_seconds(pid: int) -> float:
 # ---------------------------------------------------------------- statistics
 
 
-def parse_rounds(description: str | None) -> argparse.Namespace:
-    """The command line of a script that times cases in interleaved rounds (``--quick``: a smoke run)."""
+def call_options(description: str | None) -> argparse.Namespace:
+    """The options of the one-client call benchmarks: ``--calls``, ``--repeat``, ``--warmup``, ``--quick``."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=2000, help="calls per measurement (default 2000)")
     parser.add_argument("--repeat", type=int, default=7, help="measurements per case, interleaved (default 7)")
@@ -197,6 +197,7 @@ def parse_rounds(description: str | None) -> argparse.Namespace:
 
 
 def mean_us(function: Callable[[], Any], calls: int) -> float:
+    """Mean microseconds of ``calls`` calls of ``function``."""
     started = time.perf_counter()
     for _ in range(calls):
         function()
@@ -204,7 +205,7 @@ def mean_us(function: Callable[[], Any], calls: int) -> float:
 
 
 def interleaved(cases: Mapping[str, Callable[[], Any]], calls: int, repeat: int) -> dict[str, list[float]]:
-    """Mean us per call of every case, ``repeat`` times in a rotating order (drift of a shared machine hits all)."""
+    """Every case ``repeat`` times, in a rotating order, so drift of a shared machine hits all alike."""
     names = list(cases)
     samples: dict[str, list[float]] = {name: [] for name in names}
     for round_number in range(repeat):

@@ -181,7 +181,8 @@ def in_process(args: argparse.Namespace, bench_dir: Path) -> dict[str, list[floa
     import snakepit_adapters.plugin as adapters_plugin
     from _common import interleaved
 
-    from snakepit_host._host import Host, HostConfig
+    from snakepit_host._host import Host
+    from snakepit_host._host_config import HostConfig
     from snakepit_host.testing import make_plugin_manager
 
     sys.path.insert(0, str(bench_dir))
@@ -204,9 +205,9 @@ def in_process(args: argparse.Namespace, bench_dir: Path) -> dict[str, list[floa
 
 
 def main() -> None:
-    from _common import parse_rounds
+    from _common import call_options
 
-    args = parse_rounds(__doc__)
+    args = call_options(__doc__)
 
     from _common import (
         BENCH_DIR,

@@ -11,8 +11,8 @@ calls each, one client, prebuilt requests:
   with the same parameters: schema validation, conversion and dispatch.
   Target: tool / plain <= 1.1;
 - ``tool, no memo``: the same function registered with an explicit schema that
-  bounds ``a`` (``minimum``), so no call can be answered from the verdict memo
-  and jsonschema runs every time: the validator's own price;
+  puts a ``pattern`` on ``c``, which the verdict memo does not judge, so
+  jsonschema runs every time: the validator's own price;
 - in-process (no gRPC, ``host.execute`` in this process): the same three, to
   show the added microseconds without the network around them;
 - Python -> Elixir: ``call_elixir_tool`` through the host (client -> host ->
@@ -35,6 +35,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from _common import call_options, interleaved
+
 from snakepit_host import hookimpl
 
 if TYPE_CHECKING:
@@ -47,9 +49,9 @@ PARAMS = {"a": 7, "b": 2.5, "c": "text", "d": True, "mode": "fast"}
 NO_MEMO_SCHEMA = {
     "type": "object",
     "properties": {
-        "a": {"type": "integer", "minimum": -(10**9)},
+        "a": {"type": "integer"},
         "b": {"type": "number"},
-        "c": {"type": "string"},
+        "c": {"type": "string", "pattern": "."},
         "d": {"type": "boolean"},
         "mode": {"enum": ["fast", "slow"]},
     },
@@ -97,7 +99,7 @@ class BenchPlugin:
 
 def over_grpc(args: argparse.Namespace, address: str, elixir_address: str) -> dict[str, list[float]]:
     import grpc
-    from _common import CHANNEL_OPTIONS, interleaved
+    from _common import CHANNEL_OPTIONS
 
     from snakepit_host import codec
     from snakepit_host.proto import snakepit_bridge_pb2 as pb
@@ -160,9 +162,9 @@ def over_grpc(args: argparse.Namespace, address: str, elixir_address: str) -> di
 def in_process(args: argparse.Namespace) -> dict[str, list[float]]:
     """host.execute without gRPC: the added microseconds, undiluted."""
     import snakepit_tools.plugin as tools_plugin
-    from _common import interleaved
 
-    from snakepit_host._host import Host, HostConfig
+    from snakepit_host._host import Host
+    from snakepit_host._host_config import HostConfig
     from snakepit_host.testing import make_plugin_manager
 
     manager = make_plugin_manager(tools_plugin, BenchPlugin())
@@ -188,9 +190,7 @@ def in_process(args: argparse.Namespace) -> dict[str, list[float]]:
 
 
 def main() -> None:
-    from _common import parse_rounds
-
-    args = parse_rounds(__doc__)
+    args = call_options(__doc__)
 
     from _common import (
         ServerProcess,

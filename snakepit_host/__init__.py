@@ -9,7 +9,9 @@ RPCs), :mod:`snakepit_host.proto` (the generated messages) and
 :mod:`snakepit_host.testing` (the pytest kit).
 
 Importing this package loads no plugins and nothing heavy: each name is
-imported from its module on first access.
+imported from its module on first access. No module of the host imports
+this one (they import each other directly), so the type-only imports below
+close no import circle.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from snakepit_host._version import __version__
 
 if TYPE_CHECKING:
     from snakepit_host._context import SessionContext as SessionContext
@@ -38,18 +40,25 @@ if TYPE_CHECKING:
     from snakepit_host._errors import Unimplemented as Unimplemented
     from snakepit_host._errors import VerbatimError as VerbatimError
     from snakepit_host._errors import describe_exception as describe_exception
-    from snakepit_host._host import Host as Host
+    from snakepit_host._host_api import Host as Host
+    from snakepit_host._host_api import StatusReporter as StatusReporter
+    from snakepit_host._host_config import HostConfig as HostConfig
     from snakepit_host._names import check_key as check_key
     from snakepit_host._names import check_name as check_name
+    from snakepit_host._options import OptionRegistrar as OptionRegistrar
     from snakepit_host._registry import TOOL_OPTIONS_ATTRIBUTE as TOOL_OPTIONS_ATTRIBUTE
     from snakepit_host._registry import Command as Command
+    from snakepit_host._registry import EntryRegistrar as EntryRegistrar
     from snakepit_host._registry import LazyTarget as LazyTarget
     from snakepit_host._registry import Registrar as Registrar
+    from snakepit_host._registry import Registry as Registry
+    from snakepit_host._registry import RegistryEntry as RegistryEntry
     from snakepit_host._registry import Tool as Tool
     from snakepit_host._registry import declared_tool_options as declared_tool_options
     from snakepit_host._server import RpcCall as RpcCall
     from snakepit_host._sessions import DEFAULT_SESSION_ID as DEFAULT_SESSION_ID
     from snakepit_host._sessions import Session as Session
+    from snakepit_host._sessions import SessionStore as SessionStore
     from snakepit_host._value_types import ValueType as ValueType
     from snakepit_host.codec import Result as Result
     from snakepit_host.codec import StreamChunk as StreamChunk
@@ -57,6 +66,7 @@ if TYPE_CHECKING:
     from snakepit_host.hookspecs import HOOK_API_VERSION as HOOK_API_VERSION
     from snakepit_host.hookspecs import hookimpl as hookimpl
     from snakepit_host.hookspecs import hookspec as hookspec
+    from snakepit_host.hookspecs import registration_hookspec as registration_hookspec
 
 # name -> module that defines it; resolved by ``__getattr__`` on first use.
 _EXPORTS: dict[str, str] = {
@@ -64,8 +74,12 @@ _EXPORTS: dict[str, str] = {
     "HOOK_API_VERSION": "snakepit_host.hookspecs",
     "hookimpl": "snakepit_host.hookspecs",
     "hookspec": "snakepit_host.hookspecs",
+    "registration_hookspec": "snakepit_host.hookspecs",
     # what registration hooks receive and create
     "Registrar": "snakepit_host._registry",
+    "EntryRegistrar": "snakepit_host._registry",
+    "RegistryEntry": "snakepit_host._registry",
+    "OptionRegistrar": "snakepit_host._options",
     "Command": "snakepit_host._registry",
     "Tool": "snakepit_host._registry",
     "LazyTarget": "snakepit_host._registry",
@@ -76,8 +90,12 @@ _EXPORTS: dict[str, str] = {
     # what handlers and lifecycle hooks receive
     "SessionContext": "snakepit_host._context",
     "Session": "snakepit_host._sessions",
+    "SessionStore": "snakepit_host._sessions",
     "DEFAULT_SESSION_ID": "snakepit_host._sessions",
-    "Host": "snakepit_host._host",
+    "Host": "snakepit_host._host_api",
+    "HostConfig": "snakepit_host._host_config",
+    "Registry": "snakepit_host._registry",
+    "StatusReporter": "snakepit_host._host_api",
     "RpcCall": "snakepit_host._server",
     "ElixirClient": "snakepit_host._elixir_client",
     "check_key": "snakepit_host._names",

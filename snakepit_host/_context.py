@@ -1,10 +1,10 @@
 """What a handler receives: the session, the host, and the call's details.
 
-Plugins add attributes through ``register_session_attributes``:
-``ctx.variables`` comes from snakepit-variables, ``ctx.tools`` from
-snakepit-tools. An attribute is created on first access and cached for the
-rest of the call, so a handler that never touches ``ctx.variables`` pays
-nothing for it.
+Plugins add attributes through ``register_session_attributes`` (as
+snakepit-variables adds ``ctx.variables``). An attribute is created on
+first access and cached for the rest of the call, so a handler that never
+touches one pays nothing for it. ``ctx.host`` is typed as the plugin-facing
+:class:`~snakepit_host._host_api.Host` protocol.
 """
 
 from __future__ import annotations
@@ -16,15 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from snakepit_host._elixir_client import ElixirClient
-    from snakepit_host._host import Host
+    from snakepit_host._host_api import Host
     from snakepit_host._sessions import Session
     from snakepit_host.codec import TypedBuffer
 
 log = logging.getLogger("snakepit_host")
-
-# Attributes that plugins of this repository provide, for a helpful error
-# when the plugin is missing.
-_KNOWN_PROVIDERS = {"variables": "snakepit-variables", "tools": "snakepit-tools"}
 
 
 class SessionContext:
@@ -57,6 +53,11 @@ class SessionContext:
         """True when the call came through ExecuteStreamingTool (the handler's items are streamed)."""
         self._is_active = is_active
         self._cancelled = False
+
+    @classmethod
+    def reserved_attributes(cls) -> frozenset[str]:
+        """Names a plugin may not register as session attributes: the context's own."""
+        return frozenset(name for name in dir(cls) if not name.startswith("__")) | cls.INSTANCE_ATTRIBUTES
 
     @property
     def session_id(self) -> str:
@@ -91,9 +92,8 @@ class SessionContext:
             raise AttributeError(name)
         entry = self.host.registry.session_attributes.get(name)
         if entry is None:
-            hint = _KNOWN_PROVIDERS.get(name)
-            extra = f"; install {hint} to get it" if hint else ""
-            raise AttributeError(f"SessionContext has no attribute '{name}'{extra}")
+            why = self.host.explain_missing("session_attributes", name)
+            raise AttributeError(f"SessionContext has no attribute '{name}': {why}")
         value = entry.factory(self)
         self.__dict__[name] = value
         return value

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from snakepit_host import __version__
 from snakepit_host._errors import InvalidArgument
+from snakepit_host._version import __version__
 from snakepit_host.codec import Result
 from snakepit_host.hookspecs import hookimpl
 

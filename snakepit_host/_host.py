@@ -13,17 +13,19 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from snakepit_host import __version__
 from snakepit_host._async_loop import BackgroundLoop
 from snakepit_host._context import SessionContext
 from snakepit_host._dispatch import call_unary, effective_timeout, stream_items
-from snakepit_host._errors import NotFound
+from snakepit_host._errors import InvalidArgument, NotFound
+from snakepit_host._host_config import HostConfig
+from snakepit_host._parameters import ROUTING_PARAMETERS
 from snakepit_host._plugin_state import PluginState
+from snakepit_host._registry import Tool
 from snakepit_host._sessions import DEFAULT_SESSION_ID, Session, SessionStore
 from snakepit_host._telemetry import TelemetryHub
+from snakepit_host._version import __version__
 from snakepit_host.hookspecs import HOOK_API_VERSION
 
 if TYPE_CHECKING:
@@ -34,35 +36,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("snakepit_host")
 
-DEFAULT_PORT = 50052
-MiB = 1024 * 1024
-
-
-@dataclass(repr=False, eq=False)  # generated methods cost start-up time; these are unused
-class HostConfig:
-    """Settings of one host process (from the CLI, or given by tests)."""
-
-    bind_host: str = "127.0.0.1"
-    port: int = DEFAULT_PORT
-    max_workers: int = 16
-    max_message_bytes: int = 100 * MiB
-    session_ttl: float = 3600.0
-    max_sessions: int = 10_000
-    call_timeout: float | None = None
-    shutdown_grace: float = 1.5
-    elixir_address: str | None = None
-    error_format: str = "text"  # "text", or "json" (Snakepit 0.13's structured errors)
-    include_tracebacks: bool = False
-    run_id: str = ""
-    options: dict[str, Any] = field(default_factory=dict)
-    """Plugin options from the command line (``add_arguments``), by dest name."""
-
 
 class Host(PluginState):
     """One worker: the plugins' registry, live sessions and the Elixir client.
 
+    This is the implementation; plugins see it through the
+    :class:`snakepit_host._host_api.Host` protocol (``snakepit_host.Host``).
     Plugins keep per-host objects with :meth:`state` (keyed by plugin name),
-    which also keeps several hosts in one process (tests) apart.
+    which also keeps several hosts in one process (tests) apart; an object
+    with a ``status()`` method is shown by ``describe`` under its key.
     """
 
     def __init__(self, config: HostConfig, plugins: PluginManager, registry: Registry) -> None:
@@ -80,8 +62,6 @@ class Host(PluginState):
         )
         self.telemetry = TelemetryHub()
         """Events for Snakepit 0.13's StreamTelemetry (recorded only while a stream is open)."""
-        self.status: dict[str, dict[str, Any]] = {}
-        """Plugins publish a small JSON-able status here (shown by ``describe``)."""
         self.address: str | None = None
         self.worker_session_id: str | None = None
         """The session Elixir initialised for this worker (0.13.x), used for heartbeats."""
@@ -109,12 +89,26 @@ class Host(PluginState):
                     )
         return self._elixir
 
-    def option(self, name: str, env: str | None = None, default: Any = None) -> Any:
-        """A plugin setting: command-line option, else environment variable, else default."""
-        value = self.config.options.get(name)
-        if value is None and env is not None:
-            value = os.environ.get(env)
-        return default if value is None else value
+    def option(self, name: str) -> Any:
+        """The typed value of a plugin option (``register_options``), resolved once at start-up."""
+        return self.plugins.options.value(name)
+
+    @property
+    def status(self) -> dict[str, Any]:
+        """What ``describe`` shows under ``status``: ``status()`` of each per-host state object that has one."""
+        report = {}
+        for key, value in self.state_items():
+            status = getattr(value, "status", None)
+            if callable(status):
+                report[key] = dict(status())
+        return report
+
+    def explain_missing(self, kind: str, name: str) -> str:
+        """Why nothing registered ``name`` as ``kind`` (``"commands"``, ``"rpcs"``...), worded for an error."""
+        from snakepit_host._provider_hints import why_missing
+
+        plugins = self.plugins
+        return why_missing(kind, name, plugins.records.values(), finds_installed=plugins.loads_entry_points)
 
     @property
     def stopping(self) -> bool:
@@ -160,9 +154,12 @@ class Host(PluginState):
     def session_id_for(self, request_session_id: str, params: Mapping[str, Any]) -> str:
         """A ``session_id`` parameter (Snakepit's execute_in_session) wins over the request's."""
         from_params = params.get("session_id")
-        if isinstance(from_params, str) and from_params:
-            return from_params
-        return request_session_id or DEFAULT_SESSION_ID
+        if from_params is not None and not isinstance(from_params, str):
+            raise InvalidArgument(
+                f"parameter 'session_id' names the session to run in and must be a string, "
+                f"got {type(from_params).__name__}"
+            )
+        return from_params or request_session_id or DEFAULT_SESSION_ID
 
     def lookup(self, name: str, session_id: str) -> Command:
         """Registry, then the session's local commands, then ``resolve_command`` plugins."""
@@ -175,8 +172,24 @@ class Host(PluginState):
         if command is None and self._resolvable:
             command, notes = self.plugins.resolve_command(name, session_id, self)
         if command is None:
-            raise NotFound(_unknown_command_message(name, self.registry, notes))
+            raise NotFound(self._unknown_command_message(name, notes))
+        if isinstance(command, Tool) and command.invoker is None:  # made at call time: prepare it as at start-up
+            from snakepit_host._tool_calls import prepare
+
+            command = prepare(command)
         return command
+
+    def _unknown_command_message(self, name: str, notes: list[str]) -> str:
+        import difflib
+
+        from snakepit_host._provider_hints import provider_of
+
+        known = sorted(self.registry.commands)
+        close = difflib.get_close_matches(name, known, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        extra = "".join(f"; {note}" for note in notes)
+        why = f"; {self.explain_missing('commands', name)}" if provider_of("commands", name) else ""
+        return f"unknown command '{name[:100]}'{hint} ({len(known)} available: see 'describe'){extra}{why}"
 
     def _begin(
         self,
@@ -189,10 +202,24 @@ class Host(PluginState):
         is_active: Callable[[], bool] | None,
         streaming: bool,
     ) -> tuple[Command, SessionContext, dict[str, Any]]:
-        """Resolve the session and the command, and hold the session; the caller releases it."""
+        """Resolve the session and the command, check the parameters, and hold the session; the caller releases it.
+
+        The routing parameter ``session_id`` has chosen the session and is
+        not passed on (unless the command keeps it); the rest must fit the
+        command's schema, or the call fails before any session is created.
+        """
         sid = self.session_id_for(session_id, params)
         command = self.lookup(name, sid)
-        params = _call_parameters(command, params, binary)
+        sent = params
+        if not ROUTING_PARAMETERS.isdisjoint(params):
+            params = {k: v for k, v in params.items() if k not in ROUTING_PARAMETERS}
+        validator = command.validator
+        if binary or not validator.accepts_anything:  # echo's {"type": "object"} costs no call
+            validator.check(params, binary)
+        if command.keep_routing:
+            params = sent
+        if binary:
+            params = {**params, **binary}
         session = self.sessions.acquire(sid)
         ctx = SessionContext(
             self,
@@ -267,7 +294,7 @@ class Host(PluginState):
             "commands": [c.describe() for c in commands if c.kind == "command"],
             "tools": [c.describe() for c in commands if c.kind == "tool"],
             "types": [
-                {"name": t.name, "owner": t.owner, **t.value_type.describe()}
+                {**t.value_type.describe(), "name": t.name, "owner": t.owner}
                 for t in sorted(self.registry.types.values(), key=lambda t: t.name)
             ],
             "rpcs": {m: r.owner for m, r in sorted(self.registry.rpcs.items())},
@@ -275,24 +302,3 @@ class Host(PluginState):
             "telemetry": self.telemetry.describe(),
             "status": self.status,
         }
-
-
-def _call_parameters(
-    command: Command, params: dict[str, Any], binary: Mapping[str, bytes | TypedBuffer] | None
-) -> dict[str, Any]:
-    """Binary parameters join the others; tools do not receive the routing ``session_id``."""
-    if binary:
-        params = {**params, **binary}
-    if command.kind == "tool" and "session_id" in params:
-        params = {k: v for k, v in params.items() if k != "session_id"}
-    return params
-
-
-def _unknown_command_message(name: str, registry: Registry, notes: list[str]) -> str:
-    import difflib
-
-    known = sorted(registry.commands)
-    close = difflib.get_close_matches(name, known, n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    extra = "".join(f"; {note}" for note in notes)
-    return f"unknown command '{name[:100]}'{hint} ({len(known)} available: see 'describe'){extra}"

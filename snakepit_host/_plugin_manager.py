@@ -8,6 +8,11 @@ that fails is withdrawn and recorded with one line saying why, and the host
 serves the rest. Strict mode turns any such failure into
 :class:`PluginLoadError`.
 
+Every hook is called through pluggy, one plugin at a time: each plugin gets
+a cached subset hook caller holding only its own implementation, so pluggy's
+tracing and monitoring see every call while a failure stays that plugin's.
+The order of plugins within a hook is described in :mod:`snakepit_host.hookspecs`.
+
 Allow and deny lists are applied *before* a plugin is imported, and so is the
 check of the plugin's declared ``snakepit-host`` requirement.
 """
@@ -19,21 +24,26 @@ import functools
 import importlib
 import inspect
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from snakepit_host import __version__, hookspecs
+from snakepit_host import hookspecs
+from snakepit_host._context import SessionContext
 from snakepit_host._entry_points import EntryPoint, normalize, requirement_for, scan, version_matches
 from snakepit_host._errors import RegistrationError, describe_exception
-from snakepit_host._registry import Command, Registry, Tool
+from snakepit_host._options import OptionTable
+from snakepit_host._registry import HOST_KINDS, Command, Registrar, Registry, Tool
+from snakepit_host._version import __version__
 
 if TYPE_CHECKING:
     from snakepit_host._async_loop import BackgroundLoop
+    from snakepit_host._host_api import Host
 
 log = logging.getLogger("snakepit_host.plugins")
 
@@ -51,7 +61,9 @@ REGISTRATION_HOOKS = (
     "register_session_attributes",
 )
 LIFECYCLE_HOOKS = frozenset({"host_started", "host_stopping", "session_created", "session_closed"})
+"""The hooks the host awaits: the only ones that may be ``async def``."""
 SLOW_PLUGIN_MS = 100.0
+HOST_HOOKS = frozenset(hookspecs.hook_names())
 
 
 class PluginLoadError(Exception):
@@ -75,9 +87,13 @@ class PluginRecord:
     provides: dict[str, list[str]] = field(default_factory=dict)
     load_ms: float = 0.0
     runtime_errors: list[str] = field(default_factory=list)
+    registration_kinds: dict[str, str] = field(default_factory=dict)
+    """Registration hooks this plugin declared (``registration_hookspec``): hook name -> kind."""
     kind: str = "plugin"  # plugin | adapter (a Snakepit adapter named by --adapter: served, or stood in for)
     note: str | None = None
     """Something the listing should say besides status and error (who serves an adapter, how)."""
+    served_by: str | None = None
+    """The plugin serving this adapter (``serve_adapter`` or ``stands_in_for``): the adapter fails with it."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +104,7 @@ class PluginRecord:
             "module": self.module,
             "status": self.status,
             "note": self.note,
+            "served_by": self.served_by,
             "builtin": self.builtin,
             "error": self.error,
             "requirement": self.requirement,
@@ -122,6 +139,12 @@ class PluginManager:
         self.allow = None if allow is None else {normalize(n) for n in allow}
         self.deny = {normalize(n) for n in deny}
         self.strict = strict
+        self.options = OptionTable()
+        """Options the plugins declared (``register_options``) and, once resolved, their values."""
+        self._options_declared = False
+        self.loads_entry_points = False
+        """Whether installed plugins were looked for (``serve`` does; a test's host may not)."""
+        self._callers: dict[str, list[tuple[PluginRecord, pluggy.HookCaller]]] = {}
 
     # ------------------------------------------------------------ loading
 
@@ -153,6 +176,7 @@ class PluginManager:
 
     def load_entry_points(self, paths: list[str] | None = None) -> None:
         """Discover, filter, version-check and load every ``snakepit`` entry point."""
+        self.loads_entry_points = True
         for ep in sorted(scan(ENTRY_POINT_GROUP, paths), key=lambda e: (e.name, e.distribution)):
             record = PluginRecord(name=ep.name, module=ep.value, distribution=ep.distribution, version=ep.version)
             if ep.name in self.records:
@@ -197,6 +221,7 @@ class PluginManager:
                 distribution=stand_in.distribution,
                 version=stand_in.version,
                 note=f"served by plugin '{stand_in.name}', which stands in for it",
+                served_by=stand_in.name,
             )
             self.records[name] = record
             log.info("adapter %s is served by plugin %s, which stands in for it", spec, stand_in.name)
@@ -206,13 +231,16 @@ class PluginManager:
         return record
 
     def _stand_in_for(self, spec: str) -> PluginRecord | None:
-        for record, impl in self._impls("stands_in_for"):
+        for record, caller in self._impls("stands_in_for"):
             try:
-                names: Any = impl.function()
+                answers: list[Any] = caller()
+                specs = answers[0] if answers else []
+                if isinstance(specs, str) or not all(isinstance(s, str) for s in specs):
+                    raise TypeError(f"returned {specs!r}, not a list of adapter specs")
             except Exception as exc:
                 self._fail(record, f"stands_in_for failed: {_one_line(exc)}")
                 continue
-            if spec in (names or ()):
+            if spec in specs:
                 return record
         return None
 
@@ -222,12 +250,13 @@ class PluginManager:
 
         answer_snakepit_imports()  # whatever it is, it may import Snakepit's snakepit_bridge
         servers = self._impls("serve_adapter")
-        for record, impl in servers:
-            served = impl.function(spec=spec)
+        for record, caller in servers:
+            served = caller(spec=spec)  # firstresult: this plugin's answer, or None
             if served is not None:
                 log.info("adapter %s is served by plugin %s", spec, record.name)
                 note = getattr(served, "note", None)
                 adapter.note = f"served by plugin '{record.name}'" + (f": {note}" if note else "")
+                adapter.served_by = record.name
                 return served
         target = _import_adapter(spec)
         if not _has_hookimpls(target):
@@ -268,10 +297,16 @@ class PluginManager:
         started = time.perf_counter()
         try:
             plugin = loader()
+            specified = self._specified_hooks()
+            self._registered()
             self.pm.register(plugin, name=record.name)
             record.hooks = sorted(hc.name for hc in self.pm.get_hookcallers(plugin) or ())
             if not record.hooks:
                 raise RegistrationError("implements no snakepit hooks (did you forget @hookimpl?)")
+            self._declare_registration_kinds(record, self._specified_hooks() - specified)
+            for hook_name in record.hooks:
+                if hook_name in HOST_HOOKS:
+                    _check_form(hook_name, self._impl_of(hook_name, record.name))
             record.status = "loaded"
         except Exception as exc:
             self._fail(record, _one_line(exc))
@@ -280,10 +315,38 @@ class PluginManager:
         if record.load_ms > SLOW_PLUGIN_MS:
             log.warning("plugin %s took %.0f ms to import; keep heavy imports lazy", record.name, record.load_ms)
 
+    def _specified_hooks(self) -> set[str]:
+        return {name for name, caller in vars(self.pm.hook).items() if caller.has_spec()}
+
+    def _registered(self) -> None:
+        """The set of plugins changes: per-plugin callers and declared options are recomputed on next use."""
+        self._callers.clear()
+        self._options_declared = False
+
+    def _impl_of(self, hook_name: str, plugin_name: str) -> pluggy.HookImpl:
+        caller: pluggy.HookCaller = getattr(self.pm.hook, hook_name)
+        return next(impl for impl in caller.get_hookimpls() if impl.plugin_name == plugin_name)
+
+    def _declare_registration_kinds(self, record: PluginRecord, new_specs: set[str]) -> None:
+        """Note the registration hooks among the specs a plugin just added; a kind must be new."""
+        taken = {kind: r.name for r in self.loaded() for kind in r.registration_kinds.values()}
+        for hook_name in sorted(new_specs):
+            spec = getattr(self.pm.hook, hook_name).spec
+            kind = getattr(spec.function, hookspecs.REGISTRATION_KIND_ATTRIBUTE, None) if spec else None
+            if kind is None:
+                continue
+            if kind in HOST_KINDS or kind in taken:
+                owner = "the host" if kind in HOST_KINDS else f"plugin '{taken[kind]}'"
+                raise RegistrationError(f"registration hook {hook_name} declares kind '{kind}', taken by {owner}")
+            record.registration_kinds[hook_name] = kind
+            taken[kind] = record.name
+
     def _fail(self, record: PluginRecord, reason: str) -> None:
         record.status = "error"
         record.error = reason
+        self.options.withdraw(record.name)
         if self.pm.get_plugin(record.name) is not None:
+            self._registered()
             self.pm.unregister(name=record.name)
         self._record_failure(record)
 
@@ -316,47 +379,109 @@ class PluginManager:
     def loaded(self) -> list[PluginRecord]:
         return [r for r in self.records.values() if r.status == "loaded"]
 
-    def _impls(self, hook_name: str) -> list[tuple[PluginRecord, pluggy.HookImpl]]:
-        """Implementations of a hook in plugin order (built-ins first, then by name)."""
-        caller = getattr(self.pm.hook, hook_name)
-        by_plugin = {impl.plugin_name: impl for impl in caller.get_hookimpls()}
-        return [(r, by_plugin[r.name]) for r in self.loaded() if r.name in by_plugin]
+    def _impls(self, hook_name: str) -> list[tuple[PluginRecord, pluggy.HookCaller]]:
+        """Each loaded plugin implementing a hook, in call order, with a hook caller for it alone (cached)."""
+        callers = self._callers.get(hook_name)
+        if callers is None:
+            callers = self._callers[hook_name] = self._plugin_callers(hook_name)
+        return callers
 
-    def build_registry(self) -> Registry:
-        """Run every registration hook plugin by plugin, prepare tools, and freeze."""
+    def _plugin_callers(self, hook_name: str) -> list[tuple[PluginRecord, pluggy.HookCaller]]:
+        caller = getattr(self.pm.hook, hook_name, None)
+        impls = {impl.plugin_name: impl for impl in caller.get_hookimpls()} if caller is not None else {}
+        position = {name: index for index, name in enumerate(self.records)}
+        implementers = sorted(
+            (r for r in self.loaded() if r.name in impls),
+            key=lambda r: (not r.builtin, _rank(impls[r.name]), position[r.name]),
+        )
+        plugins = [impl.plugin for impl in impls.values()]
+        return [
+            (r, self.pm.subset_hook_caller(hook_name, [p for p in plugins if p is not impls[r.name].plugin]))
+            for r in implementers
+        ]
+
+    def build_registry(self, options: Mapping[str, Any] | None = None) -> Registry:
+        """Resolve options, run every registration hook plugin by plugin, prepare tools, and freeze.
+
+        ``options`` are the option values given on the command line or by a
+        test, by name; the others come from their environment variable or
+        their default.
+        """
         self._check_unknown_hooks()
-        registry = Registry()
+        self._resolve_options(options or {})
+        registry = Registry(reserved_attributes=SessionContext.reserved_attributes())
         for hook_name in REGISTRATION_HOOKS:
-            for record, impl in self._impls(hook_name):
-                if record.status != "loaded":
-                    continue
-                started = time.perf_counter()
-                try:
-                    registrar = registry.registrar(record.name, overrides=record.kind == "adapter")
-                    impl.function(**{name: registrar for name in impl.argnames})
-                except Exception as exc:
-                    registry.withdraw(record.name)
-                    self._fail(record, f"{hook_name} failed: {_one_line(exc)}")
-                finally:
-                    record.load_ms += (time.perf_counter() - started) * 1000
+            self._register(registry, hook_name, self._registrar_for(registry))
+        for hook_name, kind in self._declared_registration_hooks():
+            self._register(registry, hook_name, functools.partial(registry.entry_registrar, kind))
         self._prepare_tools(registry)
+        self._fail_unserved_adapters(registry)
         for record in self.records.values():
             record.provides = registry.provided_by(record.name) if record.status == "loaded" else {}
         registry.freeze()
         return registry
 
+    def _registrar_for(self, registry: Registry) -> Callable[[str], Registrar]:
+        """Registrars for the host's registration hooks; an adapter's commands win name clashes."""
+        return lambda owner: registry.registrar(owner, overrides=self.records[owner].kind == "adapter")
+
+    def _register(self, registry: Registry, hook_name: str, registrar_for: Callable[[str], Any]) -> None:
+        for record, caller in self._impls(hook_name):
+            if record.status != "loaded":
+                continue
+            started = time.perf_counter()
+            try:
+                caller(register=registrar_for(record.name))
+            except Exception as exc:
+                registry.withdraw(record.name)
+                self._fail(record, f"{hook_name} failed: {_one_line(exc)}")
+            finally:
+                record.load_ms += (time.perf_counter() - started) * 1000
+
+    def _fail_unserved_adapters(self, registry: Registry) -> None:
+        """An adapter whose serving plugin failed since (a bad option, say) is not served either."""
+        for record in self.loaded():
+            server = self.records.get(record.served_by) if record.served_by else None
+            if server is not None and server.status != "loaded":
+                registry.withdraw(record.name)
+                self._fail(record, f"plugin '{server.name}', which serves it, failed: {server.error}")
+
+    def _declared_registration_hooks(self) -> list[tuple[str, str]]:
+        """(hook, kind) of the registration hooks loaded plugins declared; their implementations' forms checked."""
+        declared = [item for record in self.loaded() for item in record.registration_kinds.items()]
+        for hook_name, _ in declared:
+            for record, _caller in self._impls(hook_name):
+                try:
+                    _check_form(hook_name, self._impl_of(hook_name, record.name), lifecycle=False)
+                except RegistrationError as exc:
+                    self._fail(record, _one_line(exc))
+        return declared
+
     def _prepare_tools(self, registry: Registry) -> None:
-        preparers = self._impls("prepare_tool")
-        if not preparers:
+        """The host prepares every tool (schema from its hints, its invoker), then ``prepare_tool`` plugins may."""
+        tools = registry.tools()
+        if not tools:
             return
-        for tool in registry.tools():
+        from snakepit_host._tool_calls import prepare
+
+        preparers = self._impls("prepare_tool")
+        for registered in tools:
+            owner = self.records[registered.owner]
+            if owner.status != "loaded":
+                continue
+            try:
+                tool = prepare(registered)
+            except Exception as exc:  # the tool is at fault (e.g. a hint no schema can express)
+                registry.withdraw(owner.name)
+                self._fail(owner, _one_line(exc))
+                continue
+            registry.replace_tool(tool)
             for preparer, impl in preparers:
                 if preparer.status != "loaded" or self.records[tool.owner].status != "loaded":
                     continue
                 try:
-                    prepared = impl.function(tool=tool)
-                except Exception as exc:  # the tool is at fault (e.g. a hint no schema can express)
-                    owner = self.records[tool.owner]
+                    prepared = impl(tool=tool)
+                except Exception as exc:  # the preparer refused the tool
                     registry.withdraw(owner.name)
                     self._fail(
                         owner,
@@ -376,14 +501,53 @@ class PluginManager:
                 registry.replace_tool(prepared)
                 break
 
-    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        """Let each plugin add its command-line options, in a group named after it."""
-        for record, impl in self._impls("add_arguments"):
+    # ------------------------------------------------------------ options
+
+    def declare_options(self) -> OptionTable:
+        """Ask every plugin's ``register_options`` (once per set of plugins); a failing plugin is withdrawn."""
+        if not self._options_declared:
+            self._options_declared = True
+            for record, caller in self._impls("register_options"):
+                if record.status != "loaded" or self.options.owned_by(record.name):
+                    continue
+                try:
+                    caller(register=self.options.registrar(record.name))
+                except Exception as exc:
+                    self._fail(record, f"register_options failed: {_one_line(exc)}")
+        return self.options
+
+    def add_options(self, parser: argparse.ArgumentParser) -> list[str]:
+        """Add each plugin's options to ``serve``, in a group named after it; returns the option names."""
+        names: list[str] = []
+        for record in self.loaded():
+            specs = self.declare_options().owned_by(record.name)
+            if not specs:
+                continue
+            group = parser.add_argument_group(f"plugin {record.name}")
             try:
-                group = parser.add_argument_group(f"plugin {record.name}")
-                impl.function(**{name: group for name in impl.argnames})
-            except Exception as exc:
-                self._fail(record, f"add_arguments failed: {_one_line(exc)}")
+                for spec in specs:
+                    shape: dict[str, Any] = {"action": "store_true"} if spec.type is bool else {"metavar": spec.metavar}
+                    group.add_argument(spec.flag, dest=spec.name, default=None, help=spec.help_text(), **shape)
+                    names.append(spec.name)
+            except argparse.ArgumentError as exc:
+                names = [n for n in names if n not in {s.name for s in specs}]
+                self._fail(record, f"option {spec.flag} cannot be added to serve: {exc.message}")
+        return names
+
+    def _resolve_options(self, given: Mapping[str, Any]) -> None:
+        """Convert and check every declared option once; a bad value is its plugin's error."""
+        table = self.declare_options()
+        unknown = sorted(set(given) - set(table.specs))
+        if unknown:
+            known = ", ".join(sorted(table.specs)) or "none"
+            raise RegistrationError(f"unknown plugin option(s) {', '.join(unknown)} (declared: {known})")
+        for spec in list(table.specs.values()):
+            if spec.name not in table.specs:  # its plugin failed on an earlier option
+                continue
+            try:
+                table.values[spec.name] = spec.resolve(given.get(spec.name), os.environ)
+            except ValueError as exc:
+                self._fail(self.records[spec.owner], str(exc))
 
     # ------------------------------------------------------------ lifecycle
 
@@ -398,29 +562,27 @@ class PluginManager:
         keep the worker alive past Snakepit's kill deadline.
         """
         assert hook_name in LIFECYCLE_HOOKS, hook_name
-        for record, impl in self._impls(hook_name):
-            arguments = {name: kwargs[name] for name in impl.argnames}
+        for record, caller in self._impls(hook_name):
             try:
-                result = _call_bounded(impl.function, arguments, timeout) if bounded else impl.function(**arguments)
-                if inspect.isawaitable(result):
-                    loop.run(result, timeout)
+                results = _call_bounded(caller, kwargs, timeout) if bounded else caller(**kwargs)
+                if results and inspect.isawaitable(results[0]):
+                    loop.run(results[0], timeout)
             except Exception as exc:
                 message = f"{hook_name} failed: {_one_line(exc)}"
                 record.runtime_errors.append(message)
                 del record.runtime_errors[:-20]
                 log.error("plugin %s: %s", record.name, message, exc_info=log.isEnabledFor(logging.DEBUG))
 
-    def resolve_command(self, name: str, session_id: str, host: Any) -> tuple[Command | None, list[str]]:
+    def resolve_command(self, name: str, session_id: str, host: Host) -> tuple[Command | None, list[str]]:
         """Ask ``resolve_command`` implementations for an unregistered name.
 
         Returns the first command found, and what the plugins that could not
         answer said (for the caller's error message).
         """
         notes: list[str] = []
-        values = {"name": name, "session_id": session_id, "host": host}
-        for record, impl in self._impls("resolve_command"):
+        for record, caller in self._impls("resolve_command"):
             try:
-                command = impl.function(**{arg: values[arg] for arg in impl.argnames})
+                command = caller(name=name, session_id=session_id, host=host)
             except Exception as exc:
                 notes.append(f"plugin '{record.name}' could not look it up: {describe_exception(exc)}")
                 continue
@@ -441,12 +603,34 @@ class PluginManager:
         return [record.as_dict() for record in self.records.values()]
 
 
-def _call_bounded(function: Callable[..., Any], arguments: dict[str, Any], timeout: float) -> Any:
+def _rank(impl: pluggy.HookImpl) -> int:
+    return 0 if impl.tryfirst else 2 if impl.trylast else 1
+
+
+def _check_form(hook_name: str, impl: pluggy.HookImpl, *, lifecycle: bool | None = None) -> None:
+    """Refuse the implementation forms the host cannot honour, naming the hook and the reason."""
+    function = impl.function
+    if impl.wrapper or impl.hookwrapper:
+        raise RegistrationError(
+            f"{hook_name} is marked {'wrapper' if impl.wrapper else 'hookwrapper'}=True; host hooks are called "
+            "plugin by plugin, so wrappers are not supported"
+        )
+    if inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function):
+        raise RegistrationError(f"{hook_name} is a generator function; hook implementations return, they do not yield")
+    awaited = hook_name in LIFECYCLE_HOOKS if lifecycle is None else lifecycle
+    if inspect.iscoroutinefunction(function) and not awaited:
+        raise RegistrationError(
+            f"{hook_name} is 'async def', which only the lifecycle hooks ({', '.join(sorted(LIFECYCLE_HOOKS))}) "
+            "may be: it must do its work before it returns"
+        )
+
+
+def _call_bounded(caller: Callable[..., Any], arguments: dict[str, Any], timeout: float) -> Any:
     outcome: list[Any] = []
 
     def run() -> None:
         try:
-            outcome.append((True, function(**arguments)))
+            outcome.append((True, caller(**arguments)))
         except BaseException as exc:  # handed to the caller below
             outcome.append((False, exc))
 

@@ -30,6 +30,10 @@ class PluginState:
                     self._state[key] = factory()
                 return self._state[key]  # type: ignore[no-any-return]
 
+    def state_items(self) -> list[tuple[str, Any]]:
+        """Every (key, object) created so far."""
+        return list(self._state.items())
+
     def get_state(self, key: str, default: Any = None) -> Any:
         return self._state.get(key, default)
 

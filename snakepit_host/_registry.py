@@ -1,11 +1,12 @@
-"""Owner-tracked registries of commands, tools, value types, RPCs and context attributes.
+"""Owner-tracked registries of commands, tools, value types, RPCs, context attributes and plugin-defined kinds.
 
 Plugins never touch a :class:`Registry` directly: each registration hook gets
-a :class:`Registrar` bound to the calling plugin, so every entry records its
-owner. Registering a name that another entry already holds with a different
+a :class:`Registrar` bound to the calling plugin (an :class:`EntryRegistrar`
+for a plugin-defined registration hook), so every entry records its owner.
+Registering a name that another entry already holds with a different
 target is a :class:`~snakepit_host._errors.RegistrationError` naming both
-owners; registering the identical target again is a no-op. Nothing is renamed
-and nothing silently wins.
+owners; registering the identical target again is a no-op. Nothing is
+renamed and nothing silently wins.
 """
 
 from __future__ import annotations
@@ -14,54 +15,31 @@ import importlib
 import inspect
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
-from snakepit_host._errors import InvalidArgument, RegistrationError, SnakepitError
+from snakepit_host._bridge_methods import HOST_METHODS, service_methods
+from snakepit_host._errors import FailedPrecondition, RegistrationError, SnakepitError
 from snakepit_host._names import check_name
+from snakepit_host._parameters import ParameterValidator, check_schema_shape
 
 if TYPE_CHECKING:
-    from snakepit_host._context import SessionContext
     from snakepit_host._value_types import ValueType
 
+# Handlers receive the call's snakepit_host._context.SessionContext. The registry only passes it
+# through, and the context module sits above this one (it reaches the registry through the host),
+# so the context is typed loosely here: importing its class would close an import circle.
+SessionContext = Any
 Handler = Callable[..., Any]
-Invoker = Callable[["SessionContext", dict[str, Any]], Any]
+Invoker = Callable[[SessionContext, dict[str, Any]], Any]
 F = TypeVar("F", bound=Callable[..., Any])
 
-CORE_RPCS = frozenset(
-    {
-        "Ping",
-        "InitializeSession",
-        "CleanupSession",
-        "GetSession",
-        "Heartbeat",
-        "ExecuteTool",
-        "ExecuteStreamingTool",
-        "StreamTelemetry",
-    }
-)
-"""BridgeService methods the host itself answers."""
-
-PLUGIN_RPCS: Mapping[str, str] = {
-    "RegisterVariable": "snakepit-variables",
-    "GetVariable": "snakepit-variables",
-    "SetVariable": "snakepit-variables",
-    "GetVariables": "snakepit-variables",
-    "SetVariables": "snakepit-variables",
-    "ListVariables": "snakepit-variables",
-    "DeleteVariable": "snakepit-variables",
-    "WatchVariables": "snakepit-variables",
-    "GetVariableHistory": "snakepit-variables",
-    "RollbackVariable": "snakepit-variables",
-    "AddDependency": "snakepit-variables",
-    "StartOptimization": "snakepit-variables",
-    "StopOptimization": "snakepit-variables",
-    "RegisterTools": "snakepit-tools",
-    "GetExposedElixirTools": "snakepit-tools",
-    "ExecuteElixirTool": "snakepit-tools",
-}
-"""BridgeService methods a plugin may serve, with the distribution that usually does."""
+HOST_KINDS = frozenset({"commands", "tools", "types", "rpcs", "session_attributes", "shadowed", "shadows"})
+"""What the host lists of each plugin itself (what its registration hooks register, and the commands an
+adapter took over); plugin-defined kinds take other names."""
 
 
 class LazyTarget:
@@ -111,7 +89,15 @@ def _same_target(a: object, b: object) -> bool:
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Command:
-    """A named operation callable through ExecuteTool as ``handler(ctx, params)``."""
+    """A named operation callable through ExecuteTool as ``handler(ctx, params)``.
+
+    ``parameters`` is the JSON schema the host enforces before the handler
+    runs (see :mod:`snakepit_host._parameters`); ``None`` accepts anything.
+    ``keep_routing``: the handler's ``params`` still hold the routing
+    parameter ``session_id`` when the caller sent one (the schema is checked
+    without it), for handlers whose convention includes it in their
+    arguments, as Snakepit's adapters receive it.
+    """
 
     name: str
     owner: str
@@ -121,6 +107,7 @@ class Command:
     streaming: bool = False
     timeout: float | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    keep_routing: bool = False
 
     kind: ClassVar[str] = "command"
 
@@ -133,6 +120,11 @@ class Command:
 
     def invoke(self, ctx: SessionContext, params: dict[str, Any]) -> Any:
         return self.handler()(ctx, params)
+
+    @cached_property
+    def validator(self) -> ParameterValidator:
+        """This command's schema, compiled on first use (a replaced copy gets its own)."""
+        return ParameterValidator(f"{self.kind} '{self.name}'", self.parameters)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -151,9 +143,16 @@ class Command:
 class Tool(Command):
     """A described callable, called with keyword arguments.
 
-    ``invoker`` is normally installed by a ``prepare_tool`` implementation
-    (snakepit-tools validates parameters there); without one the host checks
-    the parameter names against the signature and calls the function.
+    The host prepares every registered Python tool at start-up
+    (:func:`snakepit_host._tool_calls.prepare`): ``parameters`` becomes the
+    schema it enforces (derived from the signature, or the explicit one
+    completed) and ``invoker`` the host's :class:`~snakepit_host._tool_calls.ToolCall`,
+    which converts the validated parameters as the hints ask and calls the
+    function. A lazy tool gets a :class:`~snakepit_host._tool_calls.LazyToolCall`
+    that imports its module and derives the schema on its first call; a tool
+    made at call time (``resolve_command``) is prepared when it is looked up.
+    Tools in another language (Elixir proxies) bring their own invoker and are
+    checked by their own side, not by the host.
     """
 
     returns: Mapping[str, Any] | None = None
@@ -165,10 +164,19 @@ class Tool(Command):
 
     def invoke(self, ctx: SessionContext, params: dict[str, Any]) -> Any:
         invoker = self.invoker
-        if invoker is None:
-            invoker = keyword_invoker(self.handler(), self.name)
-            object.__setattr__(self, "invoker", invoker)
+        if invoker is None:  # the host prepares every tool it runs; a bare Tool is a bug in the caller
+            raise FailedPrecondition(f"tool '{self.name}' was not prepared by the host")
         return invoker(ctx, params)
+
+    @cached_property
+    def validator(self) -> ParameterValidator:
+        label = f"tool '{self.name}'"
+        if self.language != "python":
+            return ParameterValidator(label, None)  # Elixir checks the parameters of its own tools
+        schema = self.parameters
+        if getattr(self.invoker, "derives_schema", False):  # a lazy tool: known once its module is imported
+            schema = self.invoker.schema  # type: ignore[union-attr]
+        return ParameterValidator(label, schema)
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
@@ -178,35 +186,6 @@ class Tool(Command):
             language=self.language,
         )
         return info
-
-
-def keyword_invoker(function: Handler, name: str) -> Invoker:
-    """Call ``function(**params)``, passing the context to a ``ctx`` parameter.
-
-    Unknown and missing parameters are reported together before the call,
-    so a caller learns everything that is wrong at once.
-    """
-    signature = inspect.signature(function)
-    accepted = signature.parameters
-    wants_ctx = "ctx" in accepted
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
-    required = [
-        p.name
-        for p in accepted.values()
-        if p.default is inspect.Parameter.empty
-        and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-        and p.name != "ctx"
-    ]
-
-    def invoke(ctx: SessionContext, params: dict[str, Any]) -> Any:
-        problems = [f"missing required parameter '{p}'" for p in required if p not in params]
-        if not takes_any:
-            problems += [f"unknown parameter '{p}'" for p in params if p not in accepted or p == "ctx"]
-        if problems:
-            raise InvalidArgument(f"{name}: " + "; ".join(problems))
-        return function(ctx=ctx, **params) if wants_ctx else function(**params)
-
-    return invoke
 
 
 class TypeEntry(NamedTuple):
@@ -231,6 +210,14 @@ class AttributeEntry(NamedTuple):
     factory: Callable[[SessionContext], Any]
 
 
+class RegistryEntry(NamedTuple):
+    """One entry of a plugin-defined kind (e.g. a variable store): its name, owner and registered value."""
+
+    name: str
+    owner: str
+    value: Any
+
+
 class Registry:
     """Everything the plugins registered, frozen once the host starts.
 
@@ -240,13 +227,16 @@ class Registry:
     clash is visible, never silent; between ordinary owners a clash is an error.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, reserved_attributes: Collection[str] = ()) -> None:
         self.commands: dict[str, Command] = {}
         self.types: dict[str, TypeEntry] = {}
         self.rpcs: dict[str, RpcEntry] = {}
         self.session_attributes: dict[str, AttributeEntry] = {}
         self.shadowed: dict[str, Command] = {}
         """Commands hidden by an overriding owner's command of the same name, by name."""
+        self.reserved_attributes = frozenset(reserved_attributes)
+        """Names SessionContext defines itself, which no plugin may register as session attributes."""
+        self._kinds: dict[str, dict[str, RegistryEntry]] = {}
         self.frozen = False
         self._overriding: set[str] = set()
 
@@ -255,6 +245,13 @@ class Registry:
         if overrides:
             self._overriding.add(owner)
         return Registrar(self, owner)
+
+    def entry_registrar(self, kind: str, owner: str) -> EntryRegistrar:
+        return EntryRegistrar(self, kind, owner)
+
+    def entries(self, kind: str) -> Mapping[str, RegistryEntry]:
+        """The entries of a plugin-defined kind by name (empty when nobody registered any)."""
+        return MappingProxyType(self._kinds.get(kind, {}))
 
     def freeze(self) -> None:
         self.frozen = True
@@ -269,7 +266,8 @@ class Registry:
 
     def withdraw(self, owner: str) -> None:
         """Remove everything ``owner`` registered (its registration failed); what it hid comes back."""
-        for table in (self.commands, self.types, self.rpcs, self.session_attributes, self.shadowed):
+        tables: list[dict[str, Any]] = [self.commands, self.types, self.rpcs, self.session_attributes, self.shadowed]
+        for table in [*tables, *self._kinds.values()]:
             for key in [k for k, entry in table.items() if entry.owner == owner]:
                 del table[key]
         for name in [n for n in self.shadowed if n not in self.commands]:
@@ -289,6 +287,7 @@ class Registry:
             "shadows": sorted(
                 f"{name} (of {c.owner})" for name, c in self.shadowed.items() if self.commands[name].owner == owner
             ),
+            **{kind: sorted(n for n, e in table.items() if e.owner == owner) for kind, table in self._kinds.items()},
         }
 
     def _check_open(self) -> None:
@@ -331,7 +330,7 @@ class Registry:
 
 
 def _target_of(entry: Any) -> object:
-    for attribute in ("target", "value_type", "factory"):
+    for attribute in ("target", "value_type", "factory", "value"):
         if hasattr(entry, attribute):
             return getattr(entry, attribute)
     raise AssertionError(f"unknown registry entry {entry!r}")
@@ -365,12 +364,17 @@ class Registrar:
         streaming: bool | None = None,
         timeout: float | None = None,
         metadata: Mapping[str, str] | None = None,
+        keep_routing: bool = False,
     ) -> Any:
         """Register ``handler(ctx, params)`` under ``name``.
 
         ``streaming`` defaults to whether the handler is a (async) generator
         function; give it explicitly for lazy ``"module:attr"`` handlers.
-        ``parameters`` is an optional JSON schema shown by ``describe``.
+        ``parameters`` is the JSON schema of ``params`` (draft 2020-12): the
+        host enforces it before every call and ``describe`` shows it; without
+        one, the handler receives whatever was sent. The routing parameter
+        ``session_id`` (it chose the session) is removed from ``params``
+        unless ``keep_routing`` is true; the schema never sees it.
         Returns the handler, or a decorator when ``handler`` is omitted.
         """
         if handler is None:
@@ -384,11 +388,14 @@ class Registrar:
                     streaming=streaming,
                     timeout=timeout,
                     metadata=metadata,
+                    keep_routing=keep_routing,
                 )
                 return function
 
             return decorate
         check_name("command", name)
+        if parameters is not None:
+            check_schema_shape(f"command '{name}'", parameters)
         target = self._target(handler)
         entry = Command(
             name=name,
@@ -399,6 +406,7 @@ class Registrar:
             streaming=_is_streaming(handler) if streaming is None else streaming,
             timeout=_check_timeout(timeout),
             metadata=dict(metadata or {}),
+            keep_routing=bool(keep_routing),
         )
         self._registry._add(self._registry.commands, "command", name, entry, target)
         return handler
@@ -419,7 +427,10 @@ class Registrar:
         """Register ``function`` as a tool called with keyword arguments.
 
         ``name`` defaults to the function's ``__name__`` and ``description``
-        to the first paragraph of its docstring. Options left out here are
+        to the first paragraph of its docstring. ``parameters`` replaces the
+        schema derived from the signature; the host completes it with what
+        the signature requires (see :func:`snakepit_host._tool_calls.completed_schema`).
+        Options left out here are
         taken from the function's ``__snakepit_tool__`` mapping when it has
         one (decorators such as snakepit-tools' ``@tool`` set it), so a
         decorated function keeps its declared name, tags and timeout.
@@ -456,6 +467,8 @@ class Registrar:
                 raise RegistrationError(f"plugin '{self.owner}': a lazy tool needs name=")
             name = getattr(function, "__name__", None) or ""
         check_name("tool", name)
+        if parameters is not None:
+            check_schema_shape(f"tool '{name}'", parameters)
         target = self._target(function)
         entry = Tool(
             name=name,
@@ -481,9 +494,9 @@ class Registrar:
 
     def rpc(self, method: str, handler: Handler | str) -> None:
         """Serve the BridgeService ``method`` with ``handler(request, call)``."""
-        if method in CORE_RPCS:
+        if method in HOST_METHODS:
             raise RegistrationError(f"plugin '{self.owner}': {method} is answered by the host itself")
-        if method not in PLUGIN_RPCS:
+        if method not in service_methods():
             raise RegistrationError(f"plugin '{self.owner}': {method!r} is not a BridgeService method")
         target = self._target(handler)
         entry = RpcEntry(method=method, owner=self.owner, target=target)
@@ -491,10 +504,8 @@ class Registrar:
 
     def session_attribute(self, name: str, factory: Callable[[SessionContext], Any]) -> None:
         """Make ``ctx.<name>`` return ``factory(ctx)`` (created once per call)."""
-        from snakepit_host._context import SessionContext
-
-        reserved = hasattr(SessionContext, name) or name in SessionContext.INSTANCE_ATTRIBUTES
-        if not name.isidentifier() or name.startswith("_") or reserved:
+        reserved = name in self._registry.reserved_attributes
+        if not isinstance(name, str) or not name.isidentifier() or name.startswith("_") or reserved:
             raise RegistrationError(
                 f"plugin '{self.owner}': {name!r} cannot be a session attribute "
                 "(it must be a public identifier not already defined by SessionContext)"
@@ -503,6 +514,26 @@ class Registrar:
             raise RegistrationError(f"plugin '{self.owner}': factory for {name!r} is not callable")
         entry = AttributeEntry(name=name, owner=self.owner, factory=factory)
         self._registry._add(self._registry.session_attributes, "session attribute", name, entry, factory)
+
+
+class EntryRegistrar:
+    """What a plugin-defined registration hook receives: ``register(name, value)``, bound to one plugin.
+
+    The entries land in ``host.registry.entries(kind)`` with their owner, are
+    listed under ``provides`` as ``kind``, collide by name like commands do,
+    and are withdrawn with a plugin that fails.
+    """
+
+    def __init__(self, registry: Registry, kind: str, owner: str) -> None:
+        self._registry = registry
+        self.kind = kind
+        self.owner = owner
+
+    def __call__(self, name: str, value: Any) -> None:
+        """Register ``value`` under ``name`` (a name as for commands: letters, digits, ``_``, ``-``, ``.``)."""
+        check_name(self.kind, name)
+        entry = RegistryEntry(name=name, owner=self.owner, value=value)
+        self._registry._add(self._registry._kinds.setdefault(self.kind, {}), self.kind, name, entry, value)
 
 
 TOOL_OPTIONS_ATTRIBUTE = "__snakepit_tool__"

@@ -1,9 +1,9 @@
 """The BridgeService servicer and the gRPC server around it.
 
 The host answers Ping, the session RPCs, ExecuteTool and
-ExecuteStreamingTool itself. Every other BridgeService method is served by
-the plugin that registered it (``register_rpcs``), or answered
-UNIMPLEMENTED with the name of the package that provides it. The standard
+ExecuteStreamingTool itself. Every other BridgeService method (read from the
+proto) is served by the plugin that registered it (``register_rpcs``), or
+answered UNIMPLEMENTED saying why nothing serves it. The standard
 health service and server reflection are attached lazily: their modules are
 imported on the first health or reflection call, not at start-up.
 """
@@ -21,6 +21,7 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from snakepit_host import codec
+from snakepit_host._bridge_methods import plugin_methods, service_methods
 from snakepit_host._errors import (
     DecodeError,
     EncodeError,
@@ -30,19 +31,18 @@ from snakepit_host._errors import (
     describe_exception,
     status_of,
 )
-from snakepit_host._registry import PLUGIN_RPCS
 from snakepit_host._telemetry import TelemetryHub
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_host.proto import snakepit_bridge_pb2_grpc as pb_grpc
 
 if TYPE_CHECKING:
     from snakepit_host._host import Host
+    from snakepit_host._host_api import Host as HostAPI
     from snakepit_host._sessions import Session
 
 log = logging.getLogger("snakepit_host.server")
 
 SERVICE_NAME = "snakepit.bridge.BridgeService"
-_METHODS = pb.DESCRIPTOR.services_by_name["BridgeService"].methods_by_name
 
 # Names Elixir 0.13 maps onto its error structs, for our own error classes.
 _ELIXIR_ERROR_TYPES = {
@@ -67,7 +67,7 @@ def _now() -> Timestamp:
 class RpcCall:
     """What a plugin RPC handler gets besides the request."""
 
-    def __init__(self, host: Host, context: grpc.ServicerContext, method: str) -> None:
+    def __init__(self, host: HostAPI, context: grpc.ServicerContext, method: str) -> None:
         self.host = host
         self.context = context
         self.method = method
@@ -174,7 +174,7 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
     def StreamTelemetry(
         self, request_iterator: Iterator[pb.TelemetryControl], context: grpc.ServicerContext
     ) -> Iterator[pb.TelemetryEvent]:
-        return self.host.telemetry.serve(request_iterator, context, self.host)
+        return self.host.telemetry.serve(request_iterator, context, lambda: self.host.stopping)
 
     def _failure(self, exc: Exception, request: pb.ExecuteToolRequest) -> pb.ExecuteToolResponse:
         status = status_of(exc)
@@ -249,10 +249,8 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
     def _plugin_rpc(self, method: str, request: Any, context: grpc.ServicerContext) -> Any:
         entry = self.host.registry.rpcs.get(method)
         if entry is None:
-            package = PLUGIN_RPCS[method]
-            context.abort(
-                grpc.StatusCode.UNIMPLEMENTED, f"{method} is not served by this host; install the {package} plugin"
-            )
+            why = self.host.explain_missing("rpcs", method)
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not served by this host: {why}")
         try:
             return entry.handler()(request, RpcCall(self.host, context, method))
         except Exception as exc:
@@ -306,7 +304,7 @@ def _abort_for(context: grpc.ServicerContext, exc: Exception, method: str, owner
 
 
 def _plugin_method(method: str) -> Callable[..., Any]:
-    if _METHODS[method].server_streaming:
+    if service_methods()[method]:
 
         def streaming(self: BridgeServicer, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             return self._plugin_stream(method, request, context)
@@ -321,7 +319,7 @@ def _plugin_method(method: str) -> Callable[..., Any]:
     return unary
 
 
-for _method in PLUGIN_RPCS:
+for _method in plugin_methods():
     setattr(BridgeServicer, _method, _plugin_method(_method))
 
 
@@ -445,7 +443,7 @@ class _HandlerCollector:
 
 
 class LazyStandardServices(grpc.GenericRpcHandler):
-    """grpc.health.v1 and server reflection, imported on their first call."""
+    """grpc.health.v1 and server reflection (v1 and v1alpha), imported on their first call."""
 
     def __init__(self) -> None:
         self._health: Any = None
@@ -481,13 +479,12 @@ class LazyStandardServices(grpc.GenericRpcHandler):
         return collector.handlers
 
     def _load_reflection(self) -> list[grpc.GenericRpcHandler]:
-        from grpc_reflection.v1alpha import reflection
+        from grpc_health.v1 import health_pb2
 
-        collector = _HandlerCollector()
-        names = (SERVICE_NAME, "grpc.health.v1.Health", reflection.SERVICE_NAME)
-        reflection.enable_server_reflection(names, collector)
-        self._reflection_handlers = collector.handlers
-        return collector.handlers
+        from snakepit_host._reflection import reflection_handlers
+
+        self._reflection_handlers = reflection_handlers((pb.DESCRIPTOR, health_pb2.DESCRIPTOR))
+        return self._reflection_handlers
 
     def not_serving(self) -> None:
         self._serving = False

@@ -18,15 +18,13 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 
 if TYPE_CHECKING:
     import grpc
-
-    from snakepit_host._host import Host
 
 QUEUE_LIMIT = 1024
 POLL_SECONDS = 0.25
@@ -120,9 +118,9 @@ class TelemetryHub:
             stream.offer(event)
 
     def serve(
-        self, controls: Iterator[pb.TelemetryControl], context: grpc.ServicerContext, host: Host
+        self, controls: Iterator[pb.TelemetryControl], context: grpc.ServicerContext, stopping: Callable[[], bool]
     ) -> Iterator[pb.TelemetryEvent]:
-        """The body of StreamTelemetry: headers at once, then events until the call or the host ends."""
+        """The body of StreamTelemetry: headers at once, then events until the call ends or ``stopping()``."""
         context.send_initial_metadata(())  # Elixir waits for headers before it sends controls
         stream = _Stream()
         with self._lock:
@@ -132,7 +130,7 @@ class TelemetryHub:
         )
         reader.start()
         try:
-            while context.is_active() and not host.stopping and not stream.broken:
+            while context.is_active() and not stopping() and not stream.broken:
                 try:
                     yield stream.events.get(timeout=POLL_SECONDS)
                 except queue.Empty:

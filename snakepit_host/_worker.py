@@ -179,8 +179,17 @@ def shutdown(host: Host, server: BridgeServer) -> None:
     log.info("snakepit-host stopped (%s)", host.stop_reason)
 
 
+QUIET_LOGGERS = ("asyncio", "grpc", "httpcore", "httpx", "urllib3", "openai", "LiteLLM", "litellm", "filelock")
+"""Libraries that log every request at INFO: kept at WARNING whatever the level, so plugins' logs stay readable."""
+
+
 def configure_logging(level: str | None) -> None:
-    """Logs go to stderr only: stdout belongs to the readiness line."""
+    """Logs of the host, every plugin and user code go to stderr at ``level``; stdout is the readiness line's.
+
+    One handler on the root logger, so a third-party plugin's ``logging.getLogger(__name__)`` is
+    heard without any setup. A handler installed here before is replaced; other handlers (pytest's)
+    are left alone.
+    """
     name = (level or "info").strip().lower()
     numeric: Any = {"none": logging.CRITICAL + 10, "warn": logging.WARNING}.get(name) or getattr(
         logging, name.upper(), None
@@ -189,10 +198,12 @@ def configure_logging(level: str | None) -> None:
         numeric = logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("snakepit_host")
-    root.handlers[:] = [handler]
+    handler.set_name(_HANDLER_NAME)
+    root = logging.getLogger()
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != _HANDLER_NAME] + [handler]
     root.setLevel(numeric)
-    root.propagate = False
-    for plugin_logger in ("snakepit_variables", "snakepit_tools", "snakepit_dspy", "snakepit_adapters"):
-        logging.getLogger(plugin_logger).handlers[:] = [handler]
-        logging.getLogger(plugin_logger).setLevel(numeric)
+    for noisy in QUIET_LOGGERS:
+        logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
+
+
+_HANDLER_NAME = "snakepit-host-stderr"

@@ -15,10 +15,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from snakepit_host import __version__
+from snakepit_host._version import __version__
 
 if TYPE_CHECKING:
-    from snakepit_host._host import Host, HostConfig
+    from snakepit_host._host import Host
+    from snakepit_host._host_config import HostConfig
     from snakepit_host._plugin_manager import PluginManager
 
 log = logging.getLogger("snakepit_host")
@@ -271,8 +272,8 @@ def _import_like_snakepit(priv_python: Path) -> None:
         sys.path.insert(0, folder)
 
 
-def host_config(args: argparse.Namespace, plugin_dests: set[str]) -> HostConfig:
-    from snakepit_host._host import DEFAULT_PORT, HostConfig
+def host_config(args: argparse.Namespace, plugin_options: list[str]) -> HostConfig:
+    from snakepit_host._host_config import DEFAULT_PORT, HostConfig
 
     ready_file = args.ready_file or os.environ.get("SNAKEPIT_READY_FILE") or None
     error_format = args.error_format
@@ -297,7 +298,7 @@ def host_config(args: argparse.Namespace, plugin_dests: set[str]) -> HostConfig:
         error_format=error_format,
         include_tracebacks=logging.getLogger("snakepit_host").isEnabledFor(logging.DEBUG),
         run_id=args.run_id,
-        options={dest: getattr(args, dest) for dest in plugin_dests},
+        options={name: getattr(args, name) for name in plugin_options},
     )
     if max_message:
         config.max_message_bytes = max_message
@@ -307,20 +308,20 @@ def host_config(args: argparse.Namespace, plugin_dests: set[str]) -> HostConfig:
 def make_host(config: HostConfig, plugins: PluginManager) -> Host:
     from snakepit_host._host import Host
 
-    return Host(config, plugins, plugins.build_registry())
+    return Host(config, plugins, plugins.build_registry(config.options))
 
 
 # ---------------------------------------------------------------- commands
 
 
-def cmd_serve(args: argparse.Namespace, unknown: list[str], plugins: PluginManager, plugin_dests: set[str]) -> int:
+def cmd_serve(args: argparse.Namespace, unknown: list[str], plugins: PluginManager, plugin_options: list[str]) -> int:
     from snakepit_host._server import PortInUse
     from snakepit_host._worker import HeartbeatConfig, join_process_group, serve
 
     join_process_group()
     if unknown:
         log.warning("ignoring unknown option(s): %s", " ".join(unknown))
-    config = host_config(args, plugin_dests)
+    config = host_config(args, plugin_options)
     host = make_host(config, plugins)
     if args.health_check:
         failed = [r for r in plugins.records.values() if r.status in ("error", "incompatible")]
@@ -396,7 +397,7 @@ def cmd_describe(args: argparse.Namespace, plugins: PluginManager | None) -> int
 
 
 def _local_config() -> HostConfig:
-    from snakepit_host._host import HostConfig
+    from snakepit_host._host_config import HostConfig
 
     return HostConfig(port=0)
 
@@ -540,13 +541,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_describe(args, None)
     try:
         plugins = load_plugins(args)
-        plugin_dests: set[str] = set()
         if args.command == "serve":
-            before = {action.dest for action in parsers["serve"]._actions}
-            plugins.add_arguments(parsers["serve"])
-            plugin_dests = {action.dest for action in parsers["serve"]._actions} - before
+            plugin_options = plugins.add_options(parsers["serve"])
             args, unknown = parser.parse_known_args(argv)
-            return cmd_serve(args, unknown, plugins, plugin_dests)
+            return cmd_serve(args, unknown, plugins, plugin_options)
         if args.command == "plugins":
             return cmd_plugins(args, plugins)
         if args.command == "describe":

@@ -8,34 +8,52 @@ release only ever *adds* arguments, hooks or registrar keywords.
 
 Registration hooks receive a registrar bound to the calling plugin, so every
 command, tool, type and RPC knows its owner, and collisions name both sides.
-The host calls each plugin's registration hooks in isolation: if one raises,
-everything that plugin registered is withdrawn and the plugin is shown with
-status ``error``; the other plugins are unaffected.
+The host calls every hook through pluggy, one plugin at a time (so
+``pm.trace`` and ``add_hookcall_monitoring`` see each call), which keeps
+plugins isolated: if one raises, everything that plugin registered is
+withdrawn and the plugin is shown with status ``error``; the other plugins
+are unaffected.
 
-Order: ``register_types``, ``register_commands``, ``register_tools``,
-``register_rpcs``, ``register_session_attributes`` (each across all plugins,
-built-ins first, then entry points sorted by name), then ``prepare_tool``
-for every tool, then ``host_started``. ``resolve_command`` runs at call time
-for names nobody registered. ``stands_in_for`` and ``serve_adapter`` are
-asked while plugins load, when the host is started with ``--adapter``.
+Order of plugins within a hook: built-ins first, then the others with
+``tryfirst=True`` implementations ahead and ``trylast=True`` ones behind;
+otherwise entry points sorted by name, then plugins added directly
+(``--adapter``, the testing kit) in the order added. Order of hooks:
+``add_hookspecs`` (as each plugin registers), ``register_options``, then
+``register_types``, ``register_commands``, ``register_tools``,
+``register_rpcs``, ``register_session_attributes``, then the registration
+hooks plugins declare with :func:`registration_hookspec`, then the host
+prepares every tool (its schema from its signature) and offers it to
+``prepare_tool``, then ``host_started``. ``resolve_command`` runs at call
+time for names nobody registered. ``stands_in_for`` and ``serve_adapter``
+are asked while plugins load, when the host is started with ``--adapter``.
+
+Refused at load (status ``error``, with the reason): ``wrapper=True`` or
+``hookwrapper=True`` on a host hook, generator functions, and ``async def``
+anywhere but the lifecycle hooks (``host_started``, ``host_stopping``,
+``session_created``, ``session_closed``), which the host awaits.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
 if TYPE_CHECKING:
-    import argparse
-
-    from snakepit_host._host import Host
+    from snakepit_host._host_api import Host
+    from snakepit_host._options import OptionRegistrar
     from snakepit_host._registry import Command, Registrar, Tool
     from snakepit_host._sessions import Session
 
 PROJECT = "snakepit"
 HOOK_API_VERSION = (1, 1)
 """(major, minor) of this hook surface. Minor bumps add; only a major bump removes."""
+REGISTRATION_KIND_ATTRIBUTE = "snakepit_registration_kind"
+"""Attribute :func:`registration_hookspec` sets on a spec: the kind of entries its hook registers."""
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -46,7 +64,7 @@ def register_types(register: Registrar) -> None:
     """Register value types (for session variables and typed parameters).
 
     Call ``register.type(name, value_type)`` once per type, where
-    ``value_type`` implements :class:`snakepit_host._value_types.ValueType`
+    ``value_type`` implements :class:`snakepit_host.ValueType`
     (validate, constraints, wire encoding, schema, description).
 
     :param register: registrar bound to this plugin.
@@ -62,8 +80,12 @@ def register_commands(register: Registrar) -> None:
 
     ``register.command(name, handler, description=..., parameters=...,
     streaming=..., timeout=...)``. The handler is called as
-    ``handler(ctx, params)`` with a :class:`~snakepit_host._context.SessionContext`
-    and the decoded parameter dict. It may be a plain function, ``async def``,
+    ``handler(ctx, params)`` with a :class:`snakepit_host.SessionContext`
+    and the decoded parameter dict, which the host has checked against the
+    ``parameters`` JSON schema (every problem reported to the caller at once,
+    the handler not run) and from which it has removed the routing key
+    ``session_id`` (kept for commands registered with ``keep_routing=True``).
+    It may be a plain function, ``async def``,
     a generator or an async generator (the last two for streaming commands).
     ``handler`` may also be a ``"package.module:attribute"`` string, imported
     on first call, which keeps heavy modules out of start-up.
@@ -81,7 +103,10 @@ def register_tools(register: Registrar) -> None:
     ``register.tool(function, name=..., description=..., parameters=...,
     returns=..., streaming=..., tags=..., timeout=...)``. A tool is called
     with keyword arguments taken from the request parameters; a parameter
-    named ``ctx`` receives the :class:`~snakepit_host._context.SessionContext`.
+    named ``ctx`` receives the :class:`snakepit_host.SessionContext`.
+    The host derives the parameter schema from the signature, type hints and
+    docstring (or completes an explicit ``parameters=`` one), validates every
+    call against it and converts the values as the hints ask.
     Tools share one namespace with commands.
 
     :param register: registrar bound to this plugin.
@@ -97,8 +122,8 @@ def register_rpcs(register: Registrar) -> None:
     ``register.rpc(method, handler)`` where ``method`` is a BridgeService
     method name such as ``"GetVariable"``, and ``handler(request, call)``
     returns the response message (or yields messages for server-streaming
-    methods). ``call`` is a :class:`~snakepit_host._server.RpcCall`. Raise a
-    :class:`~snakepit_host._errors.SnakepitError` to answer with its status.
+    methods). ``call`` is a :class:`snakepit_host.RpcCall`. Raise a
+    :class:`snakepit_host.SnakepitError` to answer with its status.
     Only one plugin may serve a method.
 
     :param register: registrar bound to this plugin.
@@ -109,7 +134,7 @@ def register_rpcs(register: Registrar) -> None:
 
 @hookspec
 def register_session_attributes(register: Registrar) -> None:
-    """Add attributes to :class:`~snakepit_host._context.SessionContext`.
+    """Add attributes to :class:`snakepit_host.SessionContext`.
 
     ``register.session_attribute(name, factory)`` makes ``ctx.<name>``
     return ``factory(ctx)``, created on first access and cached for that
@@ -123,15 +148,21 @@ def register_session_attributes(register: Registrar) -> None:
 
 @hookspec(firstresult=True)
 def prepare_tool(tool: Tool) -> Tool | None:
-    """Return a finished copy of a registered tool, or ``None`` to pass.
+    """Return a changed copy of a tool the host has prepared, or ``None`` to pass.
 
-    Called once per tool after registration. A tool plugin uses it to derive
-    the parameter schema from the signature and to install a validating
-    ``invoker``. The first non-``None`` answer wins; with none, the host
-    calls the function with the parameters as keyword arguments.
+    Called once per registered Python tool after registration. The tool
+    arrives prepared: ``parameters`` is the schema the host will enforce
+    (derived from the signature, or the explicit one completed), ``returns``
+    the result schema, ``invoker`` the host's call of the function. A lazy
+    (``"module:attr"``) tool arrives as registered (``invoker`` is ``None``)
+    and is prepared on its first call. A copy may tighten the schema (the
+    host enforces what it says), add tags or metadata, or set an
+    ``invoker(ctx, params)`` of its own, which then receives the validated
+    parameters unconverted. The first non-``None`` answer wins; raising
+    refuses the tool, withdrawing the plugin that registered it.
 
-    :param tool: the tool as registered (frozen dataclass; use ``dataclasses.replace``).
-    :returns: the prepared tool, or ``None``.
+    :param tool: the prepared tool (frozen dataclass; use ``dataclasses.replace``).
+    :returns: the changed tool, or ``None``.
 
     .. versionadded:: 1.0
     """
@@ -144,9 +175,9 @@ def resolve_command(name: str, session_id: str, host: Host) -> Command | None:
     Called only when ``name`` is neither registered nor one of the session's
     local commands, so it costs nothing on the normal path. snakepit-tools
     uses it to fetch a session's Elixir tools on the first call that names
-    one. Return a :class:`~snakepit_host._registry.Command` (or ``Tool``)
+    one. Return a :class:`snakepit_host.Command` (or ``Tool``)
     whose ``name`` is ``name``; raise a
-    :class:`~snakepit_host._errors.SnakepitError` to explain why it cannot be
+    :class:`snakepit_host.SnakepitError` to explain why it cannot be
     looked up now (the caller's "unknown command" error quotes it).
 
     :param name: the command name the caller asked for.
@@ -201,7 +232,7 @@ def host_started(host: Host) -> None:
     Called before the readiness signal is sent, so keep it short; start
     background work in a thread. May be ``async def``.
 
-    :param host: the running :class:`~snakepit_host._host.Host`.
+    :param host: the running :class:`snakepit_host.Host`.
 
     .. versionadded:: 1.0
     """
@@ -214,7 +245,7 @@ def host_stopping(host: Host) -> None:
     In-flight calls are still finishing. Release resources quickly; the
     whole shutdown has a grace period of a few seconds. May be ``async def``.
 
-    :param host: the stopping :class:`~snakepit_host._host.Host`.
+    :param host: the stopping :class:`snakepit_host.Host`.
 
     .. versionadded:: 1.0
     """
@@ -224,7 +255,7 @@ def host_stopping(host: Host) -> None:
 def session_created(session: Session, host: Host) -> None:
     """A session was created (first use of its id, or InitializeSession).
 
-    :param session: the new :class:`~snakepit_host._sessions.Session`.
+    :param session: the new :class:`snakepit_host.Session`.
     :param host: the running host.
 
     .. versionadded:: 1.0
@@ -244,16 +275,20 @@ def session_closed(session: Session, reason: str, host: Host) -> None:
 
 
 @hookspec
-def add_arguments(parser: argparse._ArgumentGroup) -> None:
-    """Add command-line options to ``snakepit-host serve``.
+def register_options(register: OptionRegistrar) -> None:
+    """Declare settings for ``snakepit-host serve``, typed and checked once at start-up.
 
-    ``parser`` is an argparse argument group titled after the plugin. Read
-    the values at run time with ``host.option(dest, env=..., default=...)``,
-    which also falls back to an environment variable, so Snakepit can
-    configure the plugin either way. Use long options prefixed with the
-    plugin's name (``--variables-store``) to avoid collisions.
+    ``register.option(name, type=str|int|float|bool, default=..., env=...,
+    choices=..., minimum=..., metavar=..., help=...)``. Each becomes the flag
+    ``--<name with dashes>`` (shown by ``serve --help`` under "plugin
+    <name>") with ``env`` as its fallback, so Snakepit can configure the
+    plugin through ``adapter_args`` or the environment. Read the typed value
+    with ``host.option(name)``. A value that does not convert, is not one of
+    ``choices`` or is below ``minimum`` withdraws the plugin with that
+    reason (fatal in strict mode). Prefix names with your plugin's name
+    (``variables_store``) to avoid collisions.
 
-    :param parser: the argument group for this plugin.
+    :param register: option registrar bound to this plugin.
 
     .. versionadded:: 1.0
     """
@@ -263,7 +298,9 @@ def add_arguments(parser: argparse._ArgumentGroup) -> None:
 def add_hookspecs(plugin_manager: pluggy.PluginManager) -> None:
     """Add hook specifications of your own for other plugins to implement.
 
-    Call ``plugin_manager.add_hookspecs(module_or_class)``. Implementations
+    Call ``plugin_manager.add_hookspecs(module_or_class)``. A spec made with
+    :func:`registration_hookspec` is a registration hook the host runs for
+    you, with the same isolation and listing as its own. Implementations
     of a plugin's hooks should be marked ``@hookimpl(optionalhook=True)`` so
     they do not fail when that plugin is not installed.
 
@@ -271,6 +308,29 @@ def add_hookspecs(plugin_manager: pluggy.PluginManager) -> None:
 
     .. versionadded:: 1.0
     """
+
+
+def registration_hookspec(kind: str) -> Callable[[F], F]:
+    """Make a plugin's hook spec a registration hook for entries of ``kind`` (e.g. ``"variable_stores"``).
+
+    The spec takes one argument, ``register`` (after ``self`` in a class). The host calls every
+    implementation in ``build_registry``, after its own registration hooks,
+    with an :class:`snakepit_host.EntryRegistrar` bound to the implementing
+    plugin: ``register(name, value)``. Entries keep their owner, collide by
+    name, are listed under ``provides`` as ``kind``, and are withdrawn with a
+    plugin whose implementation raises (status ``error``). The declaring
+    plugin reads them with ``host.registry.entries(kind)``.
+    """
+    if not isinstance(kind, str) or not kind.isidentifier() or not kind.islower():
+        raise ValueError(f"registration hook kind {kind!r} must be a lower-case identifier such as 'variable_stores'")
+
+    def declare(function: F) -> F:
+        if [name for name in inspect.signature(function).parameters if name != "self"] != ["register"]:
+            raise TypeError(f"registration hook {function.__name__} must take exactly one argument, 'register'")
+        setattr(function, REGISTRATION_KIND_ATTRIBUTE, kind)
+        return hookspec(function)
+
+    return declare
 
 
 def hook_names() -> list[str]:

@@ -22,8 +22,9 @@ class HostProcess:
     """A host started as a real subprocess, the way Snakepit starts one."""
 
     def __init__(self, argv: list[str], env: dict[str, str] | None = None, **popen: Any) -> None:
-        # Hermetic: SNAKEPIT_* settings of the shell running the tests do not leak in.
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith("SNAKEPIT_")}
+        # Hermetic: SNAKEPIT_* settings of the shell running the tests do not leak in; the
+        # discovery cache stays in the test session's folder (see snakepit_host.testing).
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("SNAKEPIT_") or k == "SNAKEPIT_CACHE_DIR"}
         full_env = {**inherited, "SNAKEPIT_LOG_LEVEL": "info", **(env or {})}
         self.argv = argv
         self.process = subprocess.Popen(

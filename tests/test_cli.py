@@ -136,3 +136,32 @@ def test_local_stream_prints_what_a_remote_caller_would_read(tmp_path: Path) -> 
     argv = [sys.executable, "-m", "snakepit_host", "call", "chunks", "--local", "--stream", "--adapter", "chunky"]
     result = subprocess.run(argv, capture_output=True, text=True, check=True, env=env)
     assert [json.loads(line) for line in result.stdout.splitlines()] == [{"plain": 1}, {"wrapped": 2}, {"raw": 3}]
+
+
+LOGGING_PLUGIN = """
+import logging
+from snakepit_host import hookimpl
+
+@hookimpl
+def host_started(host):
+    logging.getLogger("thirdparty_plugin").info("third-party plugin says hello")
+    logging.getLogger("thirdparty_plugin").debug("third-party detail")
+    logging.getLogger("httpx").info("HTTP Request: GET http://example (chatty library)")
+"""
+
+
+@pytest.mark.parametrize(("level", "shown"), [("info", True), ("warning", False)])
+def test_every_plugins_logs_reach_stderr_at_the_level(
+    spawn_host: Spawn, tmp_path: Path, level: str, shown: bool
+) -> None:
+    (tmp_path / "chatty_plugin.py").write_text(LOGGING_PLUGIN)
+    env = {"PYTHONPATH": str(tmp_path), "SNAKEPIT_PLUGINS": "adapter"}
+    argv = [python(), "-m", "snakepit_host", "serve", "--port", "0", "--adapter", "chatty_plugin", "--log-level", level]
+    host = spawn_host(argv, env)
+    port = host.wait_ready()
+    host.process.send_signal(signal.SIGTERM)
+    assert host.wait() == 0
+    stderr = host.stderr
+    assert ("INFO thirdparty_plugin: third-party plugin says hello" in stderr) is shown, stderr
+    assert "third-party detail" not in stderr and "chatty library" not in stderr
+    assert host.stdout_lines == [f"GRPC_READY:{port}\n"]  # logs never go to stdout

@@ -1,10 +1,10 @@
 """The guides say what the code does.
 
-docs/plugins.md must show every hook spec with the signature and options
-of ``snakepit_host.hookspecs`` and every public ``Registrar`` method with its
-real signature, and its quick-start package must install, list, serve and
-pass its own tests. docs/snakepit.md must list the real exit codes and
-sub-commands.
+docs/plugins.md must show every hook spec (the host's, and every hook an
+installed plugin declares) with its real signature and options, and every
+public method of the registrars with its real signature; its quick-start
+package must install, list, serve and pass its own tests. docs/snakepit.md
+must list the real exit codes and sub-commands.
 """
 
 from __future__ import annotations
@@ -15,16 +15,17 @@ import json
 import re
 import subprocess
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hostproc import HostProcess
+from installed_hooks import all_hook_specs
 from plugin_packages import ROOT, SNAKEPIT_HOST, cli_env, listing, pip_install, run_cli
 
-from snakepit_host import cli, hookspecs
-from snakepit_host._registry import Registrar
+from snakepit_host import EntryRegistrar, OptionRegistrar, Registrar, cli, hookspecs
 
 PLUGIN_GUIDE = ROOT / "docs" / "plugins.md"
 OPERATING_GUIDE = ROOT / "docs" / "snakepit.md"
@@ -91,19 +92,31 @@ def rendered(function: ast.FunctionDef) -> str:
 
 
 def rendered_code(function: Callable[..., Any]) -> str:
-    """The same canonical text for a live function (its signature parsed back through ast)."""
-    stub = ast.parse(f"def f{inspect.signature(function)}: pass").body[0]
-    assert isinstance(stub, ast.FunctionDef)
-    return rendered(stub)
+    """The same canonical text for a live function, from its source (defaults as written: ``type = str``)."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    definition = next(node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef))
+    return rendered(definition)
 
 
 def _spec_options(decorator: ast.expr) -> dict[str, Any] | None:
-    """``{"firstresult": True}`` for ``@hookspec(firstresult=True)``; None when not a hookspec decorator."""
+    """``{"firstresult": True}`` for ``@hookspec(firstresult=True)``, ``{"kind": "k"}`` for
+    ``@registration_hookspec("k")``; None when not a hookspec decorator."""
     if isinstance(decorator, ast.Name) and decorator.id == "hookspec":
         return {}
-    if isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Name) and decorator.func.id == "hookspec":
+    if not isinstance(decorator, ast.Call) or not isinstance(decorator.func, ast.Name):
+        return None
+    if decorator.func.id == "hookspec":
         return {keyword.arg: ast.literal_eval(keyword.value) for keyword in decorator.keywords}
+    if decorator.func.id == "registration_hookspec":
+        return {"kind": ast.literal_eval(decorator.args[0])}
     return None
+
+
+def code_options(spec: Callable[..., Any]) -> dict[str, Any]:
+    """The same for a live spec: its pluggy options that are set, and its registration kind."""
+    options = {k: v for k, v in getattr(spec, f"{hookspecs.PROJECT}_spec").items() if v and k != "warn_on_impl"}
+    kind = getattr(spec, hookspecs.REGISTRATION_KIND_ATTRIBUTE, None)
+    return {"kind": kind} if kind is not None else options
 
 
 def documented_specs() -> dict[str, tuple[str, dict[str, Any]]]:
@@ -125,45 +138,55 @@ def test_every_python_block_of_the_guides_parses() -> None:
                 pytest.fail(f"{guide.name}: python block {index + 1} does not parse: {exc}\n{body}")
 
 
+def every_spec() -> dict[str, Callable[..., Any]]:
+    """The spec function of every hook: the host's and the installed plugins' own."""
+    specs = {name: caller.spec.function for name, caller in all_hook_specs().items() if caller.spec}
+    assert set(hookspecs.hook_names()) < set(specs), "the installed plugins declare hooks of their own"
+    return specs
+
+
 def test_every_hook_spec_is_in_the_guide_with_its_exact_signature() -> None:
     documented = documented_specs()
-    missing = [name for name in hookspecs.hook_names() if name not in documented]
+    specs = every_spec()
+    missing = [name for name in specs if name not in documented]
     assert not missing, f"docs/plugins.md lacks a '@hookspec def ...' block for: {', '.join(missing)}"
-    for name in hookspecs.hook_names():
-        spec = getattr(hookspecs, name)
-        options = {k: v for k, v in getattr(spec, f"{hookspecs.PROJECT}_spec").items() if v and k != "warn_on_impl"}
+    for name, spec in specs.items():
         signature, documented_options = documented[name]
-        assert signature == rendered_code(spec), (
-            f"docs/plugins.md shows {name}{signature}, the code has a different one"
-        )
-        assert documented_options == options, f"docs/plugins.md shows @hookspec{documented_options} on {name}"
-    stale = sorted(set(documented) - set(hookspecs.hook_names()))
+        code = rendered_code(spec)
+        if next(iter(inspect.signature(spec).parameters), None) == "self":  # a spec declared as a method
+            code = code.replace("(self, ", "(", 1)
+        assert signature == code, f"docs/plugins.md shows {name}{signature}, the code has {code}"
+        assert documented_options == code_options(spec), f"docs/plugins.md shows {documented_options} on {name}"
+    stale = sorted(set(documented) - set(specs))
     assert not stale, f"docs/plugins.md documents hooks that do not exist: {', '.join(stale)}"
 
 
 def test_every_hook_has_its_own_section() -> None:
     text = PLUGIN_GUIDE.read_text()
-    missing = [name for name in hookspecs.hook_names() if f"\n### `{name}`\n" not in text]
+    missing = [name for name in every_spec() if f"\n### `{name}`\n" not in text]
     assert not missing, f"docs/plugins.md has no '### `name`' section for: {', '.join(missing)}"
 
 
-def test_every_registrar_method_is_documented_with_its_signature() -> None:
+@pytest.mark.parametrize("registrar", [Registrar, EntryRegistrar, OptionRegistrar], ids=lambda cls: cls.__name__)
+def test_every_registrar_method_is_documented_with_its_signature(registrar: type) -> None:
     documented = {
-        fn.name: rendered(fn) for fn, cls in python_functions(PLUGIN_GUIDE) if cls and cls.name == "Registrar"
+        fn.name: rendered(fn) for fn, cls in python_functions(PLUGIN_GUIDE) if cls and cls.name == registrar.__name__
     }
     public = {
         name: rendered_code(member)
-        for name, member in inspect.getmembers(Registrar, inspect.isfunction)
-        if not name.startswith("_")
+        for name, member in inspect.getmembers(registrar, inspect.isfunction)
+        if not name.startswith("_") or (name == "__call__" and "__call__" in vars(registrar))
     }
     undocumented = sorted(set(public) - set(documented))
-    assert not undocumented, f"Registrar methods missing from docs/plugins.md: {', '.join(undocumented)}"
+    assert not undocumented, f"{registrar.__name__} methods missing from docs/plugins.md: {', '.join(undocumented)}"
     stale = sorted(set(documented) - set(public))
-    assert not stale, f"docs/plugins.md documents Registrar methods that do not exist: {', '.join(stale)}"
+    assert not stale, f"docs/plugins.md documents {registrar.__name__} methods that do not exist: {', '.join(stale)}"
     for name, signature in public.items():
-        assert documented[name] == signature, f"Registrar.{name}: guide {documented[name]} != code {signature}"
+        assert documented[name] == signature, f"{registrar.__name__}.{name}: guide {documented[name]} != {signature}"
+    text = PLUGIN_GUIDE.read_text()
     for name in public:
-        assert f"**`{name}`**" in PLUGIN_GUIDE.read_text(), f"Registrar.{name} has no explanation in the guide"
+        shown = f"`{registrar.__name__}`" if name == "__call__" else f"**`{name}`**"
+        assert shown in text, f"{registrar.__name__}.{name} has no explanation in the guide"
 
 
 def test_the_signature_check_notices_a_difference() -> None:

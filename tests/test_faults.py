@@ -121,7 +121,7 @@ def test_elixir_killed_mid_call_then_restarted(elixir: ElixirProcess) -> None:
         wait_until(lambda: elixir.seen("RegisterTools", session), "this worker's tools announced to Elixir")
         client.call("register_variable", {"name": "x", "type": "float", "value": 1.0}, session_id=session)
         assert running.host.status["variables"]["store"] == "elixir"
-        assert elixir.seen("RegisterVariable", session)
+        wait_until(lambda: elixir.seen("RegisterVariable", session), "the variable registered in Elixir")
 
         outcome: list[Any] = []
 
@@ -157,7 +157,9 @@ def test_elixir_killed_mid_call_then_restarted(elixir: ElixirProcess) -> None:
         client.call("register_variable", {"name": "x", "type": "float", "value": 3.0}, session_id=session)
         assert client.call("set_variable", {"name": "x", "value": 4.0}, session_id=session)["version"] == 1
         assert client.call("get_variable", {"name": "x"}, session_id=session)["value"] == 4.0
-        assert elixir.seen("RegisterVariable", session) and elixir.seen("SetVariable", session)
+        # The stand-in's request log is read from its stdout by a thread: wait for the lines, do not race them.
+        wait_until(lambda: elixir.seen("RegisterVariable", session), "the variable registered in Elixir again")
+        wait_until(lambda: elixir.seen("SetVariable", session), "the variable written to Elixir")
         assert running.host.status["tools"]["reconnects"] >= 1
 
 

@@ -165,9 +165,14 @@ def test_pickles_as_binary_parameters(client: SnakepitClient, pickles: dict[str,
             ("register_variable", {"name": "e", "type": "embedding"}, "value", "e:"),
             ("register_variable", {"name": "s", "type": "string"}, "value", "s:"),
             ("split_bill", {"people": 2}, "total", "does not accept binary"),
-            ("load_program", {}, "state", "'state' must be an object"),
-            ("optimize_program", {"program_id": "p", "optimizer": "LabeledFewShot"}, "trainset", "must be a list"),
-            ("call_dspy", {"target": "dspy.Example"}, "args", "'args' must be a list"),
+            ("load_program", {}, "state", "parameter 'state' arrived as binary data, but it does not accept binary"),
+            (
+                "optimize_program",
+                {"program_id": "p", "optimizer": "LabeledFewShot"},
+                "trainset",
+                "does not accept binary",
+            ),
+            ("call_dspy", {"target": "dspy.Example"}, "args", "parameter 'args' arrived as binary data"),
             ("configure_lm", {"model": "dummy"}, "answers", "answers"),
         ]
         for command, params, field, expected in places:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ from snakepit_host import __version__, hookimpl
 from snakepit_host._async_loop import BackgroundLoop
 from snakepit_host._entry_points import requirement_for, scan, version_matches
 from snakepit_host._plugin_manager import PluginLoadError, PluginManager
+from snakepit_host.host_client import RemoteError
+from snakepit_host.testing import running_host
 
 
 def _manager(**kwargs: Any) -> PluginManager:
@@ -129,6 +132,45 @@ def test_a_preparer_that_returns_garbage_fails_alone() -> None:
     record = manager.records["bad_preparer"]
     assert record.status == "error"
     assert record.error == "prepare_tool returned dict for tool 'identity', not a Tool of that name"
+
+
+def test_a_preparer_receives_prepared_tools_and_what_it_returns_is_enforced() -> None:
+    seen: dict[str, Any] = {}
+
+    def bounded(ctx: Any, n: int) -> int:
+        return n
+
+    class Tools:
+        @hookimpl
+        def register_tools(self, register: Any) -> None:
+            register.tool(bounded, tags=["audited"])
+            register.tool("textwrap:dedent", name="dedent")  # lazy: prepared on its first call
+
+    class Audit:
+        @hookimpl
+        def prepare_tool(self, tool: Any) -> Any:
+            seen[tool.name] = (tool.parameters, tool.invoker is not None)
+            if "audited" not in tool.tags:
+                return None
+            schema = {**tool.parameters, "properties": {"n": {"type": "integer", "maximum": 10}}}
+            return dataclasses.replace(tool, parameters=schema, metadata={"audited": "yes"})
+
+    with running_host(Tools, Audit) as handle:
+        parameters, prepared = seen["bounded"]
+        assert prepared and parameters == {
+            "type": "object",
+            "properties": {"n": {"type": "integer"}},
+            "required": ["n"],
+            "additionalProperties": False,
+        }
+        assert seen["dedent"] == (None, True)  # lazy: its invoker imports the module and derives the schema later
+        tool = handle.host.registry.commands["bounded"]
+        assert tool.metadata == {"audited": "yes"} and tool.parameters["properties"]["n"]["maximum"] == 10
+        client = handle.client()
+        assert client.call("bounded", {"n": 3}) == 3
+        with pytest.raises(RemoteError, match="parameter 'n': 11 is greater than the maximum of 10"):
+            client.call("bounded", {"n": 11})
+        assert client.call("dedent", {"text": "  x"}) == "x"
 
 
 def test_optional_hooks_of_absent_plugins_are_fine() -> None:
@@ -344,3 +386,139 @@ def test_a_hung_host_stopping_hook_is_abandoned_at_the_deadline() -> None:
     assert manager.records["stuck"].runtime_errors == [
         "host_stopping failed: TimeoutError: did not return within 0.3 s; carrying on without it"
     ]
+
+
+# ---------------------------------------------------------------- hooks are pluggy calls
+
+
+def test_every_hook_call_goes_through_pluggy() -> None:
+    """pluggy's monitoring sees the host's calls: registration, prepare_tool, lifecycle, resolve_command."""
+
+    class Everything:
+        @hookimpl
+        def register_tools(self, register: Any) -> None:
+            register.tool(lambda a: a, name="identity")
+
+        @hookimpl
+        def prepare_tool(self, tool: Any) -> Any:
+            return None
+
+        @hookimpl
+        def host_started(self, host: Any) -> None:
+            pass
+
+        @hookimpl
+        def resolve_command(self, name: str) -> Any:
+            return None
+
+    seen: list[tuple[str, list[str]]] = []
+    manager = _manager()
+    manager.add(Everything, "everything")
+    undo = manager.pm.add_hookcall_monitoring(
+        lambda name, impls, kwargs: seen.append((name, [impl.plugin_name for impl in impls])),
+        lambda outcome, name, impls, kwargs: None,
+    )
+    manager.build_registry()
+    loop = BackgroundLoop()
+    try:
+        manager.call_lifecycle("host_started", loop, host=None)
+    finally:
+        loop.stop()
+    assert manager.resolve_command("nope", "s", None) == (None, [])  # type: ignore[arg-type]
+    undo()
+    assert ("register_commands", ["core"]) in seen and ("register_tools", ["everything"]) in seen
+    assert [call for call in seen if call[0] in ("prepare_tool", "host_started", "resolve_command")] == [
+        ("prepare_tool", ["everything"]),
+        ("host_started", ["everything"]),
+        ("resolve_command", ["everything"]),
+    ]
+    assert all(len(plugins) == 1 for _, plugins in seen), "each plugin is called on its own"
+
+
+def test_order_is_builtins_then_tryfirst_normal_trylast_then_by_name() -> None:
+    calls: list[str] = []
+
+    def plugin(name: str, **marks: bool) -> type:
+        def register_commands(self: Any, register: Any) -> None:
+            calls.append(name)
+
+        return type(name, (), {"register_commands": hookimpl(**marks)(register_commands)})
+
+    manager = PluginManager()
+    manager.add(plugin("late", trylast=True), "late")
+    manager.add(plugin("plain_b"), "plain_b")
+    manager.add(plugin("first", tryfirst=True), "first")
+    manager.add(plugin("plain_a"), "plain_a")
+    manager.load_builtins()  # built-ins come first whenever they were loaded
+    registry = manager.build_registry()
+    assert calls == ["first", "plain_b", "plain_a", "late"]
+    assert next(iter(registry.commands.values())).owner == "core"
+
+
+def test_first_registrant_keeps_a_name_in_call_order() -> None:
+    class Eager:
+        @hookimpl(tryfirst=True)
+        def register_commands(self, register: Any) -> None:
+            register.command("contested", lambda ctx, params: "eager")
+
+    class Plain:
+        @hookimpl
+        def register_commands(self, register: Any) -> None:
+            register.command("contested", lambda ctx, params: "plain")
+
+    manager = _manager()
+    manager.add(Plain, "plain")
+    manager.add(Eager, "eager")
+    registry = manager.build_registry()
+    assert registry.commands["contested"].owner == "eager" and manager.records["plain"].status == "error"
+
+
+class OldStyleWrapper:
+    @hookimpl(hookwrapper=True)
+    def register_commands(self, register: Any) -> Any:
+        yield
+
+
+class NewStyleWrapper:
+    @hookimpl(wrapper=True)
+    def host_started(self, host: Any) -> Any:
+        return (yield)
+
+
+class AsyncRegistration:
+    @hookimpl
+    async def register_types(self, register: Any) -> None:
+        pass
+
+
+class AsyncPreparer:
+    @hookimpl
+    async def prepare_tool(self, tool: Any) -> Any:
+        return None
+
+
+class GeneratorHook:
+    @hookimpl
+    def register_commands(self, register: Any) -> Any:
+        register.command("lazy_gen", lambda ctx, params: None)
+        yield
+
+
+@pytest.mark.parametrize(
+    ("plugin", "reason"),
+    [
+        (OldStyleWrapper, "register_commands is marked hookwrapper=True; host hooks are called plugin by plugin"),
+        (NewStyleWrapper, "host_started is marked wrapper=True"),
+        (AsyncRegistration, "register_types is 'async def', which only the lifecycle hooks"),
+        (AsyncPreparer, "prepare_tool is 'async def'"),
+        (GeneratorHook, "register_commands is a generator function"),
+    ],
+)
+def test_unsupported_hook_forms_are_refused_at_load(plugin: type, reason: str) -> None:
+    manager = _manager()
+    record = manager.add(plugin, "odd")
+    assert record.status == "error" and reason in (record.error or ""), record.error
+    assert "odd" not in {r.name for r in manager.loaded()}
+    assert manager.pm.get_plugin("odd") is None
+    with pytest.raises(PluginLoadError, match="odd"):
+        _manager(strict=True).add(plugin, "odd")

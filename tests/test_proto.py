@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hostproc import ROOT
 
-from snakepit_host._registry import CORE_RPCS, PLUGIN_RPCS
+from snakepit_host._bridge_methods import HOST_METHODS, plugin_methods, service_methods
+from snakepit_host._server import BridgeServicer
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
+from snakepit_host.proto import snakepit_bridge_pb2_grpc as pb_grpc
 
 
 def test_generated_modules_are_not_stale() -> None:
@@ -19,10 +23,42 @@ def test_generated_modules_are_not_stale() -> None:
     assert result.returncode == 0, result.stderr
 
 
+# A Python with no site-packages (-S) has no grpcio-tools, like a system Python outside the venv.
+BARE_PYTHON = [str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"), "-S"]
+
+
+@pytest.mark.skipif(not (ROOT / ".venv" / "bin" / "python").exists(), reason="needs the checkout's .venv")
+def test_generate_proto_hands_over_to_the_venv_from_another_python() -> None:
+    result = subprocess.run(
+        [*BARE_PYTHON, str(ROOT / "scripts" / "generate_proto.py"), "--check"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "generated modules are up to date\n"
+
+
+def test_generate_proto_without_a_venv_says_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(ROOT / "scripts" / "generate_proto.py", tmp_path / "scripts")
+    result = subprocess.run(
+        [*BARE_PYTHON, str(tmp_path / "scripts" / "generate_proto.py")], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "does not exist: run scripts/setup" in result.stderr
+
+
 def test_every_rpc_is_either_host_or_plugin_served() -> None:
     methods = set(pb.DESCRIPTOR.services_by_name["BridgeService"].methods_by_name)
-    assert methods == set(CORE_RPCS) | set(PLUGIN_RPCS)
+    assert set(service_methods()) == methods and methods >= HOST_METHODS
+    assert set(plugin_methods()) == methods - HOST_METHODS
     assert pb.DESCRIPTOR.package == "snakepit.bridge"
+
+
+def test_the_host_methods_are_the_ones_its_servicer_answers() -> None:
+    """The servicer overrides every method: the host's own by hand, the others with the plugin dispatcher."""
+    generated = pb_grpc.BridgeServiceServicer
+    assert all(getattr(BridgeServicer, name) is not getattr(generated, name) for name in service_methods())
+    dispatched = {name for name in service_methods() if "_plugin_method" in getattr(BridgeServicer, name).__qualname__}
+    assert dispatched == set(plugin_methods())
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
+from snakepit_host._context import SessionContext
 from snakepit_host._errors import InvalidArgument, RegistrationError, SnakepitError
-from snakepit_host._registry import Registry, keyword_invoker
+from snakepit_host._registry import Registry
+from snakepit_host._tool_calls import prepare
 
 
 def handler(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
@@ -136,34 +138,43 @@ def test_lazy_rpc_handlers_resolve_on_first_call() -> None:
 
 
 def test_session_attribute_cannot_shadow_context() -> None:
-    register = Registry().registrar("p")
+    register = Registry(reserved_attributes=SessionContext.reserved_attributes()).registrar("p")
     with pytest.raises(RegistrationError):
         register.session_attribute("session", lambda ctx: 1)
     with pytest.raises(RegistrationError):
         register.session_attribute("_private", lambda ctx: 1)
 
 
-def test_keyword_invoker_reports_every_problem_at_once() -> None:
+def _prepared(function: Any) -> Any:
+    registry = Registry()
+    registry.registrar("p").tool(function, name="tool")
+    return prepare(registry.tools()[0])
+
+
+def test_a_prepared_tool_reports_every_problem_at_once() -> None:
     def tool(a: int, b: int, c: int = 0) -> int:
         return a + b + c
 
-    invoke = keyword_invoker(tool, "tool")
-    assert invoke(_FakeCtx(), {"a": 1, "b": 2}) == 3
+    prepared = _prepared(tool)
+    prepared.validator.check({"a": 1, "b": 2})
+    assert prepared.invoke(_FakeCtx(), {"a": 1, "b": 2}) == 3
     with pytest.raises(InvalidArgument) as raised:
-        invoke(_FakeCtx(), {"a": 1, "x": 1, "y": 2})
+        prepared.validator.check({"a": 1, "x": 1, "y": 2})
     message = str(raised.value)
+    assert message.startswith("tool 'tool': 3 problems with the parameters: ")
     assert "missing required parameter 'b'" in message
     assert "unknown parameter 'x'" in message and "unknown parameter 'y'" in message
 
 
-def test_keyword_invoker_passes_context_to_ctx_parameter() -> None:
+def test_a_prepared_tool_passes_context_to_ctx_parameter() -> None:
     def tool(ctx: Any, a: int) -> Any:
         return (ctx, a)
 
+    prepared = _prepared(tool)
     ctx = _FakeCtx()
-    assert keyword_invoker(tool, "tool")(ctx, {"a": 1}) == (ctx, 1)
+    assert prepared.invoke(ctx, {"a": 1}) == (ctx, 1)
     with pytest.raises(InvalidArgument, match="unknown parameter 'ctx'"):
-        keyword_invoker(tool, "tool")(ctx, {"a": 1, "ctx": 2})
+        prepared.validator.check({"a": 1, "ctx": 2})
 
 
 class _FakeCtx:

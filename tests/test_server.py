@@ -310,24 +310,19 @@ def test_plugin_rpcs_without_a_plugin_name_the_package(client: SnakepitClient) -
     with pytest.raises(grpc.RpcError) as raised:
         client.stub.GetVariable(pb.GetVariableRequest(session_id="s", variable_identifier="x"))
     assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert "install the snakepit-variables plugin" in raised.value.details()
+    assert "comes with snakepit-variables, which is installed but not loaded by this host" in raised.value.details()
     with pytest.raises(grpc.RpcError) as raised:
         list(client.stub.WatchVariables(pb.WatchVariablesRequest(session_id="s")))
     assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
 
-def test_health_and_reflection(client: SnakepitClient) -> None:
+def test_health(client: SnakepitClient) -> None:  # reflection: test_reflection.py
     from grpc_health.v1 import health_pb2, health_pb2_grpc
-    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
     health = health_pb2_grpc.HealthStub(client.channel)
     for service in ("", "snakepit.bridge.BridgeService"):
         status = health.Check(health_pb2.HealthCheckRequest(service=service)).status
         assert status == health_pb2.HealthCheckResponse.SERVING
-    reflection = reflection_pb2_grpc.ServerReflectionStub(client.channel)
-    answer = next(reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")])))
-    names = {s.name for s in answer.list_services_response.service}
-    assert "snakepit.bridge.BridgeService" in names and "grpc.health.v1.Health" in names
 
 
 def test_describe_lists_everything(client: SnakepitClient) -> None:
@@ -454,3 +449,71 @@ def test_verbatim_errors_are_sent_unchanged() -> None:
                 received.append(chunk.data)
         assert received == [b'{"streaming":true}'], "the chunk sent before the error stays sent"
         assert (raised.value.code(), raised.value.details()) == (grpc.StatusCode.INTERNAL, "their own words")
+
+
+class SessionScoped:
+    """A plugin RPC, a session attribute and the session lifecycle hooks, as a plugin author writes them."""
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+        self.closed: list[tuple[str, str]] = []
+
+    @hookimpl
+    def register_rpcs(self, register: Any) -> None:
+        register.rpc("GetVariable", self.get_variable)
+
+    @staticmethod
+    def get_variable(request: pb.GetVariableRequest, call: Any) -> pb.GetVariableResponse:
+        session = call.session(request.session_id)  # NotFound for an unknown session
+        visits = len(session.state("scoped.visits", list))
+        return pb.GetVariableResponse(variable=pb.Variable(name=request.variable_identifier, version=visits))
+
+    @hookimpl
+    def register_session_attributes(self, register: Any) -> None:
+        register.session_attribute("visits", lambda ctx: ctx.session.state("scoped.visits", list))
+
+    @hookimpl
+    def register_commands(self, register: Any) -> None:
+        def visit(ctx: Any, params: dict[str, Any]) -> int:
+            ctx.visits.append(params.get("who"))
+            return len(ctx.visits)
+
+        register.command("visit", visit)
+
+    @hookimpl
+    async def session_created(self, session: Any, host: Any) -> None:
+        self.created.append(session.id)
+
+    @hookimpl
+    def session_closed(self, session: Any, reason: str) -> None:
+        self.closed.append((session.id, reason))
+
+
+def test_plugin_rpcs_session_attributes_and_session_hooks() -> None:
+    plugin = SessionScoped()
+    with running_host(plugin) as running:
+        client = running.client()
+        assert [client.call("visit", {"who": w}, session_id="s1") for w in "ab"] == [1, 2]
+        assert client.call("visit", {}, session_id="s2") == 1
+        answer = client.stub.GetVariable(pb.GetVariableRequest(session_id="s1", variable_identifier="v"))
+        assert (answer.variable.name, answer.variable.version) == ("v", 2)
+        with pytest.raises(grpc.RpcError) as raised:
+            client.stub.GetVariable(pb.GetVariableRequest(session_id="nobody", variable_identifier="v"))
+        assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+        assert client.stub.CleanupSession(pb.CleanupSessionRequest(session_id="s1")).success
+        assert plugin.created == ["s1", "s2"] and plugin.closed == [("s1", "cleanup")]
+        assert running.host.describe()["rpcs"]["GetVariable"] == "SessionScoped"
+    assert ("s2", "shutdown") in plugin.closed
+
+
+def test_describe_shows_the_status_of_each_per_host_state_object() -> None:
+    class Counter:
+        def status(self) -> dict[str, int]:
+            return {"calls": 3}
+
+    with running_host() as running:
+        counter = running.host.state("counter", Counter)
+        assert running.host.state("counter", Counter) is counter  # one object per key and host
+        running.host.state("cache", dict)  # no status(): kept, not shown
+        assert running.client().call("describe")["status"] == {"counter": {"calls": 3}}
+        assert running.host.status == {"counter": {"calls": 3}}

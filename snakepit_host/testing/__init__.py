@@ -23,11 +23,19 @@ Fixtures:
 Outside pytest, :func:`running_host` is the same thing as a context manager,
 and :func:`wait_until` polls for something a background thread will do.
 Nothing here is imported until a fixture is used.
+
+For the whole test session, the host's plugin-discovery cache lives in a
+temporary folder (``SNAKEPIT_CACHE_DIR``, unless it is already set), so hosts
+started by tests, in process or as subprocesses (which inherit it), neither
+write into the user's ``~/.cache`` nor read what an earlier run left there.
 """
 
 from __future__ import annotations
 
 import inspect
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -115,14 +123,13 @@ def running_host(
     *plugins: object, entry_points: bool = False, strict: bool = True, adapter: str | None = None, **config: Any
 ) -> Iterator[RunningHost]:
     """Serve a host in this process on 127.0.0.1 (port 0 unless given); ``adapter`` as for ``--adapter``."""
-    from snakepit_host._host import Host, HostConfig
+    from snakepit_host._host import Host
+    from snakepit_host._host_config import HostConfig
     from snakepit_host._server import BridgeServer
 
     manager = make_plugin_manager(*plugins, entry_points=entry_points, strict=strict, adapter=adapter)
-    options = config.pop("options", {})
     host_config = HostConfig(port=config.pop("port", 0), **config)
-    host_config.options.update(options)
-    host = Host(host_config, manager, manager.build_registry())
+    host = Host(host_config, manager, manager.build_registry(host_config.options))
     server = BridgeServer(host)
     port = server.start()
     host.started()
@@ -131,6 +138,22 @@ def running_host(
         yield handle
     finally:
         handle.stop()
+
+
+CACHE_DIR_VARIABLE = "SNAKEPIT_CACHE_DIR"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if CACHE_DIR_VARIABLE in os.environ:
+        return  # set by the user, or by the pytest session that started this one
+    folder = tempfile.mkdtemp(prefix="snakepit-test-cache-")
+    os.environ[CACHE_DIR_VARIABLE] = folder
+
+    def restore() -> None:
+        os.environ.pop(CACHE_DIR_VARIABLE, None)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    config.add_cleanup(restore)
 
 
 def wait_until(predicate: Callable[[], Any], what: str = "the condition", timeout: float = 10.0) -> Any:

@@ -46,18 +46,18 @@ def register_commands(register: Registrar) -> None:
 def host_started(host: Host) -> None:
     from snakepit_example import sessions
 
-    sessions.reset(host)
+    sessions.counts(host)  # counting starts now: describe shows zeros rather than nothing
 
 
 @hookimpl
 def session_created(session: Session, host: Host) -> None:
     from snakepit_example import sessions
 
-    sessions.opened(host)
+    sessions.counts(host).opened()
 
 
 @hookimpl
 def session_closed(session: Session, reason: str, host: Host) -> None:
     from snakepit_example import sessions
 
-    sessions.closed(host, reason)
+    sessions.counts(host).ended(reason)

@@ -1,13 +1,12 @@
 """Two tools with typed parameters: ``split_bill`` (one answer) and ``payment_schedule`` (streamed).
 
-The type hints are the contract. With snakepit-tools installed, the host
-derives each tool's JSON schema from them (``Literal`` becomes an ``enum``,
-the ``Args:`` section becomes descriptions) and validates every call before
-the function runs. Without it, the host calls the function with the
-parameters as keyword arguments, so the functions check what matters
-themselves and work either way.
+The type hints are the contract. The host derives each tool's JSON schema
+from them (``Literal`` becomes an ``enum``, ``Annotated[int, {"minimum": 1}]``
+a range, the ``Args:`` section descriptions) and validates every call
+before the function runs, so the functions check only what a schema cannot
+say (a decimal string that fits the currency).
 
-Hints must be resolvable at run time (snakepit-tools reads them with
+Hints must be resolvable at run time (the host reads them with
 ``typing.get_type_hints``): import what you annotate with, not only under
 ``TYPE_CHECKING``.
 """
@@ -16,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from snakepit_example.money import decimal_places, parse_amount
 from snakepit_host import InvalidArgument, SessionContext
@@ -25,9 +24,12 @@ Currency = Literal["CHF", "EUR", "GBP", "JPY", "USD"]
 MINOR_UNIT_PLACES: dict[str, int] = {"CHF": 2, "EUR": 2, "GBP": 2, "JPY": 0, "USD": 2}
 MAX_PEOPLE = 1000
 MAX_MONTHS = 600
+People = Annotated[int, {"minimum": 1, "maximum": MAX_PEOPLE}]
+Percent = Annotated[int, {"minimum": 0, "maximum": 100}]
+Months = Annotated[int, {"minimum": 1, "maximum": MAX_MONTHS}]
 
 
-def split_bill(total: str, people: int, currency: Currency = "EUR", tip_percent: int = 0) -> dict[str, Any]:
+def split_bill(total: str, people: People, currency: Currency = "EUR", tip_percent: Percent = 0) -> dict[str, Any]:
     """Split a bill into equal shares that add up exactly to the total plus tip.
 
     Shares differ by at most one minor unit (one cent); the larger ones come first.
@@ -38,10 +40,8 @@ def split_bill(total: str, people: int, currency: Currency = "EUR", tip_percent:
         currency: ISO 4217 code of the bill
         tip_percent: tip added before splitting, in whole percent (0 to 100)
     """
-    places = _places(currency)
+    places = MINOR_UNIT_PLACES[currency]
     units = _minor_units(total, "total", places)
-    _check_int("people", people, 1, MAX_PEOPLE)
-    _check_int("tip_percent", tip_percent, 0, 100)
     with_tip = int((Decimal(units) * (100 + tip_percent) / 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
     return {
         "currency": currency,
@@ -52,7 +52,7 @@ def split_bill(total: str, people: int, currency: Currency = "EUR", tip_percent:
 
 
 def payment_schedule(
-    ctx: SessionContext, amount: str, months: int, currency: Currency = "EUR"
+    ctx: SessionContext, amount: str, months: Months, currency: Currency = "EUR"
 ) -> Iterator[dict[str, Any]]:
     """Stream an interest-free instalment plan, one month per chunk.
 
@@ -64,9 +64,8 @@ def payment_schedule(
         months: number of monthly instalments (1 to 600)
         currency: ISO 4217 code of the amount
     """
-    places = _places(currency)
+    places = MINOR_UNIT_PLACES[currency]
     units = _minor_units(amount, "amount", places)
-    _check_int("months", months, 1, MAX_MONTHS)
     remaining = units
     for month, payment in enumerate(split_units(units, months), start=1):
         if ctx.cancelled:
@@ -81,12 +80,6 @@ def split_units(units: int, parts: int) -> list[int]:
     return [share + 1 if index < rest else share for index in range(parts)]
 
 
-def _places(currency: object) -> int:
-    if currency not in MINOR_UNIT_PLACES:
-        raise InvalidArgument(f"currency {currency!r} is not supported (supported: {', '.join(MINOR_UNIT_PLACES)})")
-    return MINOR_UNIT_PLACES[str(currency)]
-
-
 def _minor_units(value: object, what: str, places: int) -> int:
     amount = parse_amount(value, what)
     if amount < 0:
@@ -94,13 +87,6 @@ def _minor_units(value: object, what: str, places: int) -> int:
     if decimal_places(amount) > places:
         raise InvalidArgument(f"{what} {amount} has more decimal places than the currency's {places}")
     return int(amount.scaleb(places))
-
-
-def _check_int(name: str, value: object, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidArgument(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    if not low <= value <= high:
-        raise InvalidArgument(f"{name} must be from {low} to {high}, got {value}")
 
 
 def _format(units: int, places: int) -> str:

@@ -7,7 +7,7 @@ installed: the example itself depends only on snakepit-host.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import snakepit_example.plugin as example_plugin
@@ -16,6 +16,11 @@ from snakepit_example.money import Money
 from snakepit_host import hookimpl
 from snakepit_host.host_client import RemoteError
 from snakepit_host.testing import RunningHost
+
+if TYPE_CHECKING:  # typed against snakepit-variables' public face; no run-time dependency on it
+    from snakepit_variables import Variables
+
+    from snakepit_host import SessionContext
 
 
 def _plugin_or_skip(module: str, distribution: str, feature: str) -> Any:
@@ -42,8 +47,9 @@ class BudgetReader:
         register.command("read_budget", read_budget)
 
 
-def read_budget(ctx: Any, params: dict[str, Any]) -> dict[str, str]:
-    value = ctx.variables.get("budget")
+def read_budget(ctx: SessionContext, params: dict[str, Any]) -> dict[str, str]:
+    variables: Variables = ctx.variables
+    value = variables.get("budget")
     return {"python_type": type(value).__name__, "text": str(value)}
 
 

@@ -11,7 +11,23 @@ from typing import TYPE_CHECKING
 from snakepit_host import hookimpl
 
 if TYPE_CHECKING:
-    import argparse
+    from snakepit_host import OptionRegistrar
+
+PROTOCOL_OPTION = "adapter_protocol"
+"""``--adapter-protocol`` / ``$SNAKEPIT_ADAPTER_PROTOCOL``: the Snakepit version whose server is reproduced."""
+PROTOCOL_VERSIONS = ("0.4", "0.13")
+
+
+@hookimpl
+def register_options(register: OptionRegistrar) -> None:
+    register.option(
+        PROTOCOL_OPTION,
+        choices=PROTOCOL_VERSIONS,
+        env="SNAKEPIT_ADAPTER_PROTOCOL",
+        metavar="VERSION",
+        help="encode the adapter's results, errors and stream items as this Snakepit version's server does "
+        "(when unset: from how Snakepit launched the worker)",
+    )
 
 
 @hookimpl
@@ -19,15 +35,3 @@ def serve_adapter(spec: str) -> object | None:
     from snakepit_adapters.loading import serve
 
     return serve(spec)
-
-
-@hookimpl
-def add_arguments(parser: argparse._ArgumentGroup) -> None:
-    parser.add_argument(
-        "--adapter-protocol",
-        dest="adapter_protocol",
-        choices=("0.4", "0.13"),
-        default=None,
-        help="encode the adapter's results, errors and stream items as this Snakepit version's server does "
-        "(default $SNAKEPIT_ADAPTER_PROTOCOL, else from how Snakepit launched the worker)",
-    )

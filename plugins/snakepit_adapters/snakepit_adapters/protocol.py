@@ -16,7 +16,6 @@ host, from the first of:
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 import traceback
@@ -24,17 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 from snakepit_adapters import encoding
 from snakepit_adapters.contexts import SessionContextV013, SessionContextV04
+from snakepit_adapters.plugin import PROTOCOL_OPTION
 from snakepit_host import StreamChunk
 
 if TYPE_CHECKING:
     from snakepit_adapters.discovery import AdapterClass
     from snakepit_host import Host, SessionContext
 
-log = logging.getLogger("snakepit_adapters")
-
-OPTION = "adapter_protocol"
-ENV = "SNAKEPIT_ADAPTER_PROTOCOL"
-VERSIONS = ("0.4", "0.13")
 _CALLSITE_KEYS = ("library", "python_module", "function", "call_type", "payload_version")
 
 
@@ -113,12 +108,9 @@ class Snakepit013(Protocol):
 
 def detect(host: Host, adapter: AdapterClass) -> Protocol:
     """The protocol for ``adapter`` on ``host`` (rules in the module docstring)."""
-    chosen = host.option(OPTION, env=ENV)
-    if chosen:
-        text = str(chosen).strip()
-        if text in VERSIONS:
-            return _make(text, f"set by --adapter-protocol / ${ENV} ({text})")
-        log.warning("ignoring %s=%r: expected one of %s", ENV, chosen, ", ".join(VERSIONS))
+    chosen: str | None = host.option(PROTOCOL_OPTION)  # checked at start-up: one of PROTOCOL_VERSIONS
+    if chosen is not None:
+        return _make(chosen, f"set by --adapter-protocol / $SNAKEPIT_ADAPTER_PROTOCOL ({chosen})")
     if os.environ.get("SNAKEPIT_READY_FILE"):
         return Snakepit013("launched by Snakepit 0.13 ($SNAKEPIT_READY_FILE is set)")
     if host.config.run_id:

@@ -7,6 +7,13 @@ because Elixir code addressing the adapter's tools means the adapter's. An
 adapter with ``execute_tool`` also answers every name nobody registered
 (``resolve_command``, asked after the other plugins' resolvers), as
 Snakepit's server sends every call there.
+
+``execute_tool`` receives the ``arguments`` Snakepit's server would pass:
+every parameter the caller sent, including ``session_id`` when Snakepit's
+``execute_in_session`` put it there (SnakeBridge reads it); the host removes
+that routing key from other plugins' parameters, so these commands are
+registered with ``keep_routing``. A ``@tool`` method called directly (an
+adapter without ``execute_tool``) gets only its own parameters.
 """
 
 from __future__ import annotations
@@ -59,6 +66,7 @@ class ServedAdapter:
                 parameters=tool.parameters,
                 streaming=tool.streaming,
                 metadata=tool.metadata,
+                keep_routing=self.adapter.dispatches,
             )
 
     @hookimpl
@@ -76,6 +84,7 @@ class ServedAdapter:
                 description=f"answered by {self.adapter.name}.execute_tool",
                 parameters=PERMISSIVE_SCHEMA,
                 metadata={"adapter_class": self.adapter.name, "module": self.adapter.cls.__module__},
+                keep_routing=True,
             )
         return command
 

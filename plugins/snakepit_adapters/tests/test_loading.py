@@ -19,11 +19,13 @@ Serve = Callable[..., Any]
 DATA = Path(__file__).resolve().parent / "data"
 ADAPTERS = DATA / "adapters"
 PRIV_PYTHON_013 = DATA / "snakepit_v013" / "priv" / "python"
+SHOWCASE = "snakepit_bridge.adapters.showcase.ShowcaseAdapter"
 
 
-def cli(args: list[str], *paths: object) -> subprocess.CompletedProcess[str]:
+def cli(args: list[str], *paths: object, **variables: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SNAKEPIT_")}
     env["PYTHONPATH"] = os.pathsep.join(str(p) for p in paths)
+    env.update(variables)
     return subprocess.run(
         [sys.executable, "-m", "snakepit_host", *args], env=env, capture_output=True, text=True, timeout=60, check=False
     )
@@ -97,6 +99,33 @@ def test_the_listing_shows_the_adapter_with_status_and_reason() -> None:
     record = next(r for r in json.loads(failed.stdout) if r["name"] == "NeedsIt")
     assert record["status"] == "error" and "definitely_not_installed_module" in record["error"]
     assert "plugin NeedsIt failed" in failed.stderr
+
+
+def test_the_protocol_option_is_typed_and_a_bad_value_fails_the_adapter_with_its_server(serve: Serve) -> None:
+    served = serve(SHOWCASE, options={"adapter_protocol": "0.5"}, strict=False)
+    records = served.listing()
+    server = next(r for r in records.values() if r["hooks"] == ["register_options", "serve_adapter"])
+    assert server["error"] == "option --adapter-protocol: --adapter-protocol is '0.5', not one of 0.4, 0.13"
+    assert records["ShowcaseAdapter"]["status"] == "error"
+    assert (
+        records["ShowcaseAdapter"]["error"] == f"plugin '{server['name']}', which serves it, failed: {server['error']}"
+    )
+    assert served.client.call("echo", {"x": 1}) == {"x": 1}, "the core's echo is back: nothing is shadowed"
+    with pytest.raises(PluginLoadError, match="not one of 0.4, 0.13"):
+        serve(SHOWCASE, options={"adapter_protocol": "0.5"}, strict=True)
+
+
+def test_the_protocol_option_reads_its_environment_variable_and_strict_mode_exits_78() -> None:
+    spec = ["--adapter", SHOWCASE]
+    add = ["call", "add", "--local", "--params", '{"a": 2, "b": 3}', *spec]
+    assert cli(add, PRIV_PYTHON_013).stdout == "5.0\n", "0.13 sends integers as floats"
+    assert cli(add, PRIV_PYTHON_013, SNAKEPIT_ADAPTER_PROTOCOL="0.4").stdout == "5\n", "0.4 as integers"
+    bad = ["plugins", "--strict-plugins", *spec]
+    refused = cli(bad, PRIV_PYTHON_013, SNAKEPIT_ADAPTER_PROTOCOL="0.5")
+    assert refused.returncode == 78
+    assert "option --adapter-protocol: $SNAKEPIT_ADAPTER_PROTOCOL is '0.5', not one of 0.4, 0.13" in refused.stderr
+    shown = cli(["serve", "--help", *spec], PRIV_PYTHON_013)
+    assert "--adapter-protocol VERSION" in shown.stdout and "env SNAKEPIT_ADAPTER_PROTOCOL" in shown.stdout
 
 
 def test_snakepits_default_adapter_without_its_priv_python_is_an_error_not_silence() -> None:

@@ -39,7 +39,7 @@ def test_pip_install_and_entry_point_discovery(tmp_path: Path) -> None:
         "snakepit-adapters",
         "snakepit_adapters.plugin",
     )
-    assert records["adapters"]["hooks"] == ["add_arguments", "serve_adapter"]
+    assert records["adapters"]["hooks"] == ["register_options", "serve_adapter"]
     assert records["ShowcaseAdapter"]["status"] == "loaded"
     assert records["ShowcaseAdapter"]["note"].startswith(
         "served by plugin 'adapters': Snakepit adapter ShowcaseAdapter"

@@ -257,3 +257,27 @@ def test_timing_is_reported(serve: Serve) -> None:
     started = time.monotonic()
     response = served.execute("add", {"a": 1, "b": 2})
     assert response.success and 0 <= response.execution_time_ms <= (time.monotonic() - started) * 1000 + 1
+
+
+def test_execute_tool_receives_the_arguments_as_sent_session_id_included(serve: Serve) -> None:
+    """The host takes ``session_id`` out of plugins' parameters; Snakepit passed it to adapters (SnakeBridge reads it)."""
+    served = serve("arguments_adapter.ArgumentsAdapter")
+    for name in ("declared", "undeclared"):  # a @tool command and a name only execute_tool answers
+        routed = served.result(name, {"label": "a", "session_id": "caller"}, session_id="worker")[1]
+        assert routed == {
+            "tool": name,
+            "arguments": {"label": "a", "session_id": "caller"},
+            "context_session": "caller",
+        }
+        plain = served.result(name, {"label": "a"}, session_id="worker")[1]
+        assert plain == {"tool": name, "arguments": {"label": "a"}, "context_session": "worker"}, "nothing added"
+    # Binary data under a declared parameter: its schema constrains nothing, as execute_tool accepts anything.
+    binary = served.result("declared", {"label": "b"}, binary={"data": b"\x00\x01\x02"})[1]
+    assert binary["arguments"] == {"label": "b", "data": 3}
+    assert served.running.host.registry.commands["declared"].validator.accepts_anything
+
+
+def test_methods_called_directly_get_only_their_own_parameters(serve: Serve) -> None:
+    served = serve("modern_adapter.ModernAdapter")
+    greeting = served.result("greet", {"name": "Ada", "session_id": "caller", "mood": "calm"}, session_id="w")[1]
+    assert greeting == {"text": "hello Ada!", "extra": {"mood": "calm"}, "session": "caller"}

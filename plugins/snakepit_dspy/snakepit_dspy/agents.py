@@ -13,21 +13,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import dspy
-
+from snakepit_dspy.dspy_import import dspy
 from snakepit_host import FailedPrecondition, NotFound, describe_exception
 
 if TYPE_CHECKING:
+    from snakepit_tools import Tools
+
     from snakepit_host import SessionContext
 
 
 def session_tools(ctx: SessionContext, names: list[Any] | None) -> tuple[list[dspy.Tool], list[dict[str, str]]]:
     """The chosen tools (all when ``names`` is None) and the list their failures are recorded in."""
     try:
-        face = ctx.tools
+        tools: Tools = ctx.tools
     except AttributeError as exc:
         raise FailedPrecondition(f"react needs snakepit-tools for the session's tools: {exc}") from None
-    available: dict[str, Callable[..., Any]] = {fn.__name__: fn for fn in face.callables()}
+    available: dict[str, Callable[..., Any]] = {fn.__name__: fn for fn in tools.callables()}
     if names is None:
         chosen = list(available.values())
     else:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from snakepit_dspy.catalog import BINDABLE_SETTINGS, PROGRAM_MODULE_TYPES
+from snakepit_dspy.catalog import PROGRAM_MODULE_TYPES
 from snakepit_dspy.lmconfig import check_setting
 from snakepit_dspy.session_state import session_state
 from snakepit_host import FailedPrecondition, InvalidArgument
 
 if TYPE_CHECKING:
+    from snakepit_variables import Variables
+
     from snakepit_host import SessionContext
 
 RESULT_VARIABLE_TYPE = "dict"
@@ -25,9 +27,10 @@ RESULT_VARIABLE_TYPE = "dict"
 _ABSENT: Any = object()
 
 
-def variables_of(ctx: SessionContext) -> Any:
+def variables_of(ctx: SessionContext) -> Variables:
     try:
-        return ctx.variables
+        variables: Variables = ctx.variables
+        return variables
     except AttributeError as exc:
         raise FailedPrecondition(f"variable binding needs snakepit-variables: {exc}") from None
 
@@ -70,12 +73,10 @@ def check_module_type(value: object, where: str) -> str:
 
 
 def bind_setting(ctx: SessionContext, setting: str, variable: str | None) -> dict[str, Any]:
-    """Bind (or, with ``variable=None``, unbind) an LM setting; the variable must exist and hold a valid value."""
-    if setting not in BINDABLE_SETTINGS:
-        raise InvalidArgument(
-            f"bind_dspy_variable: setting must be one of {', '.join(BINDABLE_SETTINGS)} or module_type, "
-            f"got {setting!r:.60}"
-        )
+    """Bind (or, with ``variable=None``, unbind) an LM setting; the variable must exist and hold a valid value.
+
+    ``setting`` is one of :data:`~snakepit_dspy.catalog.BINDABLE_SETTINGS` (bind_dspy_variable's schema says so).
+    """
     state = session_state(ctx)
     if variable is None:
         removed = state.setting_bindings.pop(setting, None)

@@ -18,8 +18,7 @@ import inspect
 import types
 from typing import Any
 
-import dspy
-
+from snakepit_dspy.dspy_import import dspy
 from snakepit_dspy.module_runner import to_jsonable
 from snakepit_dspy.signatures import check_type_names, describe_signature
 from snakepit_host import PermissionDenied

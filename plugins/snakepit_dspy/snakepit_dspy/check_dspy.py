@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from snakepit_dspy.params import Params
 from snakepit_dspy.session_state import active_lm, default_lm
 
 if TYPE_CHECKING:
@@ -13,9 +12,8 @@ if TYPE_CHECKING:
 
 def check_dspy(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
     """Whether dspy imports, its version, and the LM this session would use."""
-    Params("check_dspy", params).reject_unknown(())
     try:
-        import dspy
+        from snakepit_dspy.dspy_import import dspy
     except Exception as exc:  # report any import failure instead of failing the call
         return {"available": False, "error": f"{type(exc).__name__}: {exc}", "lm": None, "default_lm": None}
     config, default = active_lm(ctx), default_lm(ctx.host)

@@ -1,8 +1,9 @@
 """The DSPy command handlers (``handler(ctx, params)``), loaded on the first DSPy command.
 
 Each handler reads its parameters, delegates to the module that does the
-work, and shapes the answer; schemas and descriptions are in
-:mod:`snakepit_dspy.catalog`.
+work, and shapes the answer. The host has checked the parameters against
+the schemas in :mod:`snakepit_dspy.catalog` before a handler runs, so the
+handlers read them plainly and check only what needs the session or DSPy.
 """
 
 from __future__ import annotations
@@ -11,19 +12,18 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import dspy
-
 from snakepit_dspy import call_dspy as dspy_names
 from snakepit_dspy.agents import session_tools
 from snakepit_dspy.bindings import bind_setting, bound_settings, module_type_from, read_variable, store_result
 from snakepit_dspy.discovery import discover, module_listing
-from snakepit_dspy.lmconfig import configure, lm_for_call, lm_summary
+from snakepit_dspy.dspy_import import dspy
+from snakepit_dspy.lmconfig import allowed_api_bases, configure, lm_for_call, lm_summary
 from snakepit_dspy.module_runner import call_with_lm, outputs_of, to_jsonable
 from snakepit_dspy.optimize import optimize
-from snakepit_dspy.params import Params
 from snakepit_dspy.programs import Program, Programs, fresh_program_id, new_program, restore
 from snakepit_dspy.session_state import active_lm, session_state, set_default_lm
 from snakepit_dspy.signatures import describe_signature, parse_signature, select_inputs
+from snakepit_host import InvalidArgument
 
 if TYPE_CHECKING:
     from snakepit_host import SessionContext
@@ -32,6 +32,8 @@ PREDICTION_PARAMETERS = ("signature", "inputs", "store_as")
 REACT_PARAMETERS = (*PREDICTION_PARAMETERS, "tools", "max_iters")
 EXECUTE_PARAMETERS = ("program_id", "inputs", "store_as", "program_data")
 """``program_data`` is what Snakepit 0.4.1's SessionHelpers injects into execute_program; it is not needed here."""
+DEFAULT_SIGNATURE = "question -> answer"
+"""The signature of ``react`` and ``stream_chain_of_thought`` when the call gives none."""
 
 
 def call_lm(ctx: SessionContext) -> Any:
@@ -39,21 +41,19 @@ def call_lm(ctx: SessionContext) -> Any:
     return lm_for_call(ctx, bound_settings(ctx))
 
 
-def call_inputs(params: Params, signature: type[dspy.Signature], reserved: tuple[str, ...]) -> dict[str, Any]:
+def call_inputs(params: dict[str, Any], signature: type[dspy.Signature], reserved: tuple[str, ...]) -> dict[str, Any]:
     """Inputs from ``inputs`` or from the parameters that are not the command's own (seed form)."""
-    rest = {k: v for k, v in params.values.items() if k not in reserved}
-    return select_inputs(signature, rest, params.mapping("inputs", None))
-
-
-def signature_of(params: Params, default: str | None = None) -> type[dspy.Signature]:
-    spec = params.values.get("signature", default)
-    if spec is None:
-        raise params.error("missing required parameter 'signature' (e.g. 'question -> answer')")
-    return parse_signature(spec)
+    rest = {k: v for k, v in params.items() if k not in reserved}
+    return select_inputs(signature, rest, params.get("inputs"))
 
 
 def answer(
-    ctx: SessionContext, params: Params, prediction: Any, signature: type[dspy.Signature], lm: Any, **extra: Any
+    ctx: SessionContext,
+    params: dict[str, Any],
+    prediction: Any,
+    signature: type[dspy.Signature],
+    lm: Any,
+    **extra: Any,
 ) -> dict[str, Any]:
     """A prediction's outputs (and reasoning), the LM used, and ``extra``; stored into ``store_as`` if given.
 
@@ -67,9 +67,9 @@ def answer(
     return with_stored(ctx, params, result, fields)
 
 
-def with_stored(ctx: SessionContext, params: Params, result: dict[str, Any], value: Any) -> dict[str, Any]:
+def with_stored(ctx: SessionContext, params: dict[str, Any], result: dict[str, Any], value: Any) -> dict[str, Any]:
     """``result``, after writing ``value`` into the ``store_as`` variable if the call names one."""
-    name = params.text("store_as", None)
+    name = params.get("store_as")
     if name is not None:
         result["stored"] = {"variable": name, "version": store_result(ctx, name, value)}
     return result
@@ -79,31 +79,27 @@ def with_stored(ctx: SessionContext, params: Params, result: dict[str, Any], val
 
 
 def configure_lm(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
-    p = Params("configure_lm", params)
-    scope = "default" if p.flag("default") else "session"
-    config = configure(p, scope)
+    scope = "default" if params.get("default", False) else "session"
+    config = configure(params, scope, allowed_api_bases(ctx.host))
     if scope == "default":
-        set_default_lm(ctx.host, config)
-        ctx.host.status["dspy"] = {"dspy_version": dspy.__version__, "default_lm": config.model}
+        set_default_lm(ctx.host, config, dspy.__version__)
     else:
         session_state(ctx).lm = config
     return {"configured": True, **config.describe()}
 
 
 def bind_dspy_variable(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
-    p = Params("bind_dspy_variable", params)
-    p.reject_unknown(("setting", "variable", "program_id"))
-    setting = p.text("setting")
-    if "variable" not in p.values:
-        raise p.error("missing 'variable' (a session variable name, or null to unbind)")
-    variable = p.values["variable"]
-    if variable is not None:
-        variable = p.text("variable")
+    setting, variable, program_id = params["setting"], params["variable"], params.get("program_id")
     if setting != "module_type":
-        if p.has("program_id"):
-            raise p.error("LM settings are bound for the whole session; program_id is only for setting 'module_type'")
+        if program_id is not None:
+            raise InvalidArgument(
+                "bind_dspy_variable: LM settings are bound for the whole session; "
+                "program_id is only for setting 'module_type'"
+            )
         return bind_setting(ctx, setting, variable)
-    program = Programs(session_state(ctx)).get(p.text("program_id"))
+    if program_id is None:
+        raise InvalidArgument("bind_dspy_variable: setting 'module_type' needs the 'program_id' of the program")
+    program = Programs(session_state(ctx)).get(program_id)
     with program.lock:
         if variable is not None:
             program.switch_module_type(module_type_from(ctx, variable))
@@ -115,11 +111,10 @@ def bind_dspy_variable(ctx: SessionContext, params: dict[str, Any]) -> dict[str,
 
 
 def _predict(ctx: SessionContext, params: dict[str, Any], module: Callable[..., dspy.Module]) -> dict[str, Any]:
-    p = Params(ctx.tool_name, params)
-    signature = signature_of(p)
-    inputs = call_inputs(p, signature, PREDICTION_PARAMETERS)
+    signature = parse_signature(params["signature"])
+    inputs = call_inputs(params, signature, PREDICTION_PARAMETERS)
     lm = call_lm(ctx)
-    return answer(ctx, p, call_with_lm(lm, module(signature), **inputs), signature, lm)
+    return answer(ctx, params, call_with_lm(lm, module(signature), **inputs), signature, lm)
 
 
 def enhanced_predict(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -131,16 +126,14 @@ def enhanced_chain_of_thought(ctx: SessionContext, params: dict[str, Any]) -> di
 
 
 def react(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
-    p = Params("react", params)
-    signature = signature_of(p, "question -> answer")
-    inputs = call_inputs(p, signature, REACT_PARAMETERS)
-    names = p.sequence("tools", None)
-    tools, failures = session_tools(ctx, names)
-    agent = dspy.ReAct(signature, tools=tools, max_iters=p.integer("max_iters", 5, minimum=1, maximum=50))
+    signature = parse_signature(params.get("signature", DEFAULT_SIGNATURE))
+    inputs = call_inputs(params, signature, REACT_PARAMETERS)
+    tools, failures = session_tools(ctx, params.get("tools"))
+    agent = dspy.ReAct(signature, tools=tools, max_iters=params.get("max_iters", 5))
     lm = call_lm(ctx)
     prediction = call_with_lm(lm, agent, **inputs)
     return answer(
-        ctx, p, prediction, signature, lm, trajectory=to_jsonable(prediction.trajectory), tool_errors=failures
+        ctx, params, prediction, signature, lm, trajectory=to_jsonable(prediction.trajectory), tool_errors=failures
     )
 
 
@@ -148,14 +141,12 @@ def react(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def call_dspy(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
-    p = Params("call_dspy", params)
-    p.reject_unknown(("target", "args", "kwargs", "call_kwargs", "store_as"))
-    target = dspy_names.resolve(p.text("target"))
-    args, kwargs = p.sequence("args", []), p.mapping("kwargs", {})
-    call_kwargs = p.mapping("call_kwargs", None)
-    dspy_names.check_arguments(p.text("target"), [args, kwargs, call_kwargs])
+    target = dspy_names.resolve(params["target"])
+    args, kwargs = params.get("args", []), params.get("kwargs", {})
+    call_kwargs = params.get("call_kwargs")
+    dspy_names.check_arguments(params["target"], [args, kwargs, call_kwargs])
     if call_kwargs is not None and not isinstance(target, type):
-        raise p.error("call_kwargs is only for a class target (construct, then call the instance)")
+        raise InvalidArgument("call_dspy: call_kwargs is only for a class target (construct, then call the instance)")
     # An LM is required only to call a constructed module; plain functions get one if configured.
     lm = call_lm(ctx) if call_kwargs is not None or active_lm(ctx) is not None else None
 
@@ -165,21 +156,16 @@ def call_dspy(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
 
     value = call_with_lm(lm, run)
     result = {"target": dspy_names.qualified_name(target), "result": dspy_names.describe_result(value)}
-    return with_stored(ctx, p, result, {"result": result["result"]})
+    return with_stored(ctx, params, result, {"result": result["result"]})
 
 
 def discover_dspy_schema(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
-    p = Params("discover_dspy_schema", params)
-    p.reject_unknown(("module", "signature"))
-    if p.has("signature"):
-        if p.has("module"):
-            raise p.error("give 'module' or 'signature', not both")
-        return describe_signature(parse_signature(p.values["signature"]))
-    return discover(p.text("module", "dspy"))
+    if "signature" in params:
+        return describe_signature(parse_signature(params["signature"]))
+    return discover(params.get("module", "dspy"))
 
 
 def list_dspy_modules(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
-    Params("list_dspy_modules", params).reject_unknown(())
     return module_listing()
 
 
@@ -191,90 +177,60 @@ def _programs(ctx: SessionContext) -> Programs:
 
 
 def create_program(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
-    p = Params("create_program", params)
-    p.reject_unknown(("program_id", "id", "signature", "module_type", "replace"))
-    if p.has("program_id") and p.has("id"):
-        raise p.error("give program_id or id, not both")
-    program_id = p.text("program_id", None) or p.text("id", None) or fresh_program_id()
-    if not p.has("signature"):
-        raise p.error("missing required parameter 'signature'")
-    program = new_program(program_id, p.values["signature"], p.values.get("module_type", "Predict"))
-    _programs(ctx).add(program, replace=p.flag("replace"))
+    program_id = params.get("program_id") or params.get("id") or fresh_program_id()
+    program = new_program(program_id, params["signature"], params.get("module_type", "Predict"))
+    _programs(ctx).add(program, replace=params.get("replace", False))
     return {"created": True, **program.info()}
 
 
 def execute_program(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
-    p = Params("execute_program", params)
-    program = _programs(ctx).get(p.text("program_id"))
+    program = _programs(ctx).get(params["program_id"])
     with program.lock:
         if program.module_type_variable is not None:
             program.switch_module_type(module_type_from(ctx, program.module_type_variable))
         module, module_type = program.module, program.module_type
-    inputs = call_inputs(p, program.signature, EXECUTE_PARAMETERS)
+    inputs = call_inputs(params, program.signature, EXECUTE_PARAMETERS)
     lm = call_lm(ctx)
     prediction = call_with_lm(lm, module, **inputs)
     with program.lock:
         program.execution_count += 1
         program.last_executed = time.time()
-    return answer(ctx, p, prediction, program.signature, lm, program_id=program.program_id, module_type=module_type)
+    return answer(
+        ctx, params, prediction, program.signature, lm, program_id=program.program_id, module_type=module_type
+    )
 
 
 def list_programs(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
-    Params("list_programs", params).reject_unknown(())
     programs = [program.info() for program in _programs(ctx).all()]
     return {"programs": programs, "count": len(programs)}
 
 
 def get_program_info(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
-    p = Params("get_program_info", params)
-    p.reject_unknown(("program_id", "include_state"))
-    return _programs(ctx).get(p.text("program_id")).info(include_state=p.flag("include_state"))
+    return _programs(ctx).get(params["program_id"]).info(include_state=params.get("include_state", False))
 
 
 def delete_program(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
-    p = Params("delete_program", params)
-    p.reject_unknown(("program_id",))
-    program = _programs(ctx).delete(p.text("program_id"))
+    program = _programs(ctx).delete(params["program_id"])
     return {"deleted": True, "program_id": program.program_id}
 
 
 def save_program(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
-    p = Params("save_program", params)
-    p.reject_unknown(("program_id", "variable"))
-    program = _programs(ctx).get(p.text("program_id"))
+    program = _programs(ctx).get(params["program_id"])
     with program.lock:
         saved = program.saved()
-    name = p.text("variable")
+    name = params["variable"]
     return {"program_id": program.program_id, "variable": name, "version": store_result(ctx, name, saved)}
 
 
 def load_program(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
-    p = Params("load_program", params)
-    p.reject_unknown(("variable", "state", "program_id", "replace"))
-    if p.has("variable") == p.has("state"):
-        raise p.error("give exactly one of 'variable' (a session variable written by save_program) or 'state'")
-    saved = read_variable(ctx, p.text("variable"), "load_program") if p.has("variable") else p.mapping("state")
-    program: Program = restore(saved, p.text("program_id", None))
-    _programs(ctx).add(program, replace=p.flag("replace"))
+    saved = read_variable(ctx, params["variable"], "load_program") if "variable" in params else params["state"]
+    program: Program = restore(saved, params.get("program_id"))
+    _programs(ctx).add(program, replace=params.get("replace", False))
     return {"loaded": True, **program.info()}
 
 
 def optimize_program(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
-    p = Params("optimize_program", params)
-    p.reject_unknown(
-        (
-            "program_id",
-            "optimizer",
-            "trainset",
-            "metric",
-            "metric_field",
-            "k",
-            "max_bootstrapped_demos",
-            "max_labeled_demos",
-            "max_rounds",
-        )
-    )
-    program = _programs(ctx).get(p.text("program_id"))
+    program = _programs(ctx).get(params["program_id"])
     with program.lock:
-        summary = optimize(program, lambda: call_lm(ctx), p)
+        summary = optimize(program, lambda: call_lm(ctx), params)
     return {"program_id": program.program_id, **summary}

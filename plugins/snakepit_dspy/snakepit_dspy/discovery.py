@@ -12,15 +12,13 @@ import inspect
 import types
 from typing import Any
 
-import dspy
-from dspy.teleprompt import Teleprompter
-
 from snakepit_dspy.catalog import METRICS, OPTIMIZERS, PROGRAM_MODULE_TYPES
+from snakepit_dspy.dspy_import import dspy
 from snakepit_host import InvalidArgument, NotFound
 
 _CATEGORIES: tuple[tuple[str, type], ...] = (
     ("modules", dspy.Module),
-    ("optimizers", Teleprompter),
+    ("optimizers", dspy.teleprompt.Teleprompter),
     ("adapters", dspy.Adapter),
     ("lms", dspy.BaseLM),
     ("errors", BaseException),

@@ -18,48 +18,32 @@ import os
 import re
 from typing import TYPE_CHECKING, Any
 
-import dspy
-
-from snakepit_dspy.catalog import BINDABLE_SETTINGS, LM_SETTINGS
-from snakepit_dspy.params import Params
+from snakepit_dspy.catalog import BINDABLE_SETTINGS, LM_SETTING_RANGES, LM_SETTINGS
+from snakepit_dspy.dspy_import import dspy
 from snakepit_dspy.scripted import scripted_lm
 from snakepit_dspy.session_state import LMConfig, active_lm
 from snakepit_host import FailedPrecondition, InvalidArgument
 
 if TYPE_CHECKING:
-    from snakepit_host import SessionContext
+    from snakepit_host import Host, SessionContext
 
 log = logging.getLogger("snakepit_dspy")
 
 DUMMY_MODEL = "dummy"
-_RANGES: dict[str, tuple[float, float]] = {
-    "temperature": (0.0, 2.0),
-    "top_p": (0.0, 1.0),
-    "frequency_penalty": (-2.0, 2.0),
-    "presence_penalty": (-2.0, 2.0),
-    "max_tokens": (1, 1_000_000),
-}
-CONFIGURE_PARAMETERS = (
-    "model",
-    "provider",
-    "answers",
-    "api_key",
-    "api_key_env",
-    "api_base",
-    "default",
-    "cache",
-    "num_retries",
-    *LM_SETTINGS,
-)
+_ONLINE_ONLY = ("provider", "api_key", "api_key_env", "api_base", "cache", "num_retries")
 
 
 def check_setting(name: str, value: object, where: str) -> Any:
-    """A valid value for an LM setting, or InvalidArgument naming ``where`` it came from."""
+    """A valid value for an LM setting read from a session variable, or InvalidArgument naming ``where``.
+
+    configure_lm's own parameters are checked by the host against the same
+    ranges (its schema is built from :data:`~snakepit_dspy.catalog.LM_SETTING_RANGES`).
+    """
     if name == "model":
         if not isinstance(value, str) or not value.strip():
             raise InvalidArgument(f"{where}: model must be a non-empty string, got {value!r:.60}")
         return value.strip()
-    low, high = _RANGES[name]
+    low, high = LM_SETTING_RANGES[name]
     if name == "max_tokens":
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -72,36 +56,33 @@ def check_setting(name: str, value: object, where: str) -> Any:
     return value
 
 
-def configure(params: Params, scope: str) -> LMConfig:
-    """An :class:`LMConfig` from ``configure_lm`` parameters (nothing is contacted yet)."""
-    params.reject_unknown(CONFIGURE_PARAMETERS)
-    model = params.text("model").strip()
-    provider = params.text("provider", None)
+def configure(params: dict[str, Any], scope: str, allowed_api_bases: list[str]) -> LMConfig:
+    """An :class:`LMConfig` from ``configure_lm`` parameters (nothing is contacted yet).
+
+    ``allowed_api_bases``: the endpoint prefixes that may receive a key from
+    this worker's environment (option ``dspy_api_bases``).
+    """
+    model = params["model"].strip()
+    provider = params.get("provider")
     if provider and "/" not in model and model != DUMMY_MODEL:
         model = f"{provider.strip()}/{model}"
-    settings = {
-        name: check_setting(name, params.values[name], "configure_lm") for name in LM_SETTINGS if params.has(name)
-    }
+    settings = {name: params[name] for name in LM_SETTINGS if name in params}
+    if "max_tokens" in settings:
+        settings["max_tokens"] = int(settings["max_tokens"])  # JSON Schema counts 256.0 as an integer
     if model == DUMMY_MODEL:
-        stray = [
-            name
-            for name in ("provider", "api_key", "api_key_env", "api_base", "cache", "num_retries")
-            if params.has(name)
-        ]
+        stray = [name for name in _ONLINE_ONLY if name in params]
         if stray:
-            raise params.error(f"model 'dummy' is offline and takes no {', '.join(stray)}")
-        lm = scripted_lm(params.values.get("answers"), settings)
+            raise InvalidArgument(f"configure_lm: model 'dummy' is offline and takes no {', '.join(stray)}")
+        lm = scripted_lm(params.get("answers"), settings)
         return LMConfig(model=model, settings=settings, lm=lm, key_source="not needed", scope=scope)
-    if params.has("answers"):
-        raise params.error("'answers' is only for model 'dummy'")
+    if "answers" in params:
+        raise InvalidArgument("configure_lm: 'answers' is only for model 'dummy'")
     api_key, key_source = _api_key(params)
-    extra: dict[str, Any] = {}
-    if params.has("api_base"):
-        extra["api_base"] = _check_api_base(params, params.text("api_base"), from_environment=not params.has("api_key"))
-    if params.has("cache"):
-        extra["cache"] = params.flag("cache")
-    if params.has("num_retries"):
-        extra["num_retries"] = params.integer("num_retries", minimum=0, maximum=20)
+    extra: dict[str, Any] = {name: params[name] for name in ("api_base", "cache", "num_retries") if name in params}
+    if "api_base" in extra:
+        extra["api_base"] = _check_api_base(
+            extra["api_base"], from_environment="api_key" not in params, allowed=allowed_api_bases
+        )
     lm = build_lm(model, api_key, extra, settings)
     log.info("configured LM %s (%s scope, api key: %s)", model, scope, key_source)
     return LMConfig(
@@ -109,30 +90,35 @@ def configure(params: Params, scope: str) -> LMConfig:
     )
 
 
-def _api_key(params: Params) -> tuple[str | None, str]:
-    if params.has("api_key") and params.has("api_key_env"):
-        raise params.error("give api_key or api_key_env, not both")
-    if params.has("api_key"):
-        return params.text("api_key"), "from parameters"
-    if params.has("api_key_env"):
-        name = params.text("api_key_env")
+def _api_key(params: dict[str, Any]) -> tuple[str | None, str]:
+    if "api_key" in params:
+        return params["api_key"], "from parameters"
+    if "api_key_env" in params:
+        name = params["api_key_env"]
         if not KEY_VARIABLE.match(name):
-            raise params.error(
+            raise InvalidArgument(
+                "configure_lm: "
                 f"api_key_env must name an API-key variable (upper case, ending in _API_KEY, _KEY or _TOKEN), "
                 f"not {name[:100]!r}"
             )
         value = os.environ.get(name)
         if not value:
-            raise params.error(f"environment variable {name!r} (api_key_env) is not set or empty")
+            raise InvalidArgument(f"configure_lm: environment variable {name!r} (api_key_env) is not set or empty")
         return value, f"from environment variable {name}"
     return None, "provider default (environment)"
 
 
 KEY_VARIABLE = re.compile(r"^[A-Z][A-Z0-9_]*(_API_KEY|_KEY|_TOKEN)$")
 ALLOWED_API_BASES_ENV = "SNAKEPIT_DSPY_API_BASES"
+"""The environment variable of option ``dspy_api_bases`` (declared in :mod:`snakepit_dspy.plugin`)."""
 
 
-def _check_api_base(params: Params, api_base: str, *, from_environment: bool) -> str:
+def allowed_api_bases(host: Host) -> list[str]:
+    """The operator's comma-separated ``dspy_api_bases``, as a list of prefixes."""
+    return [prefix.strip() for prefix in host.option("dspy_api_bases").split(",") if prefix.strip()]
+
+
+def _check_api_base(api_base: str, *, from_environment: bool, allowed: list[str]) -> str:
     """An endpoint may receive a key from this worker's environment only if the operator allowed it.
 
     With ``api_key`` in the call, the caller sends its own key wherever it
@@ -143,12 +129,11 @@ def _check_api_base(params: Params, api_base: str, *, from_environment: bool) ->
     """
     if not from_environment:
         return api_base
-    allowed = [p.strip() for p in os.environ.get(ALLOWED_API_BASES_ENV, "").split(",") if p.strip()]
     if any(api_base.startswith(prefix) for prefix in allowed):
         return api_base
-    raise params.error(
-        f"api_base {api_base[:200]!r} would receive the API key from this worker's environment; list it in "
-        f"{ALLOWED_API_BASES_ENV} (comma-separated prefixes) or pass api_key with the call"
+    raise InvalidArgument(
+        f"configure_lm: api_base {api_base[:200]!r} would receive the API key from this worker's environment; "
+        f"list it in {ALLOWED_API_BASES_ENV} (comma-separated prefixes) or pass api_key with the call"
     )
 
 

@@ -16,10 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import dspy
-from dspy.utils import DummyLM
-from dspy.utils.exceptions import AdapterParseError, LMError
-
+from snakepit_dspy.dspy_import import dspy
 from snakepit_dspy.lmconfig import redact
 from snakepit_dspy.scripted import exhausted_in
 from snakepit_host import FailedPrecondition, SnakepitError, Unavailable
@@ -36,7 +33,7 @@ def using_lm(lm: Any) -> Iterator[None]:
     answer on a retry, and report the JSON parser's error instead of the real one.
     """
     settings: dict[str, Any] = {"lm": lm, "disable_history": True}
-    if isinstance(lm, DummyLM):
+    if isinstance(lm, dspy.utils.DummyLM):
         settings["adapter"] = dspy.ChatAdapter(use_json_adapter_fallback=False)
     try:
         with dspy.context(**settings):
@@ -59,14 +56,14 @@ def explain(exc: Exception, lm: Any) -> Exception:
         return exhausted
     secret = (getattr(lm, "kwargs", None) or {}).get("api_key")
     text = redact(_first_line(exc), secret)
-    if isinstance(exc, AdapterParseError):
+    if isinstance(exc, dspy.utils.exceptions.AdapterParseError):
         expected = ", ".join(exc.signature.output_fields)
         got = ", ".join(exc.parsed_result or ()) if isinstance(exc.parsed_result, dict) else "none"
         return FailedPrecondition(
             f"the LM's answer did not match the signature '{exc.signature.signature}': "
             f"expected output fields [{expected}], found [{got}]"
         )
-    if isinstance(exc, LMError):
+    if isinstance(exc, dspy.utils.exceptions.LMError):
         return Unavailable(f"the LM call failed ({type(exc).__name__}): {text}")
     return SnakepitError(f"{type(exc).__name__}: {text}")
 

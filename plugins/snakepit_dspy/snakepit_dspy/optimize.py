@@ -13,15 +13,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import dspy
-
-from snakepit_dspy.catalog import METRICS, OPTIMIZERS
+from snakepit_dspy.catalog import METRICS
+from snakepit_dspy.dspy_import import dspy
 from snakepit_dspy.module_runner import using_lm
-from snakepit_dspy.params import Params
 from snakepit_dspy.programs import Program
 from snakepit_host import InvalidArgument
 
-MAX_TRAINSET = 10_000
 Metric = Callable[..., bool]
 
 
@@ -50,17 +47,11 @@ def metric_named(name: str, fields: list[str]) -> Metric:
     return _compare(fields, comparison)
 
 
-def trainset_examples(program: Program, items: list[Any], label_fields: list[str]) -> list[dspy.Example]:
+def trainset_examples(program: Program, items: list[dict[str, Any]], label_fields: list[str]) -> list[dspy.Example]:
     """Examples with the program's inputs marked, each holding every input and label field."""
-    if not items:
-        raise InvalidArgument("optimize_program: 'trainset' is empty")
-    if len(items) > MAX_TRAINSET:
-        raise InvalidArgument(f"optimize_program: at most {MAX_TRAINSET} training examples, got {len(items)}")
     inputs = list(program.signature.input_fields)
     examples = []
     for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise InvalidArgument(f"optimize_program: trainset[{index}] must be an object, got {type(item).__name__}")
         missing = [name for name in (*inputs, *label_fields) if name not in item]
         if missing:
             raise InvalidArgument(
@@ -71,34 +62,38 @@ def trainset_examples(program: Program, items: list[Any], label_fields: list[str
     return examples
 
 
-def optimize(program: Program, lm_for_call: Callable[[], Any], params: Params) -> dict[str, Any]:
+def optimize(program: Program, lm_for_call: Callable[[], Any], params: dict[str, Any]) -> dict[str, Any]:
     """Compile ``program`` in place; returns a summary (also kept in ``program.optimized_with``).
 
-    ``lm_for_call`` is only called by optimizers that run the LM (BootstrapFewShot).
+    ``params`` are optimize_program's, already checked against its schema
+    (optimizer and metric names, counts and their ranges); ``lm_for_call``
+    is only called by optimizers that run the LM (BootstrapFewShot).
     """
-    optimizer_name = params.text("optimizer")
-    if optimizer_name not in OPTIMIZERS:
-        raise params.error(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer_name!r:.60}")
+    optimizer_name = params["optimizer"]
     outputs = list(program.signature.output_fields)
-    metric_field = params.text("metric_field", None)
+    metric_field = params.get("metric_field")
     if metric_field is not None and metric_field not in outputs:
-        raise params.error(f"metric_field {metric_field!r:.60} is not an output of '{program.signature.signature}'")
+        raise InvalidArgument(
+            f"optimize_program: metric_field {metric_field!r:.60} is not an output of '{program.signature.signature}'"
+        )
     label_fields = [metric_field] if metric_field else outputs
-    trainset = trainset_examples(program, params.sequence("trainset"), label_fields)
-    metric_name = params.text("metric", None)
+    trainset = trainset_examples(program, params["trainset"], label_fields)
+    metric_name = params.get("metric")
 
     if optimizer_name == "LabeledFewShot":
         if metric_name is not None:
-            raise params.error("LabeledFewShot uses no metric (it keeps labelled examples as demos)")
-        optimizer: Any = dspy.LabeledFewShot(k=params.integer("k", 16, minimum=1, maximum=MAX_TRAINSET))
+            raise InvalidArgument(
+                "optimize_program: LabeledFewShot uses no metric (it keeps labelled examples as demos)"
+            )
+        optimizer: Any = dspy.LabeledFewShot(k=int(params.get("k", 16)))
     else:
         if metric_name is None:
-            raise params.error(f"BootstrapFewShot needs a 'metric' ({', '.join(METRICS)})")
+            raise InvalidArgument(f"optimize_program: BootstrapFewShot needs a 'metric' ({', '.join(METRICS)})")
         optimizer = dspy.BootstrapFewShot(
             metric=metric_named(metric_name, label_fields),
-            max_bootstrapped_demos=params.integer("max_bootstrapped_demos", 4, minimum=0, maximum=100),
-            max_labeled_demos=params.integer("max_labeled_demos", 16, minimum=0, maximum=MAX_TRAINSET),
-            max_rounds=params.integer("max_rounds", 1, minimum=1, maximum=10),
+            max_bootstrapped_demos=int(params.get("max_bootstrapped_demos", 4)),
+            max_labeled_demos=int(params.get("max_labeled_demos", 16)),
+            max_rounds=int(params.get("max_rounds", 1)),
         )
     started = time.perf_counter()
     if optimizer_name == "LabeledFewShot":

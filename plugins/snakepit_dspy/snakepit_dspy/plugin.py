@@ -14,7 +14,19 @@ from snakepit_dspy.catalog import COMMANDS
 from snakepit_host import hookimpl
 
 if TYPE_CHECKING:
-    from snakepit_host import Registrar
+    from snakepit_host import OptionRegistrar, Registrar
+
+
+@hookimpl
+def register_options(register: OptionRegistrar) -> None:
+    register.option(
+        "dspy_api_bases",
+        default="",
+        env="SNAKEPIT_DSPY_API_BASES",
+        metavar="PREFIXES",
+        help="comma-separated endpoint prefixes (api_base) that may receive an API key from this worker's "
+        "environment; a key passed with the call may go anywhere",
+    )
 
 
 @hookimpl

@@ -22,9 +22,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import dspy
-
 from snakepit_dspy.bindings import check_module_type
+from snakepit_dspy.catalog import PROGRAM_MODULE_ALIASES
+from snakepit_dspy.dspy_import import dspy
 from snakepit_dspy.session_state import DSPySession
 from snakepit_dspy.signatures import describe_signature, parse_signature
 from snakepit_host import AlreadyExists, InvalidArgument, NotFound, check_key
@@ -40,17 +40,11 @@ _MODULE_CLASSES: dict[str, Callable[..., dspy.Module]] = {
     "Predict": dspy.Predict,
     "ChainOfThought": dspy.ChainOfThought,
 }
-_ALIASES = {
-    "predict": "Predict",
-    "chain_of_thought": "ChainOfThought",
-    "chainofthought": "ChainOfThought",
-    "cot": "ChainOfThought",
-}
 
 
 def module_type_name(value: object) -> str:
     if isinstance(value, str):
-        value = _ALIASES.get(value.lower(), value)
+        value = PROGRAM_MODULE_ALIASES.get(value.lower(), value)
     return check_module_type(value, "module_type")
 
 

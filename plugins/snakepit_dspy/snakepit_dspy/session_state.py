@@ -1,15 +1,14 @@
 """Where DSPy state lives: per session, plus one host-wide default LM.
 
 Nothing here imports ``dspy`` (``check_dspy`` reads this without it). A
-session's state is dropped with the session (``Session.state``). The host
-default is kept per :class:`~snakepit_host.Host` object, so several
-in-process hosts (tests) never share it.
+session's state is dropped with the session (``session.state``); the host
+default lives in ``host.state("dspy", ...)``, so several in-process hosts
+(tests) never share it, and ``describe`` shows its status.
 """
 
 from __future__ import annotations
 
 import threading
-import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -59,15 +58,28 @@ def session_state(ctx: SessionContext) -> DSPySession:
     return ctx.session.state("dspy", DSPySession)
 
 
-_host_defaults: weakref.WeakKeyDictionary[Host, LMConfig] = weakref.WeakKeyDictionary()
+STATE_KEY = "dspy"
+
+
+class DSPyHost:
+    """The host-wide part: the default LM (``configure_lm`` with ``default: true``)."""
+
+    def __init__(self) -> None:
+        self.default_lm: LMConfig | None = None
+        self.dspy_version = ""
+
+    def status(self) -> dict[str, Any]:
+        return {"dspy_version": self.dspy_version, "default_lm": self.default_lm.model if self.default_lm else None}
 
 
 def default_lm(host: Host) -> LMConfig | None:
-    return _host_defaults.get(host)
+    state = host.get_state(STATE_KEY)
+    return state.default_lm if isinstance(state, DSPyHost) else None
 
 
-def set_default_lm(host: Host, config: LMConfig) -> None:
-    _host_defaults[host] = config
+def set_default_lm(host: Host, config: LMConfig, dspy_version: str) -> None:
+    state = host.state(STATE_KEY, DSPyHost)
+    state.default_lm, state.dspy_version = config, dspy_version
 
 
 def active_lm(ctx: SessionContext) -> LMConfig | None:

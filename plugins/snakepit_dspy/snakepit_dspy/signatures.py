@@ -21,11 +21,10 @@ import types
 import typing
 from typing import Any
 
-import dspy
-
+from snakepit_dspy.catalog import MAX_SIGNATURE_LENGTH
+from snakepit_dspy.dspy_import import dspy
 from snakepit_host import InvalidArgument
 
-MAX_SIGNATURE_LENGTH = 4_000
 _JSON_TYPE_NAMES = {
     "string": "str",
     "integer": "int",

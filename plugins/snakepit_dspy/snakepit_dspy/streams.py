@@ -1,7 +1,8 @@
 """Streaming commands (ExecuteStreamingTool): batch prediction and chain of thought.
 
-The handlers check their parameters before returning a generator, so bad
-input fails the call at once rather than after a first chunk. Chunks are
+The host checks the parameters against their schemas, and the handlers parse
+the signature, before a generator is returned, so bad input fails the call
+at once rather than after a first chunk. Chunks are
 plain JSON objects with a ``type``; the host ends the stream with its empty
 terminal chunk, which Snakepit 0.4.1 ignores and 0.13 delivers.
 """
@@ -12,19 +13,15 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import dspy
-
-from snakepit_dspy.commands import PREDICTION_PARAMETERS, call_inputs, call_lm, signature_of
+from snakepit_dspy.commands import DEFAULT_SIGNATURE, PREDICTION_PARAMETERS, call_inputs, call_lm
+from snakepit_dspy.dspy_import import dspy
 from snakepit_dspy.lmconfig import lm_summary
 from snakepit_dspy.module_runner import call_with_lm, outputs_of, to_jsonable
-from snakepit_dspy.params import Params
-from snakepit_dspy.signatures import select_inputs
+from snakepit_dspy.signatures import parse_signature, select_inputs
 from snakepit_host import InvalidArgument
 
 if TYPE_CHECKING:
     from snakepit_host import SessionContext
-
-MAX_BATCH = 10_000
 
 
 def stream_predict_batch(ctx: SessionContext, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -34,12 +31,8 @@ def stream_predict_batch(ctx: SessionContext, params: dict[str, Any]) -> Iterato
     LM failure (none configured, out of answers, provider down) ends the
     stream with that error, since every later item would fail the same way.
     """
-    p = Params("stream_predict_batch", params)
-    p.reject_unknown(("signature", "items"))
-    signature = signature_of(p)
-    items = p.sequence("items")
-    if len(items) > MAX_BATCH:
-        raise p.error(f"at most {MAX_BATCH} items, got {len(items)}")
+    signature = parse_signature(params["signature"])
+    items = params["items"]
     lm = call_lm(ctx)
     predictor = dspy.Predict(signature)
 
@@ -69,9 +62,8 @@ def stream_chain_of_thought(ctx: SessionContext, params: dict[str, Any]) -> Iter
     The steps are the lines (or sentences) of the reasoning DSPy returned;
     the LM is called once, before the first step is sent.
     """
-    p = Params("stream_chain_of_thought", params)
-    signature = signature_of(p, "question -> answer")
-    inputs = call_inputs(p, signature, PREDICTION_PARAMETERS[:2])
+    signature = parse_signature(params.get("signature", DEFAULT_SIGNATURE))
+    inputs = call_inputs(params, signature, PREDICTION_PARAMETERS[:2])
     lm = call_lm(ctx)
 
     def chunks() -> Iterator[dict[str, Any]]:

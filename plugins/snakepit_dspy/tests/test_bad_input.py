@@ -44,7 +44,7 @@ def test_unknown_module_in_discovery(ready: Caller) -> None:
 
 def test_unknown_module_type(ready: Caller) -> None:
     error = ready.fails("create_program", program_id="p2", signature="q -> a", module_type="Telepathy")
-    assert "module type must be one of Predict, ChainOfThought" in error.message
+    assert "parameter 'module_type': 'Telepathy' is not one of ['Predict', 'ChainOfThought'," in error.message
     still_serving(ready, program="kept")
 
 
@@ -54,7 +54,7 @@ def test_unknown_module_type(ready: Caller) -> None:
         ("question answer", "must contain exactly one '->'"),
         ("question -> ", "needs at least one input and one output field"),
         ("a: nosuchtype -> b", "Unknown name: nosuchtype"),
-        (42, "signature must be a string or an object"),
+        (42, "parameter 'signature': 42 is not a string or an object"),
         ({"inputs": [{"name": "1bad"}], "outputs": [{"name": "b"}]}, "public identifier"),
     ],
 )
@@ -106,11 +106,22 @@ def test_name_outside_dspy_in_call_dspy(ready: Caller) -> None:
     ("params", "expected"),
     [
         ({"model": "dummy"}, "model 'dummy' needs 'answers'"),
-        ({"model": "dummy", "answers": ["Paris"]}, "answers[0] must be a non-empty object"),
-        ({"model": "dummy", "answers": [{"answer": "x"}], "temperature": 9}, "temperature must be between 0 and 2"),
+        ({"model": "dummy", "answers": ["Paris"]}, "parameter 'answers[0]': 'Paris' is not of type 'object'"),
+        ({"model": "dummy", "answers": [{}]}, "parameter 'answers[0]': {} should be non-empty"),
+        (
+            {"model": "dummy", "answers": [{"answer": "x"}], "temperature": 9},
+            "parameter 'temperature': 9 is greater than the maximum of 2",
+        ),
         ({"model": "dummy", "answers": [{"answer": "x"}], "api_key": "k"}, "model 'dummy' is offline"),
         ({"model": "openai/gpt-4o-mini", "api_key_env": "SNAKEPIT_DSPY_TEST_UNSET_KEY"}, "is not set or empty"),
-        ({"model": "dummy", "answers": [{"answer": "x"}], "temprature": 0.1}, "unknown parameter(s) 'temprature'"),
+        (
+            {"model": "dummy", "answers": [{"answer": "x"}], "temprature": 0.1},
+            "unknown parameter 'temprature' (accepted: ",
+        ),
+        (
+            {"model": "x/y", "api_key": "k", "api_key_env": "X_KEY"},
+            "'api_key' and 'api_key_env' cannot be given together",
+        ),
     ],
 )
 def test_bad_configure_lm_keeps_the_previous_lm(ready: Caller, params: dict[str, object], expected: str) -> None:

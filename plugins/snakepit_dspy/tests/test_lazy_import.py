@@ -6,12 +6,15 @@ imported can hide an import the plugin makes.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
+import snakepit_dspy
 from snakepit_dspy.catalog import COMMANDS
 
 SERVE_AND_PROBE = textwrap.dedent(
@@ -27,9 +30,10 @@ SERVE_AND_PROBE = textwrap.dedent(
         report["commands"] = sorted(c["name"] for c in ours)
         report["streaming"] = sorted(c["name"] for c in ours if c["streaming"])
         report["dspy_after_describe"] = "dspy" in sys.modules
-        report["cost_map_env"] = os.environ.get("LITELLM_LOCAL_MODEL_COST_MAP")
+        report["cost_map_env_at_start"] = os.environ.get("LITELLM_LOCAL_MODEL_COST_MAP")
         client.call("configure_lm", {"model": "dummy", "answers": [{"answer": "Paris"}]})
         report["dspy_after_first_command"] = "dspy" in sys.modules
+        report["cost_map_env"] = os.environ.get("LITELLM_LOCAL_MODEL_COST_MAP")
         report["answer"] = client.call("enhanced_predict", {"signature": "q -> answer", "q": "x"})["outputs"]["answer"]
     print(json.dumps(report))
     """
@@ -53,12 +57,27 @@ def test_host_start_and_describe_do_not_import_dspy() -> None:
     assert report["dspy_after_describe"] is False
     assert report["dspy_after_first_command"] is True
     assert report["answer"] == "Paris"
+    # LiteLLM's offline cost map is chosen when DSPy is first imported, not in every worker at plugin import.
+    assert report["cost_map_env_at_start"] is None
     assert report["cost_map_env"] == "True"
 
 
 def test_user_setting_of_the_cost_map_variable_is_kept() -> None:
     report = json.loads(run_python(SERVE_AND_PROBE, LITELLM_LOCAL_MODEL_COST_MAP="False"))
     assert report["cost_map_env"] == "False"
+
+
+def test_dspy_is_imported_in_one_place() -> None:
+    """Only snakepit_dspy.dspy_import imports dspy, so the environment is always set before DSPy loads."""
+    offenders = []
+    for path in sorted(Path(snakepit_dspy.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            if any(name == "dspy" or name.startswith("dspy.") for name in names) and path.name != "dspy_import.py":
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert not offenders, f"import dspy through snakepit_dspy.dspy_import instead: {', '.join(offenders)}"
 
 
 def test_plugins_listing_does_not_import_dspy() -> None:

@@ -81,7 +81,9 @@ def test_restore_refuses_what_is_not_a_saved_program(qa: Caller) -> None:
     error = qa.fails("load_program", state=saved, program_id="x")
     assert "saved program state does not fit a ChainOfThought: KeyError" in error.message
     assert qa("list_programs")["count"] == 1
-    assert qa.fails("load_program").message.startswith("load_program: give exactly one of 'variable'")
+    assert qa.fails("load_program").message == (
+        "command 'load_program': 1 problem with the parameters: give exactly one of 'variable' or 'state'"
+    )
 
 
 def test_labeled_few_shot(qa: Caller) -> None:
@@ -111,12 +113,23 @@ def test_bootstrap_few_shot_keeps_demos_that_pass_the_metric(qa: Caller) -> None
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        ({"optimizer": "MIPROv2"}, "optimizer must be one of LabeledFewShot, BootstrapFewShot"),
+        (
+            {"optimizer": "MIPROv2"},
+            "parameter 'optimizer': 'MIPROv2' is not one of ['LabeledFewShot', 'BootstrapFewShot']",
+        ),
         ({"optimizer": "BootstrapFewShot"}, "BootstrapFewShot needs a 'metric'"),
-        ({"optimizer": "BootstrapFewShot", "metric": "lambda e, p: True"}, "metric must be one of exact_match"),
+        (
+            {"optimizer": "BootstrapFewShot", "metric": "lambda e, p: True"},
+            "parameter 'metric': 'lambda e, p: True' is not one of",
+        ),
         ({"optimizer": "LabeledFewShot", "metric": "exact_match"}, "LabeledFewShot uses no metric"),
         ({"optimizer": "LabeledFewShot", "trainset": [{"question": "a?"}]}, "trainset[0] lacks answer"),
-        ({"optimizer": "LabeledFewShot", "trainset": []}, "'trainset' is empty"),
+        ({"optimizer": "LabeledFewShot", "trainset": []}, "parameter 'trainset': [] should be non-empty"),
+        ({"optimizer": "LabeledFewShot", "k": 0}, "parameter 'k': 0 is less than the minimum of 1"),
+        (
+            {"optimizer": "BootstrapFewShot", "metric": "contains", "max_rounds": 11},
+            "parameter 'max_rounds': 11 is greater",
+        ),
         ({"optimizer": "LabeledFewShot", "metric_field": "nope"}, "metric_field 'nope' is not an output"),
     ],
 )

@@ -51,4 +51,4 @@ def test_chain_of_thought_stream(session: Caller) -> None:
 def test_bad_stream_input_fails_before_any_chunk(session: Caller) -> None:
     session.dummy({"answer": "1"})
     error = session.fails("stream_predict_batch", signature="q -> answer", items="not a list")
-    assert "'items' must be a list" in error.message
+    assert "parameter 'items': 'not a list' is not of type 'array'" in error.message

@@ -65,7 +65,8 @@ def test_bad_bindings(session: Caller) -> None:
     session("register_variable", name="hot", type="float", value=5.0)
     error = session.fails("bind_dspy_variable", setting="temperature", variable="hot")
     assert "session variable 'hot': temperature must be between 0 and 2, got 5.0" in error.message
-    assert "setting must be one of" in session.fails("bind_dspy_variable", setting="colour", variable="hot").message
+    error = session.fails("bind_dspy_variable", setting="colour", variable="hot")
+    assert "parameter 'setting': 'colour' is not one of ['model', 'temperature'," in error.message
 
     session("register_variable", name="temp", type="float", value=0.5)
     session("bind_dspy_variable", setting="temperature", variable="temp")

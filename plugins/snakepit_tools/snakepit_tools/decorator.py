@@ -2,8 +2,8 @@
 
 Registration stays with the host: a plugin calls ``register.tool(fn)`` in its
 ``register_tools`` hook. ``@tool`` only records options on the function (in
-``__snakepit_tool__``), which the host's registrar takes as defaults and this
-plugin's ``prepare_tool`` reads for parameter descriptions. A decorated
+``__snakepit_tool__``), which the host's registrar takes as defaults and the
+host's tool preparation reads for parameter descriptions. A decorated
 function therefore stays a plain function: callable, testable, and
 importable without any of this plugin's machinery.
 """

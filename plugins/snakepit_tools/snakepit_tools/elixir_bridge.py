@@ -4,7 +4,7 @@ Python -> Elixir announcement: for every session, on first use, this worker's
 tools are registered with RegisterTools (PROTOCOL.md §6.1), under a worker id
 Elixir can route back to (see :func:`worker_id_for`). It runs on one
 background thread so that a slow or absent Elixir never delays or fails a
-call; the outcome is counted in ``host.status["tools"]``. When Elixir comes
+call; the outcome is counted in the bridge's status (``describe``: ``status.tools``). When Elixir comes
 back after a loss (it restarted and forgot everything), every live session
 is announced again and its Elixir tools are fetched again.
 
@@ -38,7 +38,6 @@ log = logging.getLogger("snakepit_tools")
 
 OWNER = "tools"
 """Owner recorded on Elixir tool proxies: this plugin's entry-point name."""
-STATUS_KEY = "tools"
 DEFAULT_ELIXIR_TIMEOUT = 60.0
 MAX_METADATA_ENTRIES = 32
 MAX_METADATA_BYTES = 4096
@@ -72,6 +71,7 @@ _ELIXIR_TYPES = {
 
 
 STATE_KEY = "tools"
+"""The bridge's ``host.state`` key (and so its name under ``status`` in ``describe``)."""
 
 
 def bridge_for(host: Host) -> ToolBridge:
@@ -101,7 +101,7 @@ def worker_id_for(host: Host) -> str:
     (``snakepit_ready_<worker id>_<n>``); else ``snakepit-host@<address>``,
     which at least names the port Elixir can reach this worker on.
     """
-    explicit = host.option("tools_worker_id", env="SNAKEPIT_WORKER_ID")
+    explicit = host.option("tools_worker_id")
     if explicit:
         return str(explicit)
     ready_file = os.environ.get("SNAKEPIT_READY_FILE")
@@ -128,7 +128,7 @@ class ToolBridge:
         self.host = host
         self.worker_id = worker_id_for(host)
         self.generation = 0
-        self.status: dict[str, Any] = {
+        self.counts: dict[str, Any] = {
             "worker_id": self.worker_id,
             "elixir_address": host.config.elixir_address,
             "announced_sessions": 0,
@@ -138,13 +138,16 @@ class ToolBridge:
             "last_elixir_error": None,
             "reconnects": 0,
         }
-        host.status[STATUS_KEY] = self.status
         self._registrations: list[pb.ToolRegistration] | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._closed = False
         if host.elixir is not None:
             host.elixir.on_reconnect(self.reconnected)
+
+    def status(self) -> dict[str, Any]:
+        """Announcements and Elixir tool fetches so far (``describe`` shows it)."""
+        return dict(self.counts)
 
     # ------------------------------------------------------------ background work
 
@@ -172,7 +175,7 @@ class ToolBridge:
     def reconnected(self) -> None:
         """Elixir is back after a loss: it has forgotten sessions and tools, so tell it again."""
         self.generation += 1
-        self.status["reconnects"] += 1
+        self.counts["reconnects"] += 1
         for session_id in self.host.sessions.ids():
             self._submit(session_id)
 
@@ -195,10 +198,10 @@ class ToolBridge:
                 # 0.13 refuses a batch that repeats a name it has (we announced before): already done.
                 if not response.success and "duplicate_tool" not in response.error_message:
                     raise Unavailable(f"Elixir refused RegisterTools: {response.error_message or 'no reason given'}")
-            self.status["announced_sessions"] += 1
+            self.counts["announced_sessions"] += 1
         except SnakepitError as exc:
-            self.status["announce_failures"] += 1
-            self.status["last_announce_error"] = f"session '{session_id}': {exc}"
+            self.counts["announce_failures"] += 1
+            self.counts["last_announce_error"] = f"session '{session_id}': {exc}"
             log.warning("could not announce tools to Elixir for session %s: %s", session_id, exc)
             return
         try:
@@ -238,8 +241,8 @@ class ToolBridge:
                         "GetExposedElixirTools", pb.GetExposedElixirToolsRequest(session_id=session.id)
                     )
                 except SnakepitError as exc:
-                    self.status["elixir_tool_failures"] += 1
-                    self.status["last_elixir_error"] = str(exc)
+                    self.counts["elixir_tool_failures"] += 1
+                    self.counts["last_elixir_error"] = str(exc)
                     raise
                 tools = {}
                 for spec in response.tools:
@@ -292,7 +295,7 @@ class ToolBridge:
                 raise InvalidArgument(f"Elixir tool '{tool_name}': parameter '{key}' cannot be sent: {exc}") from None
         elixir.ensure_session(session_id)
         if timeout is None:
-            timeout = float(self.host.option("tools_elixir_timeout", env="SNAKEPIT_TOOLS_ELIXIR_TIMEOUT", default=0))
+            timeout = self.host.option("tools_elixir_timeout")
         response = elixir.call("ExecuteElixirTool", request, timeout=timeout or DEFAULT_ELIXIR_TIMEOUT)
         if not response.success:
             raise ElixirToolError(response.error_message or f"Elixir tool '{tool_name}' failed without a message")

@@ -1,7 +1,8 @@
 """snakepit-tools' hooks (the ``tools`` entry point).
 
-Imports only the host and light stdlib: jsonschema loads with the first
-validation, numpy and pydantic only inside the converters that need them.
+Imports only the host and light stdlib. Schemas, validation and conversion
+of every tool are the host's; this plugin adds ``ctx.tools``, the commands
+that list, describe and call tools, and the bridge with Elixir's tools.
 """
 
 from __future__ import annotations
@@ -10,31 +11,30 @@ from typing import TYPE_CHECKING
 
 from snakepit_host import hookimpl
 from snakepit_tools import commands
-from snakepit_tools.elixir_bridge import bridge_for, close_bridge
+from snakepit_tools.elixir_bridge import DEFAULT_ELIXIR_TIMEOUT, bridge_for, close_bridge
 
 if TYPE_CHECKING:
-    import argparse
-
-    from snakepit_host import Host, Registrar, Session, SessionContext, Tool
-    from snakepit_tools.session_tools import SessionTools
+    from snakepit_host import Host, OptionRegistrar, Registrar, Session, SessionContext, Tool
+    from snakepit_tools.protocol import Tools
 
 
 @hookimpl
-def add_arguments(parser: argparse._ArgumentGroup) -> None:
-    parser.add_argument(
-        "--tools-worker-id",
-        dest="tools_worker_id",
-        default=None,
+def register_options(register: OptionRegistrar) -> None:
+    register.option(
+        "tools_worker_id",
+        env="SNAKEPIT_WORKER_ID",
+        metavar="ID",
         help="id under which this worker's tools are registered with Elixir "
-        "(default $SNAKEPIT_WORKER_ID, else the id in $SNAKEPIT_READY_FILE, else snakepit-host@<address>)",
+        "(when unset: the id in $SNAKEPIT_READY_FILE, else snakepit-host@<address>)",
     )
-    parser.add_argument(
-        "--tools-elixir-timeout",
-        dest="tools_elixir_timeout",
+    register.option(
+        "tools_elixir_timeout",
         type=float,
-        default=None,
-        help="seconds an Elixir tool call may take when the caller set no deadline "
-        "(default $SNAKEPIT_TOOLS_ELIXIR_TIMEOUT, else 60)",
+        default=DEFAULT_ELIXIR_TIMEOUT,
+        minimum=0,
+        env="SNAKEPIT_TOOLS_ELIXIR_TIMEOUT",
+        metavar="SECONDS",
+        help="seconds an Elixir tool call may take when the caller set no deadline; 0 means the default",
     )
 
 
@@ -50,7 +50,7 @@ def register_session_attributes(register: Registrar) -> None:
     register.session_attribute("tools", session_tools)
 
 
-def session_tools(ctx: SessionContext) -> SessionTools:
+def session_tools(ctx: SessionContext) -> Tools:
     """``ctx.tools`` (see :class:`snakepit_tools.session_tools.SessionTools`)."""
     from snakepit_tools.session_tools import SessionTools
 
@@ -58,15 +58,8 @@ def session_tools(ctx: SessionContext) -> SessionTools:
 
 
 @hookimpl
-def prepare_tool(tool: Tool) -> Tool | None:
-    from snakepit_tools.prepare import prepare
-
-    return prepare(tool)
-
-
-@hookimpl
 def host_started(host: Host) -> None:
-    bridge_for(host)  # publishes the status and subscribes to Elixir reconnects
+    bridge_for(host)  # shows its status in describe and subscribes to Elixir reconnects
 
 
 @hookimpl

@@ -244,7 +244,8 @@ def test_worker_id_choice(serve: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SNAKEPIT_READY_FILE", "/tmp/snakepit_ready_default_pool_worker_3_k3x9a2p_5123")
     assert worker_id_for(handle.host) == "default_pool_worker_3_k3x9a2p"
     monkeypatch.setenv("SNAKEPIT_WORKER_ID", "from-env")
-    assert worker_id_for(handle.host) == "from-env"
+    assert worker_id_for(handle.host) == "default_pool_worker_3_k3x9a2p"  # options are read once, at start-up
+    assert worker_id_for(serve().host) == "from-env"
 
 
 def test_registration_metadata_respects_snakepit_limits(serve: Any, tools_from: Any) -> None:

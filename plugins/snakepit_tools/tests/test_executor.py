@@ -13,11 +13,7 @@ import numpy
 import numpy.typing as npt
 import pydantic
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from jsonschema import Draft202012Validator
 from snakepit_tools import tool
-from snakepit_tools.validation import ParameterValidator
 
 from snakepit_host import SessionContext, TypedBuffer
 from snakepit_host.host_client import RemoteError
@@ -281,39 +277,3 @@ def test_a_sync_tool_sees_the_client_go_away(serve: Any, tools_from: Any) -> Non
     assert gate.saw_cancelled is True
     with pytest.raises(grpc.FutureCancelledError):
         future.result()
-
-
-# ---------------------------------------------------------------- the verdict memo
-
-
-MEMO_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "i": {"type": "integer"},
-        "n": {"type": ["number", "null"]},
-        "s": {"type": "string", "description": "annotations do not matter"},
-        "b": {"type": "boolean"},
-        "e": {"enum": ["x", "y", 1]},
-        "l": {"type": "array", "items": {"type": "integer"}},
-    },
-    "required": ["i", "s"],
-    "additionalProperties": False,
-}
-_values = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-3, 3),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.sampled_from([0.0, 1.0, 2.5, "x", "y", "z", 1, True]),
-    st.text(max_size=2),
-    st.lists(st.one_of(st.integers(), st.floats(allow_nan=False), st.text(max_size=1)), max_size=3),
-)
-
-
-@settings(max_examples=400, deadline=None)
-@given(st.lists(st.dictionaries(st.sampled_from(["i", "n", "s", "b", "e", "l", "zz"]), _values), min_size=1))
-def test_memo_never_changes_a_verdict(calls: list[dict[str, Any]]) -> None:
-    validator = ParameterValidator("t", MEMO_SCHEMA, check_schema=False)
-    reference = Draft202012Validator(MEMO_SCHEMA)
-    for params in calls + calls:  # the second pass is answered from the memo where it can be
-        assert validator.is_valid(params) == reference.is_valid(params), params

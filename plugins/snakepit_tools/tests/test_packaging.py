@@ -25,7 +25,7 @@ def test_pip_install_and_entry_point_discovery(tmp_path: Path) -> None:
     # Build from a copy: setuptools writes build/ and *.egg-info next to the sources.
     source = tmp_path / "source"
     shutil.copytree(DISTRIBUTION, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAKEPIT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAKEPIT_") or k == "SNAKEPIT_CACHE_DIR"}
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
     run([*pip, "--target", str(target), str(source)], env, build)
     assert (target / "snakepit_tools" / "plugin.py").exists()
@@ -42,7 +42,7 @@ def test_pip_install_and_entry_point_discovery(tmp_path: Path) -> None:
     )
     assert record["provides"]["commands"] == ["call_elixir_tool", "describe_tool", "list_tools"]
     assert record["provides"]["session_attributes"] == ["tools"]
-    assert "prepare_tool" in record["hooks"]
+    assert "resolve_command" in record["hooks"] and "prepare_tool" not in record["hooks"]  # the host prepares tools
 
     probe = (
         "import sys, snakepit_tools.plugin as p; "

@@ -14,11 +14,11 @@ import pytest
 import snakepit_tools.plugin as tools_plugin
 from jsonschema import Draft202012Validator
 from snakepit_tools import tool, tool_options
-from snakepit_tools.docstrings import parameter_docs
-from snakepit_tools.schema import plan_signature, returns_schema
 
 from snakepit_host import SessionContext, TypedBuffer
+from snakepit_host._docstrings import parameter_docs
 from snakepit_host._errors import RegistrationError
+from snakepit_host._hint_schema import plan_signature, returns_schema
 from snakepit_host.testing import running_host
 
 
@@ -255,8 +255,8 @@ def test_unsupported_hint_withdraws_the_owning_plugin_and_the_host_keeps_serving
     with running_host(tools_plugin, bad, strict=False) as handle:
         record = handle.host.plugins.records["ToolsFrom"]
         assert record.status == "error"
-        assert "tool 'opaque_tool' was refused by plugin" in (record.error or "")
-        assert "parameter 'thing'" in (record.error or "") and "Opaque" in (record.error or "")
+        assert "tool 'opaque_tool': parameter 'thing': type hint " in (record.error or "")
+        assert "Opaque" in (record.error or "") and "has no JSON-schema form" in (record.error or "")
         assert "opaque_tool" not in handle.host.registry.commands
         assert handle.client().call("list_tools")["tools"] == []
     with running_host(tools_plugin, good) as handle:
@@ -272,7 +272,7 @@ def test_explicit_parameters_win_and_decorator_options_reach_the_registry(tools_
 
     with running_host(tools_plugin, tools_from(original)) as handle:
         registered = handle.host.registry.commands["renamed"]
-        assert registered.parameters == explicit
+        assert registered.parameters == {**explicit, "additionalProperties": False}  # it takes nothing else
         assert (registered.tags, registered.timeout, registered.description) == (("t1", "t2"), 3.0, "Declared.")
         client = handle.client()
         assert client.call("renamed", {"x": 4}) == "ok"

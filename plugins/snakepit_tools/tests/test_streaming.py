@@ -106,7 +106,7 @@ def test_invalid_parameters_fail_the_stream_before_any_item(client: Any) -> None
         chunks(client, "count", {"n": "three", "stop": 1})
     assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert caught.value.details() == (
-        "tool 'count': 2 problems with the parameters: unknown parameter 'stop'; "
+        "tool 'count': 2 problems with the parameters: unknown parameter 'stop' (accepted: n, start); "
         "parameter 'n': 'three' is not of type 'integer'"
     )
 

@@ -1,6 +1,7 @@
 """snakepit-variables: typed, constrained, versioned session variables for snakepit-host.
 
-Inside a command or tool, use ``ctx.variables`` (a :class:`SessionVariables`)::
+Inside a command or tool, use ``ctx.variables`` (a :class:`SessionVariables`; other
+plugins type it with the :class:`Variables` protocol)::
 
     ctx.variables.register("temperature", "float", 0.7, constraints={"min": 0.0, "max": 1.0})
     version = ctx.variables.set("temperature", 0.9, expected_version=0)
@@ -21,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from snakepit_host import Host
     from snakepit_variables.model import ELIXIR, PYTHON, ChangeEvent, HistoryEntry, Variable
+    from snakepit_variables.protocol import Variables
     from snakepit_variables.session_variables import BatchError, SessionVariables
     from snakepit_variables.stores import MemoryStore, VariableStore
-    from snakepit_variables.watch import Watch
+    from snakepit_variables.watch import Watch, WatchLagged
 
 __version__ = "0.1.0"
 
@@ -35,11 +37,13 @@ _EXPORTS = {
     "ChangeEvent": "model",
     "HistoryEntry": "model",
     "Variable": "model",
+    "Variables": "protocol",
     "BatchError": "session_variables",
     "SessionVariables": "session_variables",
     "MemoryStore": "stores",
     "VariableStore": "stores",
     "Watch": "watch",
+    "WatchLagged": "watch",
 }
 
 
@@ -67,7 +71,9 @@ __all__ = [
     "SessionVariables",
     "Variable",
     "VariableStore",
+    "Variables",
     "Watch",
+    "WatchLagged",
     "__version__",
     "variables_for",
 ]

@@ -1,4 +1,10 @@
-"""JSON schemas of the variable commands' parameters (shown by ``describe``, checked on each call)."""
+"""JSON schemas of the variable commands' parameters: shown by ``describe``, enforced by the host on every call.
+
+Each says exactly what its handler in :mod:`snakepit_variables.commands`
+reads. The rules of a variable's own domain (the name rule, the type's
+constraints, versions that must exist) stay with the variables, which
+apply them to RPCs and ``ctx.variables`` alike.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,10 @@ from typing import Any
 
 _NAME = {"type": "string", "description": "variable name (or id)"}
 _METADATA = {"type": "object", "additionalProperties": {"type": "string"}, "description": "string metadata"}
-_VALUE = {"description": "the value (a large tensor may come as the binary parameter 'value' instead)"}
+_VALUE = {
+    "description": "the value, checked against the variable's type and constraints "
+    "(a large tensor or embedding may come as the binary parameter 'value' instead)"
+}
 
 
 def _object(required: list[str], **properties: Any) -> dict[str, Any]:
@@ -30,10 +39,14 @@ COMMANDS: dict[str, tuple[str, dict[str, Any]]] = {
     "set_variable": (
         "Set a variable's value; returns the new version (a stale expected_version changes nothing)",
         _object(
-            ["name"],
+            ["name", "value"],
             name=_NAME,
             value=_VALUE,
-            expected_version={"type": "integer", "minimum": 0},
+            expected_version={
+                "type": "integer",
+                "minimum": 0,
+                "description": "write only if the variable is still at this version",
+            },
             metadata=_METADATA,
         ),
     ),
@@ -45,22 +58,26 @@ COMMANDS: dict[str, tuple[str, dict[str, Any]]] = {
         "Set several variables; atomic (default) means all or nothing",
         _object(
             ["updates"],
-            updates={"type": "object", "description": "name -> value"},
+            updates={"type": "object", "description": "name -> value (each checked against its variable)"},
             atomic={"type": "boolean", "default": True},
             metadata=_METADATA,
         ),
     ),
     "list_variables": (
         "Variables whose names contain the pattern ('*' matches any text)",
-        _object([], pattern={"type": "string"}),
+        _object([], pattern={"type": "string", "description": "part of the name; '*' matches any text"}),
     ),
     "delete_variable": ("Delete a variable", _object(["name"], name=_NAME)),
     "variable_history": (
         "Past versions of a variable, oldest first",
-        _object(["name"], name=_NAME, limit={"type": "integer", "minimum": 1}),
+        _object(["name"], name=_NAME, limit={"type": "integer", "minimum": 1, "description": "most recent N only"}),
     ),
     "rollback_variable": (
         "Write the value an earlier version had, as a new version",
-        _object(["name", "version"], name=_NAME, version={"type": "integer", "minimum": 0}),
+        _object(
+            ["name", "version"],
+            name=_NAME,
+            version={"type": "integer", "minimum": 0, "description": "an earlier version still in history"},
+        ),
     ),
 }

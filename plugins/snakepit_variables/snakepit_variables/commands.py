@@ -1,18 +1,17 @@
 """The variable operations as commands, for callers that only have ExecuteTool (Snakepit 0.13).
 
-Parameters are checked against the schemas in :mod:`snakepit_variables.catalog`
-(names, required keys, JSON kinds) before anything runs. A large array
-result comes back as the binary result with its description as the value;
-a large array argument may come as the binary parameter ``value``.
+The host checks every call against the schemas in :mod:`snakepit_variables.catalog`
+(names, required keys, JSON kinds, ranges) before a handler runs, so the
+handlers only read. A large array result comes back as the binary result
+with its description as the value; a large array argument may come as the
+binary parameter ``value``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from snakepit_host import InvalidArgument
 from snakepit_host.codec import Result, to_jsonable
-from snakepit_variables.catalog import COMMANDS
 from snakepit_variables.host_state import runtime_for
 from snakepit_variables.session_variables import BatchError
 
@@ -20,37 +19,6 @@ if TYPE_CHECKING:
     from snakepit_host import SessionContext
     from snakepit_variables.model import HistoryEntry, Variable
     from snakepit_variables.session_variables import SessionVariables
-
-_JSON_KINDS: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "integer": (int,),
-    "boolean": (bool,),
-    "object": (dict,),
-    "array": (list,),
-}
-ROUTING_PARAMETERS = frozenset({"session_id"})
-
-
-def checked(command: str, params: dict[str, Any]) -> dict[str, Any]:
-    """``params`` without routing keys, after the schema's required keys, known names and kinds."""
-    schema = COMMANDS[command][1]
-    properties = schema["properties"]
-    params = {k: v for k, v in params.items() if k not in ROUTING_PARAMETERS}
-    problems = [f"missing required parameter '{p}'" for p in schema["required"] if p not in params]
-    for key, value in params.items():
-        spec = properties.get(key)
-        if spec is None:
-            problems.append(f"unknown parameter '{key}' (accepted: {', '.join(properties)})")
-            continue
-        kinds = _JSON_KINDS.get(spec.get("type", ""))
-        wrong_bool = isinstance(value, bool) and spec.get("type") == "integer"
-        if kinds is not None and (not isinstance(value, kinds) or wrong_bool):
-            problems.append(f"parameter '{key}' must be of type {spec['type']}, got {type(value).__name__}")
-        elif isinstance(value, int) and value < spec.get("minimum", value):
-            problems.append(f"parameter '{key}' must be at least {spec['minimum']}, got {value}")
-    if problems:
-        raise InvalidArgument(f"{command}: " + "; ".join(problems))
-    return params
 
 
 def _variables(ctx: SessionContext) -> SessionVariables:
@@ -91,35 +59,33 @@ def _variable_result(ctx: SessionContext, variable: Variable) -> Any:
 
 
 def register_variable(ctx: SessionContext, params: dict[str, Any]) -> Any:
-    p = checked("register_variable", params)
     variable = _variables(ctx).register(
-        p["name"],
-        p["type"],
-        p.get("value"),
-        constraints=p.get("constraints"),
-        metadata=_caller_metadata(p.get("metadata")),
-        description=p.get("description"),
+        params["name"],
+        params["type"],
+        params.get("value"),
+        constraints=params.get("constraints"),
+        metadata=_caller_metadata(params.get("metadata")),
+        description=params.get("description"),
     )
     return _variable_result(ctx, variable)
 
 
 def get_variable(ctx: SessionContext, params: dict[str, Any]) -> Any:
-    p = checked("get_variable", params)
-    return _variable_result(ctx, _variables(ctx).get_variable(p["name"]))
+    return _variable_result(ctx, _variables(ctx).get_variable(params["name"]))
 
 
 def set_variable(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
-    p = checked("set_variable", params)
-    if "value" not in p:
-        raise InvalidArgument("set_variable: missing required parameter 'value' (or binary parameter 'value')")
     version = _variables(ctx).set(
-        p["name"], p["value"], expected_version=p.get("expected_version"), metadata=_caller_metadata(p.get("metadata"))
+        params["name"],
+        params["value"],
+        expected_version=params.get("expected_version"),
+        metadata=_caller_metadata(params.get("metadata")),
     )
-    return {"name": p["name"], "version": version}
+    return {"name": params["name"], "version": version}
 
 
 def get_variables(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
-    names = checked("get_variables", params)["names"]
+    names = params["names"]
     found = _variables(ctx).get_variables(names)
     return {
         "variables": {name: _json_value(ctx, v.type, v.value) for name, v in found.items()},
@@ -128,10 +94,11 @@ def get_variables(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]
 
 
 def set_variables(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
-    p = checked("set_variables", params)
-    atomic = p.get("atomic", True)
+    atomic = params.get("atomic", True)
     try:
-        versions = _variables(ctx).set_many(p["updates"], atomic=atomic, metadata=_caller_metadata(p.get("metadata")))
+        versions = _variables(ctx).set_many(
+            params["updates"], atomic=atomic, metadata=_caller_metadata(params.get("metadata"))
+        )
     except BatchError as exc:
         if atomic:
             raise
@@ -140,21 +107,20 @@ def set_variables(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]
 
 
 def list_variables(ctx: SessionContext, params: dict[str, Any]) -> list[dict[str, Any]]:
-    pattern = checked("list_variables", params).get("pattern")
+    pattern = params.get("pattern")
     return [_describe(v, _json_value(ctx, v.type, v.value)) for v in _variables(ctx).list(pattern)]
 
 
 def delete_variable(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
-    name = checked("delete_variable", params)["name"]
+    name = params["name"]
     _variables(ctx).delete(name)
     return {"deleted": name}
 
 
 def variable_history(ctx: SessionContext, params: dict[str, Any]) -> list[dict[str, Any]]:
-    p = checked("variable_history", params)
     variables = _variables(ctx)
-    type_name = variables.get_variable(p["name"]).type
-    return [_history_entry(ctx, type_name, e) for e in variables.history(p["name"], limit=p.get("limit"))]
+    type_name = variables.get_variable(params["name"]).type
+    return [_history_entry(ctx, type_name, e) for e in variables.history(params["name"], limit=params.get("limit"))]
 
 
 def _history_entry(ctx: SessionContext, type_name: str, entry: HistoryEntry) -> dict[str, Any]:
@@ -169,5 +135,4 @@ def _history_entry(ctx: SessionContext, type_name: str, entry: HistoryEntry) -> 
 
 
 def rollback_variable(ctx: SessionContext, params: dict[str, Any]) -> Any:
-    p = checked("rollback_variable", params)
-    return _variable_result(ctx, _variables(ctx).rollback(p["name"], p["version"]))
+    return _variable_result(ctx, _variables(ctx).rollback(params["name"], params["version"]))

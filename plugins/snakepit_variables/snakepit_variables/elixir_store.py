@@ -46,7 +46,7 @@ from snakepit_host import (
 )
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_variables import wire
-from snakepit_variables.model import ELIXIR, PYTHON, Variable, Write
+from snakepit_variables.model import ELIXIR, PYTHON, ChangeEvent, Variable, Write
 from snakepit_variables.stores import VariableList, VariableStore, check_write, name_matcher
 
 if TYPE_CHECKING:
@@ -179,7 +179,7 @@ class ElixirStore(VariableStore):
         variable = self._incoming(message)
         self._remember(session_id, variable)
         if entry is not None and entry.variable.id == message.id and message.version > entry.variable.version:
-            self.external_change(session_id, variable)
+            self.external_change(session_id, ChangeEvent("value_change", variable, variable.source, time.time()))
         return variable
 
     # ------------------------------------------------------------ VariableStore
@@ -319,6 +319,9 @@ class ElixirStore(VariableStore):
         with self._lock:
             self._cache.pop(session_id, None)
             self._write_locks.pop(session_id, None)
+
+    def location(self) -> str:
+        return f"Elixir at {self._client.address}"
 
     def describe(self) -> dict[str, Any]:
         with self._lock:

@@ -1,36 +1,44 @@
 """Per-host state of the plugin: settings, the chosen store, and each session's variables.
 
-One plugin module may serve several hosts in one process (tests do), so
-nothing lives in module globals except a weak map from host to runtime.
+One plugin module may serve several hosts in one process (tests do), so the
+runtime lives in ``host.state("variables", ...)``, never in module globals.
 The store is chosen once, on first need or in the background right after
-start-up: ``memory``, ``elixir``, any store another plugin registered, or
-``auto`` (elixir when the Elixir side answers the variable RPCs, else
-memory). The choice is logged and published in ``host.status["variables"]``.
+start-up: ``memory``, ``elixir``, ``sqlite``, ``redis``, any store a
+plugin registered through ``register_variable_stores``, or ``auto``
+(elixir when the Elixir side answers the variable RPCs; else sqlite when
+Snakepit launched the worker, so that the workers of a pool share their
+variables; else memory). The choice is logged, and
+:meth:`VariablesRuntime.status` is what ``describe`` shows under
+``status.variables``. A store that cannot be reached yet (Redis down at
+start) is tried again on later calls.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from snakepit_host import FailedPrecondition, InvalidArgument, NotFound, RegistrationError, SnakepitError
+from snakepit_host import FailedPrecondition, InvalidArgument, NotFound, SnakepitError, Unavailable
 from snakepit_variables.session_variables import SessionVariables
 
 if TYPE_CHECKING:
     from snakepit_host import Host, Session, ValueType
-    from snakepit_variables.model import Variable
+    from snakepit_variables.model import ChangeEvent
     from snakepit_variables.stores import VariableStore
 
 log = logging.getLogger("snakepit_variables")
 
-STORE_OPTION = ("variables_store", "SNAKEPIT_VARIABLES_STORE", "auto")
-CACHE_TTL_OPTION = ("variables_cache_ttl", "SNAKEPIT_VARIABLES_CACHE_TTL", 1.0)
-HISTORY_OPTION = ("variables_history", "SNAKEPIT_VARIABLES_HISTORY", 100)
+RETRY_SECONDS = 1.0
+"""A store that was unreachable is tried again at most this often."""
 PROBE_SESSION = "snakepit-variables-probe"
 PROBE_TIMEOUT = 2.0
 STATE_KEY = "variables"
+
+STORE_KIND = "variable_stores"
+"""The registry kind of ``register_variable_stores``' entries."""
 
 StoreFactory = Callable[["Host"], "VariableStore"]
 
@@ -40,29 +48,23 @@ def runtime_for(host: Host) -> VariablesRuntime:
     return host.state(STATE_KEY, lambda: VariablesRuntime(host))
 
 
-def _number(host: Host, option: tuple[str, str, Any], kind: type[float] | type[int]) -> Any:
-    name, env, default = option
-    raw = host.option(name, env=env, default=default)
-    try:
-        value = kind(raw)
-    except (TypeError, ValueError):
-        log.error("%s=%r is not a %s; using %s", env, raw, kind.__name__, default)
-        return default
-    return value if value >= 0 else default
-
-
 class VariablesRuntime:
     """The plugin's state for one host."""
 
     def __init__(self, host: Host) -> None:
         self.host = host
-        name, env, default = STORE_OPTION
-        self.requested = str(host.option(name, env=env, default=default)).strip().lower()
-        self.cache_ttl: float = _number(host, CACHE_TTL_OPTION, float)
-        self.history_limit: int = max(1, _number(host, HISTORY_OPTION, int))
+        self.requested = str(host.option("variables_store")).strip().lower()
+        self.cache_ttl: float = host.option("variables_cache_ttl")
+        self.history_limit: int = host.option("variables_history")
         self._store: VariableStore | None = None
-        self._error: str | None = None
+        self._choice: dict[str, Any] = {"store": None, "requested": self.requested}
+        self._error: SnakepitError | None = None
+        self._retry_at: float | None = None
         self._lock = threading.Lock()
+
+    def status(self) -> dict[str, Any]:
+        """The store in use (None until chosen, or when it cannot be used) and why: ``describe`` shows it."""
+        return dict(self._choice)
 
     @property
     def poll_interval(self) -> float:
@@ -101,11 +103,24 @@ class VariablesRuntime:
         if self._store is not None:
             self._store.drop_session(session.id)
 
-    def _external_change(self, session_id: str, variable: Variable) -> None:
+    def _external_change(self, session_id: str, event: ChangeEvent) -> None:
         session = self.host.sessions.get(session_id)
         variables = session.get_state(STATE_KEY) if session is not None else None
         if isinstance(variables, SessionVariables):
-            variables.observe(variable)
+            variables.observe(event)
+
+    def _log_gap(self, reason: str) -> None:
+        log.warning("variables: %s; ending every watch with DATA_LOSS", reason)
+        for session_id in self.host.sessions.ids():
+            session = self.host.sessions.get(session_id)
+            variables = session.get_state(STATE_KEY) if session is not None else None
+            if isinstance(variables, SessionVariables):
+                variables.fail_watches(reason)
+
+    def close(self) -> None:
+        """The host is stopping: the store stops its background work."""
+        if self._store is not None:
+            self._store.close()
 
     # ------------------------------------------------------------ store
 
@@ -133,8 +148,8 @@ class VariablesRuntime:
             pass  # logged and published by _choose; every use reports it
 
     def _choose(self) -> VariableStore:
-        if self._error is not None:
-            raise FailedPrecondition(self._error)
+        if self._error is not None and (self._retry_at is None or time.monotonic() < self._retry_at):
+            raise self._error
         factories = self._factories()
         name, reason = self._auto() if self.requested == "auto" else (self.requested, "requested")
         factory = factories.get(name)
@@ -145,14 +160,19 @@ class VariablesRuntime:
                 )
             store = factory(self.host)
         except SnakepitError as exc:
-            self._error = f"variables store {name!r} cannot be used: {exc}"
-            log.error("%s", self._error)
-            self.host.status["variables"] = {"store": None, "requested": self.requested, "error": self._error}
-            raise FailedPrecondition(self._error) from None
-        store.attach(self._external_change)
-        log.info("variables: using the %s store (%s)", name, reason)
-        self.host.status["variables"] = {
+            message = f"variables store {name!r} cannot be used: {exc}"
+            retry = isinstance(exc, Unavailable)
+            self._error = Unavailable(message) if retry else FailedPrecondition(message)
+            self._retry_at = time.monotonic() + RETRY_SECONDS if retry else None
+            log.error("%s%s", message, "; trying again on the next call" if retry else "")
+            self._choice = {"store": None, "requested": self.requested, "error": message}
+            raise self._error from None
+        self._error = None
+        store.attach(self._external_change, self._log_gap)
+        log.info("variables: using the %s store at %s (%s)", name, store.location(), reason)
+        self._choice = {
             "store": name,
+            "location": store.location(),
             "requested": self.requested,
             "reason": reason,
             "cache_ttl_seconds": self.cache_ttl,
@@ -161,27 +181,14 @@ class VariablesRuntime:
         return store
 
     def _factories(self) -> dict[str, StoreFactory]:
-        """Every store offered through ``register_variable_stores``; a failing plugin is skipped."""
-        factories: dict[str, StoreFactory] = {}
-        caller = getattr(self.host.plugins.pm.hook, "register_variable_stores", None)
-        for impl in caller.get_hookimpls() if caller is not None else ():
-
-            def register(name: str, factory: StoreFactory, owner: str = impl.plugin_name) -> None:
-                if name in factories and factories[name] is not factory:
-                    raise RegistrationError(f"variables store {name!r} from plugin '{owner}' is already registered")
-                factories[name] = factory
-
-            try:
-                impl.function(register=register)
-            except Exception as exc:
-                log.error("plugin %s failed in register_variable_stores: %s", impl.plugin_name, exc)
-        return factories
+        """Every store registered through ``register_variable_stores`` (the host ran the hook at start-up)."""
+        return {name: entry.value for name, entry in self.host.registry.entries(STORE_KIND).items()}
 
     def _auto(self) -> tuple[str, str]:
-        """elixir when the Elixir side serves the variable RPCs (Snakepit 0.4.x), else memory."""
+        """elixir when the Elixir side serves the variable RPCs (Snakepit 0.4.x); else sqlite in a pool; else memory."""
         elixir = self.host.elixir
         if elixir is None:
-            return "memory", "auto: no Elixir address"
+            return self._without_elixir("no Elixir address")
         from snakepit_host.proto import snakepit_bridge_pb2 as pb
 
         try:
@@ -189,5 +196,12 @@ class VariablesRuntime:
         except (NotFound, InvalidArgument):
             pass  # the handler exists; it only refused the probe session
         except SnakepitError as exc:
-            return "memory", f"auto: Elixir does not serve the variable RPCs ({exc})"
+            return self._without_elixir(f"Elixir does not serve the variable RPCs ({exc})")
         return "elixir", f"auto: Elixir at {elixir.address} serves the variable RPCs"
+
+    def _without_elixir(self, why: str) -> tuple[str, str]:
+        """A worker Snakepit launched (it has a run id) shares its pool's sqlite file; a standalone one keeps memory."""
+        run_id = self.host.config.run_id
+        if run_id:
+            return "sqlite", f"auto: {why}; Snakepit run {run_id!r}: the pool's workers share one file"
+        return "memory", f"auto: {why}; not launched by Snakepit (no --snakepit-run-id)"

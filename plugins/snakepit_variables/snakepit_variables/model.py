@@ -68,6 +68,8 @@ class HistoryEntry:
     source: str
     metadata: Mapping[str, str] = field(default_factory=dict)
     value_kept: bool = True
+    size: int = 0
+    """Approximate bytes of the value (what history's byte bounds count)."""
 
 
 @dataclass(frozen=True)

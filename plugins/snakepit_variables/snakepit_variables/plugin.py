@@ -18,12 +18,10 @@ from snakepit_variables.catalog import COMMANDS
 from snakepit_variables.value_types import SCALAR_TYPES, DictType
 
 if TYPE_CHECKING:
-    import argparse
-
     import pluggy
 
-    from snakepit_host import Host, Registrar, RpcCall, Session, SessionContext
-    from snakepit_variables.session_variables import SessionVariables
+    from snakepit_host import EntryRegistrar, Host, OptionRegistrar, Registrar, RpcCall, Session, SessionContext
+    from snakepit_variables.protocol import Variables
     from snakepit_variables.stores import VariableStore
 
 RPC_NAMES = (
@@ -49,26 +47,54 @@ def add_hookspecs(plugin_manager: pluggy.PluginManager) -> None:
 
 
 @hookimpl
-def add_arguments(parser: argparse._ArgumentGroup) -> None:
-    parser.add_argument(
-        "--variables-store",
+def register_options(register: OptionRegistrar) -> None:
+    register.option(
+        "variables_store",
+        default="auto",
+        env="SNAKEPIT_VARIABLES_STORE",
         metavar="NAME",
-        help="where session variables live: memory, elixir (Snakepit 0.4.x session store), "
-        "auto (elixir when it serves the variable RPCs; default) or a store another plugin adds "
-        "[env SNAKEPIT_VARIABLES_STORE]",
+        help="where session variables live: memory, sqlite (one file shared by a pool's workers), redis "
+        "(shared across machines), elixir (Snakepit 0.4.x session store), auto (elixir when it serves the "
+        "variable RPCs, else sqlite when launched by Snakepit, else memory) or a store another plugin adds",
     )
-    parser.add_argument(
-        "--variables-cache-ttl",
-        metavar="SECONDS",
+    register.option(
+        "variables_sqlite_path",
+        env="SNAKEPIT_VARIABLES_SQLITE_PATH",
+        metavar="FILE",
+        help="sqlite store: the database file (default: one per Snakepit run id under $XDG_RUNTIME_DIR or the "
+        "temporary directory)",
+    )
+    register.option(
+        "variables_redis_url",
+        default="redis://127.0.0.1:6379/0",
+        env="SNAKEPIT_VARIABLES_REDIS_URL",
+        metavar="URL",
+        help="redis store: the server",
+    )
+    register.option(
+        "variables_redis_prefix",
+        default="snakepit-variables",
+        env="SNAKEPIT_VARIABLES_REDIS_PREFIX",
+        metavar="TEXT",
+        help="redis store: prefix of every key; pools that must not share variables use different ones",
+    )
+    register.option(
+        "variables_cache_ttl",
         type=float,
-        help="elixir store: how long a read trusts its cache before checking the version (default 1.0) "
-        "[env SNAKEPIT_VARIABLES_CACHE_TTL]",
+        default=1.0,
+        minimum=0,
+        env="SNAKEPIT_VARIABLES_CACHE_TTL",
+        metavar="SECONDS",
+        help="elixir store: how long a read trusts its cache before checking the version",
     )
-    parser.add_argument(
-        "--variables-history",
-        metavar="N",
+    register.option(
+        "variables_history",
         type=int,
-        help="versions kept per variable for history and rollback (default 100) [env SNAKEPIT_VARIABLES_HISTORY]",
+        default=100,
+        minimum=1,
+        env="SNAKEPIT_VARIABLES_HISTORY",
+        metavar="N",
+        help="versions kept per variable for history and rollback",
     )
 
 
@@ -106,7 +132,7 @@ def register_rpcs(register: Registrar) -> None:
         register.rpc(method, _lazy_rpc(method))
 
 
-def session_variables(ctx: SessionContext) -> SessionVariables:
+def session_variables(ctx: SessionContext) -> Variables:
     """``ctx.variables``: the session's :class:`~snakepit_variables.session_variables.SessionVariables`."""
     from snakepit_variables.host_state import runtime_for
 
@@ -119,9 +145,11 @@ def register_session_attributes(register: Registrar) -> None:
 
 
 @hookimpl
-def register_variable_stores(register: Callable[[str, Callable[[Host], VariableStore]], None]) -> None:
+def register_variable_stores(register: EntryRegistrar) -> None:
     register("memory", _memory_store)
     register("elixir", _elixir_store)
+    register("sqlite", _sqlite_store)
+    register("redis", _redis_store)
 
 
 def _memory_store(host: Host) -> VariableStore:
@@ -137,6 +165,34 @@ def _elixir_store(host: Host) -> VariableStore:
     return ElixirStore(host, runtime_for(host).cache_ttl)
 
 
+def _sqlite_store(host: Host) -> VariableStore:
+    from pathlib import Path
+
+    from snakepit_variables.host_state import runtime_for
+    from snakepit_variables.sqlite_store import SQLiteStore, default_path
+
+    runtime = runtime_for(host)
+    configured = host.option("variables_sqlite_path")
+    path = Path(configured).expanduser() if configured else default_path(host.config.run_id)
+    return SQLiteStore(
+        path, runtime.value_type, history_limit=runtime.history_limit, session_ttl=host.config.session_ttl
+    )
+
+
+def _redis_store(host: Host) -> VariableStore:
+    from snakepit_variables.host_state import runtime_for
+    from snakepit_variables.redis_store import RedisStore
+
+    runtime = runtime_for(host)
+    return RedisStore(
+        str(host.option("variables_redis_url")),
+        str(host.option("variables_redis_prefix")),
+        runtime.value_type,
+        history_limit=runtime.history_limit,
+        session_ttl=host.config.session_ttl,
+    )
+
+
 @hookimpl
 def host_started(host: Host) -> None:
     # Importing the runtime (sessions, stores, watches) costs a few ms; do it,
@@ -149,6 +205,13 @@ def _choose_store(host: Host) -> None:
     from snakepit_variables.host_state import runtime_for
 
     runtime_for(host).choose_in_background()
+
+
+@hookimpl
+def host_stopping(host: Host) -> None:
+    from snakepit_variables.host_state import runtime_for
+
+    runtime_for(host).close()
 
 
 @hookimpl

@@ -9,6 +9,8 @@ map with ``success=false``, as Snakepit does.
 
 Proto3 cannot tell ``expected_version=0`` from "not given", so 0 means no
 check; to require version 0, put ``expected_version`` in the metadata.
+SetVariables has no field for it and one number cannot guard several
+variables, so ``expected_version`` in its metadata is refused, never ignored.
 """
 
 from __future__ import annotations
@@ -99,6 +101,11 @@ def get_variables(request: pb.BatchGetVariablesRequest, call: RpcCall) -> pb.Bat
 
 
 def set_variables(request: pb.BatchSetVariablesRequest, call: RpcCall) -> pb.BatchSetVariablesResponse:
+    if EXPECTED_VERSION_KEY in request.metadata:
+        raise InvalidArgument(
+            "SetVariables: metadata expected_version is not supported for a batch (nothing was changed); "
+            "use SetVariable for each variable that needs a version check"
+        )
     variables = _variables(call, request.session_id)
     identifiers = list(dict.fromkeys([*request.updates.keys(), *request.binary_updates.keys()]))
     current = variables.get_variables(identifiers)

@@ -4,7 +4,10 @@ Values are validated here, with the registered value types, before the
 store commits them, so every backend enforces the same rules and a refused
 write changes nothing. Commits, history and change events of a session
 happen under one lock, so history and watchers see versions in order.
-Names given to the methods may also be variable ids (``var_<name>_<n>``).
+A store shared by several workers (``logs_changes``) keeps history itself
+and feeds watchers from its change log instead, so that every worker's
+writes reach them. Names given to the methods may also be variable ids
+(``var_<name>_<n>``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from snakepit_host import FailedPrecondition, InvalidArgument, NotFound, SnakepitError
+from snakepit_variables.history import (
+    HISTORY_VALUE_BYTES,
+    HISTORY_VARIABLE_BYTES,
+    history_entry,
+    value_size,
+    within_budget,
+)
 from snakepit_variables.model import PYTHON, ChangeEvent, HistoryEntry, Variable, Write, source_of
 from snakepit_variables.watch import Watch
 
@@ -27,8 +37,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-HISTORY_VALUE_BYTES = 1024 * 1024
-"""History keeps the values of versions up to this size; larger ones keep only their metadata."""
 MAX_NAME_LENGTH = 128
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _MISSING: Any = object()
@@ -95,7 +103,9 @@ class SessionVariables:
         self.session_id = session_id
         self._lock = threading.RLock()
         self._history: dict[str, deque[HistoryEntry]] = {}
+        self._history_bytes: dict[str, int] = {}
         self._watches: list[Watch] = []
+        self._unfollow: dict[Watch, Callable[[], None]] = {}
         self._closed = False
 
     def __repr__(self) -> str:
@@ -135,10 +145,9 @@ class SessionVariables:
     def history(self, name: str, limit: int | None = None) -> EntryList:
         """Past versions seen by this host, oldest first; ``limit`` keeps the most recent ones."""
         variable = self._require(name)
-        with self._lock:
-            entries = list(self._history.get(variable.name, ()))
+        entries = self._entries(variable)
         if not entries or entries[-1].version < variable.version:
-            entries.append(_entry(variable, {}))
+            entries.append(history_entry(variable, {}))
         if limit is not None and limit > 0:
             entries = entries[-limit:]
         return [replace(e, value=_copy_value(e.value)) for e in entries]
@@ -205,11 +214,13 @@ class SessionVariables:
         meta = string_map(metadata)
         prepared: dict[str, Write] = {}
         errors: dict[str, str] = {}
+        found = self._runtime.store.get_many(self.session_id, list(mapping))  # one read for the batch
         for name, value in mapping.items():
             try:
-                prepared[name] = self._prepare(name, value, None, meta)
+                prepared[name] = self._prepare(name, value, None, meta, found.get(name))
             except (InvalidArgument, NotFound) as exc:
                 errors[name] = str(exc)
+        _refuse_repeats(prepared, errors)
         if errors and atomic:
             raise BatchError(errors)
         versions: dict[str, int] = {}
@@ -236,13 +247,14 @@ class SessionVariables:
             self._check_open()
             variable = self._runtime.store.delete(self.session_id, name)
             self._history.pop(variable.name, None)
-            self._notify(ChangeEvent("deleted", variable, PYTHON, time.time()))
+            self._history_bytes.pop(variable.name, None)
+            if not self._runtime.store.logs_changes:
+                self._notify(ChangeEvent("deleted", variable, PYTHON, time.time()))
 
     def rollback(self, name: str, version: int) -> Variable:
         """Write the value that version ``version`` had, as a new version."""
         variable = self._require(name)
-        with self._lock:
-            entries = {e.version: e for e in self._history.get(variable.name, ())}
+        entries = {e.version: e for e in self._entries(variable)}
         entry = entries.get(version)
         if entry is None:
             kept = ", ".join(str(v) for v in sorted(entries)) or "none"
@@ -250,7 +262,7 @@ class SessionVariables:
         if not entry.value_kept:
             raise FailedPrecondition(
                 f"{variable.name}: the value of version {version} was not kept "
-                f"(history keeps values up to {HISTORY_VALUE_BYTES} bytes)"
+                f"(history keeps values up to {HISTORY_VALUE_BYTES} bytes, {HISTORY_VARIABLE_BYTES} per variable)"
             )
         self.set(variable.id, entry.value, metadata={"rollback_to": str(version)})
         return self.get_variable(variable.id)
@@ -263,8 +275,11 @@ class SessionVariables:
         patterns = [self._name_of(p) for p in patterns]
         store = self._runtime.store
         poll = self._refresh if store.changes_elsewhere else None
+        unfollow = store.follow() if store.logs_changes else None
         watch = Watch(patterns, poll=poll, poll_interval=self._runtime.poll_interval, on_close=self._forget)
         with self._lock:
+            if unfollow is not None:
+                self._unfollow[watch] = unfollow
             if self._closed:
                 watch.close()
                 return watch
@@ -276,13 +291,24 @@ class SessionVariables:
                     watch.push(ChangeEvent("initial_value", public(variable), variable.source, now))
         return watch
 
-    def observe(self, variable: Variable) -> None:
-        """A newer version written elsewhere (the Elixir side) was read: record it and tell watchers."""
+    def observe(self, event: ChangeEvent) -> None:
+        """A change from the store's log, or a newer version written elsewhere (the Elixir side) was read."""
         with self._lock:
+            if self._runtime.store.logs_changes:
+                self._notify(event)
+                return
+            variable = event.variable
             entries = self._history.get(variable.name)
             if entries and entries[-1].version >= variable.version:
                 return
             self._remember(variable, "value_change", {"changed_elsewhere": "true"})
+
+    def fail_watches(self, reason: str) -> None:
+        """The store's log lost changes before they reached this worker: every watch ends with DATA_LOSS."""
+        with self._lock:
+            watches = list(self._watches)
+        for watch in watches:
+            watch.fail(reason)
 
     def _refresh(self) -> None:
         """Re-read the store, so that changes made elsewhere reach :meth:`observe` (and the watchers)."""
@@ -314,8 +340,10 @@ class SessionVariables:
                 return variable.name
         return identifier
 
-    def _prepare(self, name: str, value: Any, expected_version: int | None, meta: dict[str, str]) -> Write:
-        variable = self._require(name, fresh=expected_version is not None)
+    def _prepare(
+        self, name: str, value: Any, expected_version: int | None, meta: dict[str, str], found: Variable | None = None
+    ) -> Write:
+        variable = found if found is not None else self._require(name, fresh=expected_version is not None)
         value_type = named(variable.name, self._runtime.value_type, variable.type)
         clean = named(variable.name, value_type.validate, value, variable.constraints)
         return Write(variable.name, variable.id, clean, expected_version, meta, source_of(meta, PYTHON))
@@ -324,34 +352,55 @@ class SessionVariables:
         if self._closed:
             raise NotFound(f"session '{self.session_id}' was closed")
 
+    def _entries(self, variable: Variable) -> EntryList:
+        if self._runtime.store.logs_changes:
+            return self._runtime.store.history(self.session_id, variable)
+        with self._lock:
+            return list(self._history.get(variable.name, ()))
+
     def _remember(self, variable: Variable, kind: str, metadata: Mapping[str, str]) -> None:
-        """Append to history and notify watchers (caller holds the lock)."""
+        """Append to history and notify watchers (caller holds the lock); a store with a log does both itself."""
+        if self._runtime.store.logs_changes:
+            return
         entries = self._history.get(variable.name)
         if entries is None:
-            entries = self._history[variable.name] = deque(maxlen=self._runtime.history_limit)
-        entries.append(_entry(variable, metadata))
+            entries = self._history[variable.name] = deque()
+        entry = history_entry(variable, metadata)
+        entries.append(entry)
+        kept = self._history_bytes.get(variable.name, 0) + (entry.size if entry.value_kept else 0)
+        if len(entries) > self._runtime.history_limit:
+            oldest = entries.popleft()
+            kept -= oldest.size if oldest.value_kept else 0
+        if kept > HISTORY_VARIABLE_BYTES:
+            bounded = within_budget(entries)
+            entries.clear()
+            entries.extend(bounded)
+            kept = sum(e.size for e in bounded if e.value_kept)
+        self._history_bytes[variable.name] = kept
         self._notify(ChangeEvent(kind, variable, variable.source, time.time(), dict(metadata)))
 
     def _notify(self, event: ChangeEvent) -> None:
         watchers = [w for w in self._watches if w.matches(event.name)]
         if watchers:
             event = replace(event, variable=public(event.variable))
+            size = value_size(event.variable.value)
             for watch in watchers:
-                watch.push(event)
+                watch.push(event, size)
 
     def _forget(self, watch: Watch) -> None:
         with self._lock:
             if watch in self._watches:
                 self._watches.remove(watch)
+            unfollow = self._unfollow.pop(watch, None)
+        if unfollow is not None:
+            unfollow()
 
 
-def _entry(variable: Variable, metadata: Mapping[str, str]) -> HistoryEntry:
-    kept = getattr(variable.value, "nbytes", 0) <= HISTORY_VALUE_BYTES
-    return HistoryEntry(
-        version=variable.version,
-        value=variable.value if kept else None,
-        timestamp=variable.updated_at,
-        source=variable.source,
-        metadata=dict(metadata),
-        value_kept=kept,
-    )
+def _refuse_repeats(prepared: dict[str, Write], errors: dict[str, str]) -> None:
+    """One batch naming a variable twice (by name and by id) would write one of the two values unseen."""
+    first: dict[str, str] = {}
+    for key, write in list(prepared.items()):
+        earlier = first.setdefault(write.variable_id, key)
+        if earlier != key:
+            errors[key] = f"{key} and {earlier} name the same variable ({write.name}); set it once per batch"
+            del prepared[key]

@@ -20,10 +20,12 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 from snakepit_host import AlreadyExists, Conflict, NotFound
-from snakepit_variables.model import Variable, Write
+from snakepit_variables.model import ChangeEvent, HistoryEntry, Variable, Write
 
-ExternalChange = Callable[[str, Variable], None]
+ExternalChange = Callable[[str, ChangeEvent], None]
+LogGap = Callable[[str], None]
 VariableList = list[Variable]  # (the stores' ``list`` method shadows the builtin in class bodies)
+EntryList = list[HistoryEntry]
 
 
 def name_matcher(pattern: str | None) -> Callable[[str], bool]:
@@ -48,17 +50,35 @@ class VariableStore(abc.ABC):
     name: ClassVar[str] = ""
     changes_elsewhere: ClassVar[bool] = False
     """True when variables can change outside this process; watchers then poll :meth:`list`."""
+    logs_changes: ClassVar[bool] = False
+    """True when the store keeps history and a log of changes itself, shared by every worker using it.
+
+    Session variables then keep no history of their own and notify no
+    watcher of their own writes: :meth:`follow` delivers every change, this
+    process's included, in commit order (see :mod:`snakepit_variables.shared_store`).
+    """
 
     def __init__(self) -> None:
         self._on_external_change: ExternalChange | None = None
+        self._on_log_gap: LogGap | None = None
 
-    def attach(self, on_external_change: ExternalChange) -> None:
-        """Receive variables that changed outside this process (seen on a read), to notify watchers."""
+    def attach(self, on_external_change: ExternalChange, on_log_gap: LogGap | None = None) -> None:
+        """Receive changes made outside this process (or read from the log), and gaps in that log."""
         self._on_external_change = on_external_change
+        self._on_log_gap = on_log_gap
 
-    def external_change(self, session_id: str, variable: Variable) -> None:
+    def external_change(self, session_id: str, event: ChangeEvent) -> None:
         if self._on_external_change is not None:
-            self._on_external_change(session_id, variable)
+            self._on_external_change(session_id, event)
+
+    def log_gap(self, reason: str) -> None:
+        """Changes were lost before this process read them: every watcher must be told."""
+        if self._on_log_gap is not None:
+            self._on_log_gap(reason)
+
+    def location(self) -> str:
+        """Where the variables live, for ``describe`` (a path, an address)."""
+        return "this process"
 
     @abc.abstractmethod
     def create(self, session_id: str, variable: Variable) -> Variable:
@@ -96,6 +116,17 @@ class VariableStore(abc.ABC):
     @abc.abstractmethod
     def drop_session(self, session_id: str) -> None:
         """The host closed the session: forget what is kept for it locally."""
+
+    def history(self, session_id: str, variable: Variable) -> EntryList:
+        """Past versions, oldest first (only stores that log changes keep history)."""
+        raise NotImplementedError(f"the {self.name} store keeps no history")
+
+    def follow(self) -> Callable[[], None]:
+        """Deliver logged changes to :meth:`attach`'s callback until the returned function is called."""
+        raise NotImplementedError(f"the {self.name} store keeps no change log")
+
+    def close(self) -> None:  # noqa: B027 (most stores hold nothing to release)
+        """The host is stopping: stop background work (calls may still run until the grace period ends)."""
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name}
@@ -154,21 +185,12 @@ class MemoryStore(VariableStore):
         return sorted((v for v in variables if matches(v.name)), key=lambda v: v.name)
 
     def commit(self, session_id: str, writes: Sequence[Write]) -> VariableList:
+        if not writes:
+            return []  # an empty batch, in a session that may have no variables at all
         now = time.time()
         with self._lock:
             table = self._tables.get(session_id)
-            current = [_current(table, write) for write in writes]
-            updated = [
-                replace(
-                    old,
-                    value=write.value,
-                    version=old.version + 1,
-                    metadata={**old.metadata, **write.metadata},
-                    source=write.source,
-                    updated_at=now,
-                )
-                for old, write in zip(current, writes, strict=True)
-            ]
+            updated = applied([_current(table, write) for write in writes], writes, now)
             assert table is not None  # _current raised otherwise
             for variable in updated:
                 table.by_name[variable.name] = variable
@@ -201,6 +223,21 @@ def _current(table: _Table | None, write: Write) -> Variable:
         raise NotFound(f"unknown variable '{write.name}' (deleted meanwhile?)")
     check_write(variable, write)
     return variable
+
+
+def applied(current: Sequence[Variable], writes: Sequence[Write], now: float) -> VariableList:
+    """The new versions that ``writes`` make of the ``current`` variables (already checked)."""
+    return [
+        replace(
+            old,
+            value=write.value,
+            version=old.version + 1,
+            metadata={**old.metadata, **write.metadata},
+            source=write.source,
+            updated_at=now,
+        )
+        for old, write in zip(current, writes, strict=True)
+    ]
 
 
 def check_write(variable: Variable, write: Write) -> None:

@@ -20,7 +20,9 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -65,6 +67,27 @@ def rpc_error(function: Callable[..., Any], *args: Any, **kwargs: Any) -> RpcFai
         function(*args, **kwargs)
     error: Any = caught.value
     return RpcFailure(error.code(), error.details() or "")
+
+
+def watch_updates(
+    stub: pb_grpc.BridgeServiceStub, session_id: str, patterns: list[str], *, include_initial: bool = False
+) -> tuple[Any, queue.Queue[Any]]:
+    """Open WatchVariables; its updates arrive in the queue (a daemon thread reads them). Cancel the stream to end."""
+    request = pb.WatchVariablesRequest(
+        session_id=session_id, variable_identifiers=patterns, include_initial_values=include_initial
+    )
+    stream = stub.WatchVariables(request, timeout=120)
+    updates: queue.Queue[Any] = queue.Queue()
+
+    def collect() -> None:
+        try:
+            for update in stream:
+                updates.put(update)
+        except grpc.RpcError:
+            pass  # cancelled, or ended with an error the test reads from the stream
+
+    threading.Thread(target=collect, name="watch-updates", daemon=True).start()
+    return stream, updates
 
 
 class VariableRpcs:

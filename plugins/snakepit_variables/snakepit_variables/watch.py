@@ -6,6 +6,13 @@ closing it (client cancelled, session closed, ``with`` block left) wakes that
 thread at once and nothing is left running. When the store can change
 behind Python's back (the Elixir store), the waiting consumer polls it every
 ``poll_interval`` seconds so that those changes arrive too.
+
+A watch never drops an event silently. Each variable's versions arrive in
+order and once (an older or repeated version is skipped). A consumer that
+falls more than :data:`MAX_PENDING` events or :data:`MAX_PENDING_BYTES`
+behind first receives what is queued, then the iteration raises
+:class:`WatchLagged` (gRPC ``DATA_LOSS``) saying how many changes it missed;
+watching again with initial values resynchronises it.
 """
 
 from __future__ import annotations
@@ -23,7 +30,15 @@ from snakepit_variables.model import ChangeEvent
 log = logging.getLogger("snakepit_variables")
 
 MAX_PENDING = 1024
-"""Events kept for a slow consumer; older ones are dropped (counted in ``dropped``)."""
+"""Events queued for a slow consumer before the watch gives up on it."""
+MAX_PENDING_BYTES = 16 * 1024 * 1024
+"""Bytes of values queued for a slow consumer before the watch gives up on it."""
+
+
+class WatchLagged(SnakepitError):
+    """The watch missed changes (its consumer fell behind, or the store's log lost them): watch again."""
+
+    status = "DATA_LOSS"
 
 
 class Watch:
@@ -39,10 +54,14 @@ class Watch:
     ) -> None:
         self.patterns = tuple(patterns) or ("*",)
         self.dropped = 0
+        """Changes not delivered since the watch failed."""
         self._poll = poll
         self._poll_interval = max(poll_interval, 0.01)
         self._on_close = on_close
-        self._events: deque[ChangeEvent] = deque()
+        self._events: deque[tuple[ChangeEvent, int]] = deque()
+        self._pending_bytes = 0
+        self._versions: dict[str, int] = {}
+        self._failure: str | None = None
         self._closed = False
         self._condition = threading.Condition()
 
@@ -53,25 +72,64 @@ class Watch:
     def closed(self) -> bool:
         return self._closed
 
-    def push(self, event: ChangeEvent) -> None:
+    def push(self, event: ChangeEvent, size: int = 0) -> None:
+        """Queue a change (``size``: about how many bytes its value holds)."""
         with self._condition:
-            if self._closed:
+            if self._closed or not self._is_new(event):
                 return
-            if len(self._events) >= MAX_PENDING:
-                self._events.popleft()
+            if self._failure is None and (
+                len(self._events) >= MAX_PENDING or (self._events and self._pending_bytes + size > MAX_PENDING_BYTES)
+            ):
+                self._failure = (
+                    f"the consumer fell behind (more than {MAX_PENDING} changes or {MAX_PENDING_BYTES} bytes pending)"
+                )
+            if self._failure is not None:
                 self.dropped += 1
-            self._events.append(event)
+                self._condition.notify()
+                return
+            self._events.append((event, size))
+            self._pending_bytes += size
             self._condition.notify()
 
+    def _is_new(self, event: ChangeEvent) -> bool:
+        """Each variable's versions once and in order (a feed and the initial values may overlap)."""
+        variable = event.variable
+        if event.kind == "deleted":
+            self._versions.pop(variable.id, None)
+            return True
+        last = self._versions.get(variable.id)
+        if last is not None and variable.version <= last:
+            return False
+        self._versions[variable.id] = variable.version
+        return True
+
+    def fail(self, reason: str) -> None:
+        """Changes were lost upstream: end the watch with DATA_LOSS once what is queued is delivered."""
+        with self._condition:
+            if not self._closed and self._failure is None:
+                self._failure = reason
+                self._condition.notify()
+
     def get(self, timeout: float | None = None) -> ChangeEvent | None:
-        """The next event; None once closed, or when ``timeout`` seconds pass first."""
+        """The next event; None once closed, or when ``timeout`` seconds pass first.
+
+        Raises :class:`WatchLagged` once the queued events are delivered, if the watch missed changes.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             with self._condition:
                 if self._closed:
                     return None
                 if self._events:
-                    return self._events.popleft()
+                    event, size = self._events.popleft()
+                    self._pending_bytes -= size
+                    return event
+                if self._failure is not None:
+                    missed = f"; {self.dropped} later change(s) were not delivered" if self.dropped else ""
+                    raise WatchLagged(
+                        f"watch of {', '.join(self.patterns)[:200]}: {self._failure}{missed}; "
+                        "watch again with initial values to resynchronise"
+                    )
                 waits = [self._poll_interval] if self._poll is not None else []
                 if deadline is not None:
                     remaining = deadline - time.monotonic()
@@ -79,7 +137,7 @@ class Watch:
                         return None
                     waits.append(remaining)
                 self._condition.wait(min(waits) if waits else None)
-                if self._events or self._closed:
+                if self._events or self._closed or self._failure is not None:
                     continue
             self._poll_quietly()
 

@@ -59,12 +59,18 @@ def test_large_tensor_goes_binary_both_ways(client: SnakepitClient) -> None:
 @pytest.mark.parametrize(
     ("name", "params", "message"),
     [
-        ("get_variable", {}, "get_variable: missing required parameter 'name'"),
-        ("get_variable", {"name": 5}, "parameter 'name' must be of type string, got int"),
+        (
+            "get_variable",
+            {},
+            "command 'get_variable': 1 problem with the parameters: missing required parameter 'name'",
+        ),
+        ("get_variable", {"name": 5}, "parameter 'name': 5 is not of type 'string'"),
         ("get_variable", {"name": "x", "extra": 1}, "unknown parameter 'extra' (accepted: name)"),
         ("set_variable", {"name": "x"}, "missing required parameter 'value'"),
-        ("set_variable", {"name": "x", "value": 1, "expected_version": True}, "must be of type integer, got bool"),
-        ("variable_history", {"name": "x", "limit": 0}, "parameter 'limit' must be at least 1, got 0"),
+        ("set_variable", {"name": "x", "value": 1, "expected_version": True}, "True is not of type 'integer'"),
+        ("set_variable", {"name": "x", "value": 1, "expected_version": -1}, "-1 is less than the minimum of 0"),
+        ("variable_history", {"name": "x", "limit": 0}, "parameter 'limit': 0 is less than the minimum of 1"),
+        ("set_variable", {"name": "x", "value": 1, "metadata": {"k": 1}}, "parameter 'metadata.k': 1 is not of type"),
         (
             "register_variable",
             {"name": "x", "type": "float", "value": 2, "constraints": {"max": 1}},
@@ -73,7 +79,7 @@ def test_large_tensor_goes_binary_both_ways(client: SnakepitClient) -> None:
         (
             "register_variable",
             {"name": "x", "type": "float", "value": 0, "constraints": "max=1"},
-            "must be of type object",
+            "parameter 'constraints': 'max=1' is not of type 'object'",
         ),
         ("get_variable", {"name": "nope"}, "unknown variable 'nope' in session 'c'"),
     ],
@@ -100,5 +106,5 @@ def test_stale_version_and_atomic_batch_through_commands(client: SnakepitClient)
 def test_commands_describe_their_parameters(client: SnakepitClient) -> None:
     commands = {c["name"]: c for c in client.call("describe", {})["commands"]}
     schema = commands["set_variable"]["parameters"]
-    assert schema["required"] == ["name"] and "expected_version" in schema["properties"]
+    assert schema["required"] == ["name", "value"] and "expected_version" in schema["properties"]
     assert {"register_variable", "rollback_variable", "variable_history"} <= set(commands)

@@ -124,8 +124,9 @@ def test_large_values_keep_only_metadata_in_history(variables: SessionVariables)
         variables.rollback("w", 0)
 
 
-def test_ctx_variables_without_the_plugin_says_what_to_install() -> None:
-    with running_host(UsesVariables) as handle, pytest.raises(RemoteError, match="install snakepit-variables"):
+def test_ctx_variables_without_the_plugin_names_the_distribution() -> None:
+    expected = "'variables': it comes with snakepit-variables, which is installed but not loaded by this host"
+    with running_host(UsesVariables) as handle, pytest.raises(RemoteError, match=expected):
         handle.client().call("bump", {})
 
 

@@ -71,8 +71,10 @@ def test_explicit_elixir_without_an_address_fails_clearly_and_the_host_keeps_ser
 
 def test_unknown_store_name_lists_the_installed_ones() -> None:
     with (
-        host(None, variables_store="redis") as running,
-        pytest.raises(FailedPrecondition, match=r"'redis' is not installed \(available: elixir, memory\)"),
+        host(None, variables_store="etcd") as running,
+        pytest.raises(
+            FailedPrecondition, match=r"'etcd' is not installed \(available: elixir, memory, redis, sqlite\)"
+        ),
     ):
         variables_for(running.host, SESSION).register("x", "float", 1.0)
 

@@ -94,7 +94,7 @@ def test_serving_a_float_variable_does_not_import_numpy(tmp_path: Path) -> None:
 def test_serve_flags_choose_the_store_and_describe_shows_it(tmp_path: Path) -> None:
     argv = [sys.executable, "-m", "snakepit_host", "serve", "--port", "0", "--plugins", "variables"]
     argv += ["--variables-store", "memory", "--variables-history", "3"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAKEPIT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAKEPIT_") or k == "SNAKEPIT_CACHE_DIR"}
     process = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=tmp_path
     )

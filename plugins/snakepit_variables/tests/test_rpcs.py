@@ -77,6 +77,13 @@ def test_get_and_set_many_keep_request_order_and_report_missing(stub: Any, varia
     assert variables.value("a") == 2 and variables.value("b") == "y"
 
 
+def test_an_empty_batch_in_a_session_without_variables_changes_nothing(running: Any, stub: Any) -> None:
+    running.client().call("ping", session_id="empty")  # the session exists, with no variables yet
+    for atomic in (True, False):
+        response = stub.SetVariables(pb.BatchSetVariablesRequest(session_id="empty", atomic=atomic))
+        assert response.success and not response.new_versions and not response.errors
+
+
 def test_list_uses_snakepits_pattern_rule(stub: Any, variables: VariableRpcs) -> None:
     for name in ("temperature", "top_p", "max_tokens", "temp.x"):
         variables.register(name, "float", 0.5)

@@ -1,10 +1,11 @@
 """JSON schemas and value converters derived from type hints.
 
-Every registered tool, decorated or not, gets a parameter schema from its
-signature, so callers (Elixir, agents) can see what it takes and the
-executor can validate before calling. The same walk over each hint yields a
-converter that turns the JSON value into what the hint asks for (an Enum
-member, a dataclass, a numpy array), so schema and conversion never disagree.
+Every registered tool, of any plugin, gets a parameter schema from its
+signature, so callers (Elixir, agents) can see what it takes and the host
+can validate before calling. The same walk over each hint yields a
+converter that turns the JSON value into what the hint asks for (a float
+for ``float``, an Enum member, a dataclass, a numpy array), so schema and
+conversion never disagree.
 
 Nothing heavy is imported here: numpy and pydantic are recognised by duck
 typing and imported only inside converters, at call time.
@@ -24,7 +25,8 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from snakepit_host import RegistrationError
+from snakepit_host._errors import RegistrationError
+from snakepit_host._parameters import BINARY_KEYWORD
 from snakepit_host.codec import TypedBuffer, to_json_bytes, to_jsonable
 
 Converter = Callable[[Any], Any]
@@ -49,8 +51,6 @@ _ITERATORS = (
 )
 _UNION_TYPES: tuple[Any, ...] = (typing.Union, types.UnionType)
 _JSON_SCALARS = (str, int, float, bool, type(None))
-BINARY_KEYWORD = "x-snakepit-binary"
-"""Marks a parameter that may also arrive in ``binary_parameters`` (value: ``bytes`` or ``ndarray``)."""
 
 
 class UnsupportedHint(Exception):
@@ -298,11 +298,17 @@ class _Walker:
         )
 
     def _annotated(self, args: tuple[Any, ...]) -> Shape:
+        """``Annotated[X, "text"]`` adds a description, ``Annotated[X, {"minimum": 1}]`` JSON-schema keywords."""
         inner = self.shape(args[0])
-        text = next((item for item in args[1:] if isinstance(item, str)), None)
-        if text is None:
-            return inner
-        return Shape({**inner.schema, "description": text}, inner.convert, inner.binary)
+        schema = dict(inner.schema)
+        for item in args[1:]:
+            if isinstance(item, str):
+                schema["description"] = item
+            elif isinstance(item, Mapping):
+                keywords = {str(key): value for key, value in item.items()}
+                _check_keywords(keywords)
+                schema.update(keywords)
+        return Shape(schema, inner.convert, inner.binary) if schema != inner.schema else inner
 
     def _union(self, args: tuple[Any, ...]) -> Shape:
         nullable = type(None) in args
@@ -436,13 +442,29 @@ class _Walker:
         return schema, convert
 
 
+def _check_keywords(keywords: Mapping[str, Any]) -> None:
+    """Keywords from ``Annotated`` metadata must be JSON (they are shown to callers as they are)."""
+    try:
+        to_json_bytes(keywords)
+    except Exception as exc:
+        raise UnsupportedHint(f"Annotated schema keywords {keywords!r:.100} are not JSON: {exc}") from None
+
+
 def _scalar(hint: Any) -> Shape:
-    return Shape({"type": _SCALARS[hint]}, _integral if hint is int else None)
+    return Shape({"type": _SCALARS[hint]}, _SCALAR_CONVERTERS.get(hint))
 
 
 def _integral(value: Any) -> Any:
     # JSON Schema counts 2.0 as an integer, and Snakepit 0.4 sends numeric lists as floats.
-    return int(value) if type(value) is float else value
+    return int(value) if type(value) is float and value.is_integer() else value
+
+
+def _floating(value: Any) -> Any:
+    # JSON has one number type: 80 for a float parameter arrives as an int and is converted here.
+    return float(value) if type(value) is int else value
+
+
+_SCALAR_CONVERTERS: Mapping[Any, Converter] = {int: _integral, float: _floating}
 
 
 def _array(item: Shape, container: type | None) -> Shape:
@@ -481,9 +503,15 @@ def _enum_shape(values: list[Any], cls: type[enum.Enum] | None, label: str) -> S
 
 
 def _union_converter(members: list[Shape]) -> Converter:
-    """Keep a value a plain member accepts as it is; else the first converter that takes it wins."""
+    """The member whose JSON type is exactly the value's converts it (``int | float`` keeps 2 an int and
+    2.5 a float); else a value a plain member accepts stays as it is; else the first converter that takes it wins.
+    """
+    exact = {kind: m for m in members for kind in _scalar_kinds(m.schema)}
 
     def convert(value: Any) -> Any:
+        fit = exact.get(_EXACT_KINDS.get(type(value), ""))
+        if fit is not None:
+            return fit.convert(value) if fit.convert is not None else value
         first_error: Exception | None = None
         for member in members:
             if member.convert is None:
@@ -499,6 +527,15 @@ def _union_converter(members: list[Shape]) -> Converter:
         return value
 
     return convert
+
+
+_EXACT_KINDS: Mapping[type, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
+
+
+def _scalar_kinds(schema: Mapping[str, Any]) -> list[str]:
+    """The JSON scalar type of a member that is nothing but that type (``{"type": "number"}``)."""
+    kind = schema.get("type")
+    return [kind] if set(schema) == {"type"} and isinstance(kind, str) and kind in _EXACT_KINDS.values() else []
 
 
 _JSON_TYPES: Mapping[str, tuple[type, ...]] = {
