@@ -260,7 +260,7 @@ def test_timing_is_reported(serve: Serve) -> None:
 
 
 def test_execute_tool_receives_the_arguments_as_sent_session_id_included(serve: Serve) -> None:
-    """The host takes ``session_id`` out of plugins' parameters; Snakepit passed it to adapters (SnakeBridge reads it)."""
+    """The host takes ``session_id`` out of plugins' parameters; Snakepit passed it to adapters (SnakeBridge)."""
     served = serve("arguments_adapter.ArgumentsAdapter")
     for name in ("declared", "undeclared"):  # a @tool command and a name only execute_tool answers
         routed = served.result(name, {"label": "a", "session_id": "caller"}, session_id="worker")[1]
