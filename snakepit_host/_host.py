@@ -180,13 +180,11 @@ class Host(PluginState):
         return command
 
     def _unknown_command_message(self, name: str, notes: list[str]) -> str:
-        import difflib
-
+        from snakepit_host._names import did_you_mean
         from snakepit_host._provider_hints import provider_of
 
         known = sorted(self.registry.commands)
-        close = difflib.get_close_matches(name, known, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        hint = did_you_mean(name, known)
         extra = "".join(f"; {note}" for note in notes)
         why = f"; {self.explain_missing('commands', name)}" if provider_of("commands", name) else ""
         return f"unknown command '{name[:100]}'{hint} ({len(known)} available: see 'describe'){extra}{why}"

@@ -62,6 +62,8 @@ REGISTRATION_HOOKS = (
 )
 LIFECYCLE_HOOKS = frozenset({"host_started", "host_stopping", "session_created", "session_closed"})
 """The hooks the host awaits: the only ones that may be ``async def``."""
+ADAPTER_NAME = "adapter"
+"""What ``--disable-plugin`` calls whatever ``--adapter`` names (its record is named after the class)."""
 SLOW_PLUGIN_MS = 100.0
 HOST_HOOKS = frozenset(hookspecs.hook_names())
 
@@ -131,6 +133,7 @@ class PluginManager:
         allow: list[str] | None = None,
         deny: Iterable[str] = (),
         strict: bool = False,
+        log_failures: bool = True,
     ) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
@@ -139,6 +142,8 @@ class PluginManager:
         self.allow = None if allow is None else {normalize(n) for n in allow}
         self.deny = {normalize(n) for n in deny}
         self.strict = strict
+        self.log_failures = log_failures
+        """Log each failure at ``error``; a command that shows the listing itself (``plugins``) turns it off."""
         self.options = OptionTable()
         """Options the plugins declared (``register_options``) and, once resolved, their values."""
         self._options_declared = False
@@ -155,7 +160,7 @@ class PluginManager:
         if record.essential:
             return True
         if record.kind == "adapter":  # named on the command line (--adapter): that is its allow list
-            return not (names | {"adapter"}) & self.deny
+            return not (names | {ADAPTER_NAME}) & self.deny
         if names & self.deny:
             return False
         if self.allow is not None and not record.builtin:
@@ -270,6 +275,31 @@ class PluginManager:
         adapter.kind = "plugin"  # a host plugin named on the command line: ordinary name rules
         return target() if inspect.isclass(target) else target
 
+    def check_names(self, named: Iterable[tuple[str, str]]) -> None:
+        """Each (name, where it was given) of the allow and deny lists must name a plugin known here.
+
+        Known are the built-ins, ``adapter``, and every entry-point and
+        distribution name the scan found (selected or not). An unknown name,
+        usually a typo, is a failure like a broken plugin's: a record with
+        status ``error`` saying so and naming the closest known names, logged,
+        and fatal in strict mode. Call it once every plugin source is loaded.
+        """
+        from snakepit_host._names import did_you_mean
+
+        plugins = sorted({r.name for r in self.records.values()})
+        known = plugins + sorted({r.distribution for r in self.records.values() if r.distribution})
+        normalized = {normalize(name) for name in [*known, ADAPTER_NAME]}
+        for name, where in named:
+            if normalize(name) in normalized or name in self.records:
+                continue
+            record = PluginRecord(name=name, module="", status="error")
+            record.error = (
+                f"{where} names '{name}', but no plugin here has that name{did_you_mean(name, known)} "
+                f"(plugins: {', '.join(plugins)})"
+            )
+            self.records[name] = record
+            self._report(record.error)
+
     def add(self, plugin: object, name: str, *, module: str | None = None) -> PluginRecord:
         """Register an object or module directly (the testing kit)."""
         record = PluginRecord(name=name, module=module or _describe_object(plugin))
@@ -354,10 +384,13 @@ class PluginManager:
         if key is not None:
             self.records[key] = record
         where = f" (distribution {record.distribution})" if record.distribution else ""
-        message = f"plugin {record.name}{where} failed: {record.error}"
+        self._report(f"plugin {record.name}{where} failed: {record.error}")
+
+    def _report(self, message: str) -> None:
         if self.strict:
             raise PluginLoadError(message)
-        log.error("%s; the host continues without it", message)
+        if self.log_failures:
+            log.error("%s; the host continues without it", message)
 
     def _check_unknown_hooks(self) -> None:
         for hook_name, caller in list(vars(self.pm.hook).items()):

@@ -158,7 +158,7 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
         if telemetry.active:
             _emit_start(telemetry, request)
         try:
-            params = codec.decode_parameters(request.parameters)
+            params = codec.decode_parameters(request.parameters, request.binary_parameters)
             result = self.host.execute(request.tool_name, params, **self._call_inputs(request, context))
             response = _success_response(result)
             estimate = len(response.binary_result) + len(response.result.value)
@@ -226,7 +226,7 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
     ) -> Iterator[pb.ToolChunk]:
         name = request.tool_name
         try:
-            params = codec.decode_parameters(request.parameters)
+            params = codec.decode_parameters(request.parameters, request.binary_parameters)
             items = self.host.stream(name, params, **self._call_inputs(request, context))
             first = next(items)
         except StopIteration:

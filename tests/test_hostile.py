@@ -222,6 +222,66 @@ def test_pickles_as_variable_binary_values(client: SnakepitClient, pickles: dict
     assert client.call("get_variable", {"name": "t"}, session_id=session)["version"] == 0
 
 
+# ---------------------------------------------------------------- Erlang terms
+
+
+def _etf_bomb() -> bytes:
+    """A compressed term that declares 1 KiB but inflates to 16 MiB of zeros (about 16 KiB on the wire)."""
+    import zlib
+
+    return b"\x83P" + struct.pack(">I", 1024) + zlib.compress(b"\x00" * (16 << 20), 9)
+
+
+HOSTILE_TERMS = {
+    "fun os:cmd/1 (EXPORT_EXT)": (b"\x83qw\x02osw\x03cmda\x01", "a fun (EXPORT_EXT) is not allowed"),
+    "a new atom": (b"\x83l\x00\x00\x00\x01w\x0dElixir.System" + b"j", "the atom 'Elixir.System' is not allowed"),
+    "a pid": (b"\x83Xw\x0dnonode@nohost" + b"\x00" * 12, "a pid (NEW_PID_EXT) is not allowed"),
+    "a map": (b"\x83t\x00\x00\x00\x01w\x03nilw\x03nil", "a map (MAP_EXT) is not allowed"),
+    "4 G elements declared": (b"\x83l\xff\xff\xff\xff" + b"F" * 8, "cannot fit in 8 bytes"),
+    "1 M nested lists": (b"\x83" + b"l\x00\x00\x00\x01" * 1_000_000, "lists nest more than 32 deep"),
+    "a zip bomb": (_etf_bomb(), "does not inflate to exactly its declared 1024 bytes"),
+    "4 GiB declared compressed": (b"\x83P\xff\xff\xff\xff" + b"x\x9c", "at most 67108864 are read"),
+}
+
+
+@pytest.mark.parametrize("label", list(HOSTILE_TERMS))
+def test_erlang_terms_outside_the_numeric_subset(client: SnakepitClient, label: str) -> None:
+    """Terms that on a BEAM would create atoms or carry code: refused unread, nothing allocated for their claims."""
+    payload, message = HOSTILE_TERMS[label]
+    stub, session = client.stub, "hostile-etf"
+    meta = {"binary_format": "erlang_binary", "dtype": "float32", "shape": [1281], "type": "embedding"}
+    value = _binary_any("embedding", meta)
+    register = pb.RegisterVariableRequest(
+        session_id=session, name="e", type="embedding", initial_value=value, initial_binary_value=payload
+    )
+    error = rpc_refused(stub.RegisterVariable, register)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    assert error.details().startswith("e: Erlang term") and message in error.details(), error.details()  # type: ignore[attr-defined]
+    client.call("register_variable", {"name": "v", "type": "embedding", "value": [0.0]}, session_id=session)
+    error = rpc_refused(
+        stub.SetVariable,
+        pb.SetVariableRequest(session_id=session, variable_identifier="v", value=value, binary_value=payload),
+    )
+    assert message in error.details()  # type: ignore[attr-defined]
+    batch = pb.BatchSetVariablesRequest(session_id=session, binary_updates={"v": payload}, atomic=True)
+    batch.updates["v"].CopyFrom(value)
+    response = stub.SetVariables(batch, timeout=10)
+    assert not response.success and message in response.errors["v"]
+    assert client.call("get_variable", {"name": "v"}, session_id=session)["version"] == 0
+    client.call("delete_variable", {"name": "v"}, session_id=session)
+
+
+def test_a_pathological_pattern_cannot_freeze_the_worker(client: SnakepitClient) -> None:
+    """``^(a+)+$`` against 60 a's and a '!' would take Python's re about 2**60 steps, holding the GIL."""
+    params = {"name": "p", "type": "string", "value": "aaa", "constraints": {"pattern": "^(a+)+$"}}
+    client.call("register_variable", params, session_id=SESSION)
+    error = refused(client, "set_variable", {"name": "p", "value": "a" * 60 + "!"}, timeout=10)
+    assert "does not match pattern '^(a+)+$'" in error.message
+    backreference = {"name": "q", "type": "string", "value": "aa", "constraints": {"pattern": r"^(a)\1$"}}
+    error = refused(client, "register_variable", backreference)
+    assert "uses a backreference" in error.message and "(RE2) cannot run" in error.message
+
+
 def test_saved_programs_cannot_carry_code_or_settings(client: SnakepitClient, pickles: dict[str, bytes]) -> None:
     client.call("configure_lm", {"model": "dummy", "answers": [{"a": "x"}]}, session_id=SESSION)
     client.call("create_program", {"program_id": "base", "signature": "q -> a", "replace": True}, session_id=SESSION)

@@ -194,6 +194,26 @@ def test_041_style_parameters(client: SnakepitClient) -> None:
     assert json.loads(response.result.value) == {"m": {"k": 1}, "x": "NaN"}
 
 
+def test_041_large_numeric_lists_that_lost_their_data_are_explained(client: SnakepitClient) -> None:
+    """Snakepit 0.4.1 sends a list of over 1280 numbers as its description only (PROTOCOL.md §4.2)."""
+    meta = {"binary_format": "erlang_binary", "dtype": "float32", "shape": [1281], "type": "embedding"}
+    request = pb.ExecuteToolRequest(tool_name="echo", session_id="default_session")
+    request.parameters["vector"].CopyFrom(
+        AnyMessage(type_url="type.googleapis.com/snakepit.embedding.binary", value=json.dumps(meta).encode())
+    )
+    response = client.stub.ExecuteTool(request)
+    assert not response.success
+    assert response.error_message.startswith(
+        "parameter 'vector': only the description of the embedding (shape [1281]) arrived, without its data "
+        "(Snakepit 0.4.1 drops the bytes of numeric lists over 1280 elements in ExecuteTool parameters); "
+        "send at most 1280 numbers per list"
+    )
+    assert response.metadata["error_status"] == "INVALID_ARGUMENT"
+    with_bytes = pb.ExecuteToolRequest(tool_name="echo", binary_parameters={"vector": b"\x01\x02"})
+    with_bytes.parameters["vector"].CopyFrom(request.parameters["vector"])
+    assert client.stub.ExecuteTool(with_bytes).success  # the bytes came: the binary parameter is the value
+
+
 def test_unknown_command_suggests_and_keeps_serving(client: SnakepitClient) -> None:
     with pytest.raises(RemoteError) as raised:
         client.call("eho")
