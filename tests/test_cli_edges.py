@@ -252,7 +252,7 @@ def test_an_unknown_plugin_name_is_listed_with_a_suggestion() -> None:
     row = next(line for line in done.stdout.splitlines() if line.startswith("variabels "))
     assert row.split()[1] == "error"
     assert row.endswith("--plugins names 'variabels', but no plugin here has that name; did you mean variables? "
-                        "(plugins: core, dspy, example, tools, variables)"), row  # fmt: skip
+                        "(plugins: adapters, core, dspy, example, tools, variables)"), row  # fmt: skip
     statuses = {p["name"]: p["status"] for p in json.loads(cli("plugins", "--json", "--plugins", "variabels").stdout)}
     assert statuses["variabels"] == "error" and statuses["variables"] == "disabled"
 
