@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from snakepit_host._errors import SnakepitError as SnakepitError
     from snakepit_host._errors import Unavailable as Unavailable
     from snakepit_host._errors import Unimplemented as Unimplemented
+    from snakepit_host._errors import VerbatimError as VerbatimError
     from snakepit_host._errors import describe_exception as describe_exception
     from snakepit_host._host_api import Host as Host
     from snakepit_host._host_api import StatusReporter as StatusReporter
@@ -128,6 +129,7 @@ _EXPORTS: dict[str, str] = {
     "Unimplemented": "snakepit_host._errors",
     "RegistrationError": "snakepit_host._errors",
     "ResourceExhausted": "snakepit_host._errors",
+    "VerbatimError": "snakepit_host._errors",
     "describe_exception": "snakepit_host._errors",
 }
 

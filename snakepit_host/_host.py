@@ -222,20 +222,24 @@ class Host(PluginState):
         binary: Mapping[str, bytes | TypedBuffer] | None,
         deadline: float | None,
         is_active: Callable[[], bool] | None,
+        streaming: bool,
     ) -> tuple[Command, SessionContext, dict[str, Any]]:
         """Resolve the session and the command, check the parameters, and hold the session; the caller releases it.
 
         The routing parameter ``session_id`` has chosen the session and is
-        not passed on; the rest must fit the command's schema, or the call
-        fails before any session is created.
+        not passed on (unless the command keeps it); the rest must fit the
+        command's schema, or the call fails before any session is created.
         """
         sid = self.session_id_for(session_id, params)
         command = self.lookup(name, sid)
+        sent = params
         if not ROUTING_PARAMETERS.isdisjoint(params):
             params = {k: v for k, v in params.items() if k not in ROUTING_PARAMETERS}
         validator = command.validator
         if binary or not validator.accepts_anything:  # echo's {"type": "object"} costs no call
             validator.check(params, binary)
+        if command.keep_routing:
+            params = sent
         if binary:
             params = {**params, **binary}
         session = self.sessions.acquire(sid)
@@ -247,6 +251,7 @@ class Host(PluginState):
             binary=binary,
             deadline=deadline,
             is_active=is_active,
+            streaming=streaming,
         )
         return command, ctx, params
 
@@ -262,7 +267,7 @@ class Host(PluginState):
         is_active: Callable[[], bool] | None = None,
     ) -> Any:
         """Run a command or tool and return what its handler returned."""
-        command, ctx, params = self._begin(name, params, session_id, metadata, binary, deadline, is_active)
+        command, ctx, params = self._begin(name, params, session_id, metadata, binary, deadline, is_active, False)
         try:
             return call_unary(command, ctx, params, self.loop, effective_timeout(command, self.config.call_timeout))
         finally:
@@ -280,7 +285,7 @@ class Host(PluginState):
         is_active: Callable[[], bool] | None = None,
     ) -> Generator[Any, None, None]:
         """Run a command and yield its items; the session is held until iteration ends."""
-        command, ctx, params = self._begin(name, params, session_id, metadata, binary, deadline, is_active)
+        command, ctx, params = self._begin(name, params, session_id, metadata, binary, deadline, is_active, True)
         try:
             timeout = effective_timeout(command, self.config.call_timeout)
             yield from stream_items(command, ctx, params, self.loop, timeout)

@@ -172,14 +172,19 @@ _ANNOTATIONS = frozenset(
         "format",  # an annotation unless a format checker is given (none is)
         "contentEncoding",
         "contentMediaType",
-        BINARY_KEYWORD,
     }
 )
+"""Keywords that constrain nothing; so does every vendor keyword (``x-...``), which JSON Schema ignores."""
+
+
+def _assertions(schema: Mapping[str, Any]) -> set[str]:
+    """The keywords of ``schema`` that may refuse a value."""
+    return {key for key in schema if key not in _ANNOTATIONS and not key.startswith("x-")}
 
 
 def accepts_any_value(schema: Any) -> bool:
     """``True``, ``{}`` or a schema of annotations only: every value is valid."""
-    return schema is True or (isinstance(schema, Mapping) and not set(schema) - _ANNOTATIONS)
+    return schema is True or (isinstance(schema, Mapping) and not _assertions(schema))
 
 
 def accepts_binary(schema: Any) -> bool:
@@ -189,7 +194,7 @@ def accepts_binary(schema: Any) -> bool:
 
 def accepts_any_object(schema: Mapping[str, Any]) -> bool:
     """Whether every parameter map is valid (then no call needs checking)."""
-    extra = set(schema) - _ANNOTATIONS - {"type", "properties", "additionalProperties", "$schema", "$defs"}
+    extra = _assertions(schema) - {"type", "properties", "additionalProperties", "$schema", "$defs"}
     if extra or schema.get("type", "object") != "object":
         return False
     properties = schema.get("properties", {})
@@ -411,7 +416,7 @@ def _classify(prop: Any) -> int | None:
         return _ANY
     if not isinstance(prop, Mapping):
         return None
-    assertions = set(prop) - _ANNOTATIONS
+    assertions = _assertions(prop)
     types = _types(prop)
     if "type" in prop and not (types and types <= _JSON_TYPES):
         return None

@@ -28,6 +28,7 @@ from snakepit_host._errors import (
     EncodeError,
     ResourceExhausted,
     SnakepitError,
+    VerbatimError,
     describe_exception,
     status_of,
 )
@@ -184,6 +185,10 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
         status = status_of(exc)
         message = describe_exception(exc)
         self._log_failure(request.tool_name, exc, message)
+        if isinstance(exc, VerbatimError):
+            return pb.ExecuteToolResponse(
+                success=False, error_message=message, metadata={"error_type": exc.error_type, "error_status": status}
+            )
         if isinstance(exc, EncodeError):
             message = f"result of '{request.tool_name}' cannot be sent: {message}"
         if self.host.config.error_format == "json":
@@ -242,6 +247,10 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
                 for chunk in _frame_stream(name, first, items, self):
                     call.chunk(chunk)
                     yield chunk
+            except VerbatimError as exc:  # the handler's own convention: abort, also mid-stream
+                call.error = exc
+                self._log_failure(name, exc, str(exc))
+                context.abort(_status_code(exc.status), str(exc))
             finally:
                 items.close()
 
@@ -374,7 +383,8 @@ def _frame_stream(name: str, first: Any, items: Iterator[Any], servicer: BridgeS
     One data chunk per item, ids ``<tool>-<n>``, then exactly one terminal
     chunk with ``is_final=true`` and empty data (0.4.x ignores a final
     chunk's data, so data never rides on it). An error after the first
-    chunk ends the stream with a final chunk carrying the error.
+    chunk ends the stream with a final chunk carrying the error, except a
+    :class:`VerbatimError`, which propagates (the caller aborts the RPC with it).
     """
     number = 0
     item = first
@@ -386,6 +396,8 @@ def _frame_stream(name: str, first: Any, items: Iterator[Any], servicer: BridgeS
             metadata = {str(k): str(v) for k, v in item.metadata.items()} if isinstance(item, codec.StreamChunk) else {}
             payload = item.data if isinstance(item, codec.StreamChunk) else item
             data = b"" if payload is None and isinstance(item, codec.StreamChunk) else codec.chunk_bytes(payload)
+        except VerbatimError:
+            raise
         except Exception as exc:
             yield _error_chunk(chunk_id, exc, f"item {number} of {name} cannot be encoded: ", servicer, name)
             return
@@ -407,6 +419,8 @@ def _frame_stream(name: str, first: Any, items: Iterator[Any], servicer: BridgeS
         except StopIteration:
             yield pb.ToolChunk(chunk_id=f"{name}-{number + 1}", is_final=True)
             return
+        except VerbatimError:
+            raise
         except Exception as exc:
             yield _error_chunk(f"{name}-{number + 1}", exc, "", servicer, name)
             return

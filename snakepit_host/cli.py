@@ -103,6 +103,13 @@ def _plugin_options() -> _Parser:
         choices=("text", "json"),
         help="stderr log lines: text, or json (one object per line); default $SNAKEPIT_LOG_FORMAT, else text",
     )
+    group.add_argument(
+        "--adapter",
+        default=None,
+        help="serve this adapter too ('pkg.mod.Class'): a Snakepit adapter (with snakepit-adapters), "
+        "one a plugin stands in for, or a host plugin class or module",
+    )
+    group.add_argument("--snakepit-script", default="", help=argparse.SUPPRESS)  # set by install-launcher
     return parent
 
 
@@ -155,12 +162,6 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
 
     snakepit = parser.add_argument_group("Snakepit launch flags (accepted from both 0.4.x and 0.13.x)")
     snakepit.add_argument(
-        "--adapter",
-        default=None,
-        help="a plugin class or module to register ('pkg.mod.Class'); Snakepit's own "
-        "snakepit_bridge adapters are accepted and ignored",
-    )
-    snakepit.add_argument(
         "--elixir-address",
         default=None,
         help="Elixir BridgeServer host:port (default $SNAKEPIT_GRPC_ADDRESS or $SNAKEPIT_ELIXIR_ADDRESS)",
@@ -168,7 +169,6 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     snakepit.add_argument("--snakepit-run-id", "--run-id", dest="run_id", default="")
     snakepit.add_argument("--snakepit-instance-name", default="")
     snakepit.add_argument("--snakepit-instance-token", default="")
-    snakepit.add_argument("--snakepit-script", default="", help=argparse.SUPPRESS)  # set by install-launcher
     snakepit.add_argument(
         "--ready-file", default=None, help="write the port here when ready (default $SNAKEPIT_READY_FILE)"
     )
@@ -298,19 +298,36 @@ def load_plugins(args: argparse.Namespace, *, log_failures: bool = True) -> Plug
     allow = parse_name_list(args.plugins if args.plugins is not None else os.environ.get("SNAKEPIT_PLUGINS"))
     deny_env = parse_name_list(os.environ.get("SNAKEPIT_DISABLE_PLUGINS")) or []
     strict = bool(args.strict_plugins) or _truthy(os.environ.get("SNAKEPIT_STRICT_PLUGINS"))
+    if args.snakepit_script:
+        _import_like_snakepit(Path(args.snakepit_script).parent)
     plugins = PluginManager(
         allow=allow, deny=[*args.disable_plugin, *deny_env], strict=strict, log_failures=log_failures
     )
     plugins.load_builtins()
     plugins.load_entry_points()
-    adapter = getattr(args, "adapter", None)
-    if adapter:
-        plugins.load_adapter(adapter)
+    if args.adapter:
+        plugins.load_adapter(args.adapter)
     named = [(name, allow_from) for name in allow or ()]
     named += [(name, "--disable-plugin") for name in args.disable_plugin]
     named += [(name, "$SNAKEPIT_DISABLE_PLUGINS") for name in deny_env]
     plugins.check_names(named)
     return plugins
+
+
+def _import_like_snakepit(priv_python: Path) -> None:
+    """Launched by Snakepit (``--snakepit-script``): its ``priv/python`` is importable, as under its own server.
+
+    Snakepit's server runs there with ``.`` first on ``sys.path`` (0.13 also puts
+    it on ``PYTHONPATH``), so its ``snakepit_bridge`` package and its users'
+    adapters resolve from there. Its generated ``snakepit_bridge_pb2`` modules
+    sit there too; the host's stand in for them before anything can import them.
+    """
+    from snakepit_host.proto import answer_snakepit_imports
+
+    answer_snakepit_imports()
+    folder = str(priv_python)
+    if priv_python.is_dir() and folder not in sys.path:
+        sys.path.insert(0, folder)
 
 
 def host_config(args: argparse.Namespace, plugin_options: list[str]) -> HostConfig:
@@ -412,9 +429,10 @@ def cmd_plugins(args: argparse.Namespace, plugins: PluginManager) -> int:
             detail = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in item["provides"].items())
         else:
             detail = item["error"] or ("disabled by configuration" if item["status"] == "disabled" else "")
+        detail = "; ".join(filter(None, (item["note"], detail)))
         rows.append(
             (
-                item["name"],
+                item["name"] + (" (adapter)" if item["kind"] == "adapter" else ""),
                 item["status"],
                 item["version"] or "-",
                 item["distribution"] or "-",
@@ -534,12 +552,17 @@ def _call_local(
     args: argparse.Namespace, params: dict[str, Any], binary: dict[str, bytes], plugins: PluginManager
 ) -> None:
     from snakepit_host._errors import describe_exception
-    from snakepit_host.codec import Result
+    from snakepit_host.codec import Result, StreamChunk
+    from snakepit_host.host_client import decode_chunk
 
     host = make_host(_local_config(), plugins)
     try:
         if args.stream:
             for item in host.stream(args.name, params, session_id=args.session, binary=binary):
+                if isinstance(item, StreamChunk):  # as a remote caller would read it
+                    if not item.data:
+                        continue
+                    item = decode_chunk(item.data) if isinstance(item.data, bytes) else item.data
                 _print_value(item, args.output, line=True)
         else:
             result = host.execute(args.name, params, session_id=args.session, binary=binary)

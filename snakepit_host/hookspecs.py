@@ -24,7 +24,8 @@ otherwise entry points sorted by name, then plugins added directly
 hooks plugins declare with :func:`registration_hookspec`, then the host
 prepares every tool (its schema from its signature) and offers it to
 ``prepare_tool``, then ``host_started``. ``resolve_command`` runs at call
-time for names nobody registered.
+time for names nobody registered. ``stands_in_for`` and ``serve_adapter``
+are asked while plugins load, when the host is started with ``--adapter``.
 
 Refused at load (status ``error``, with the reason): ``wrapper=True`` or
 ``hookwrapper=True`` on a host hook, generator functions, and ``async def``
@@ -83,7 +84,8 @@ def register_commands(register: Registrar) -> None:
     and the decoded parameter dict, which the host has checked against the
     ``parameters`` JSON schema (every problem reported to the caller at once,
     the handler not run) and from which it has removed the routing key
-    ``session_id``. It may be a plain function, ``async def``,
+    ``session_id`` (kept for commands registered with ``keep_routing=True``).
+    It may be a plain function, ``async def``,
     a generator or an async generator (the last two for streaming commands).
     ``handler`` may also be a ``"package.module:attribute"`` string, imported
     on first call, which keeps heavy modules out of start-up.
@@ -204,6 +206,42 @@ def resolve_command(name: str, session_id: str, host: Host) -> Command | None:
     :returns: the command, or ``None``.
 
     .. versionadded:: 1.0
+    """
+
+
+@hookspec(firstresult=True)
+def serve_adapter(spec: str) -> object | None:
+    """Serve ``--adapter SPEC`` that is not a host plugin: return a plugin object for it, or ``None`` to pass.
+
+    Asked, in plugin order, when the host is started with ``--adapter`` and no
+    plugin :func:`stands_in_for` the spec. The returned object (with
+    ``@hookimpl`` methods, like any plugin) is registered under a record named
+    after the adapter, which ``snakepit-host plugins`` lists; its commands win
+    name clashes with other plugins' (the hidden ones are listed as shadowed);
+    a ``note`` string attribute on it is shown in the listing. snakepit-adapters
+    uses it to serve Snakepit's own adapter classes. Raise to
+    say why ``spec`` cannot be served (it becomes the adapter's error; in strict
+    mode the host exits). Return ``None`` for specs that are host plugins.
+
+    :param spec: the ``--adapter`` value, e.g. ``"snakepit_bridge.adapters.showcase.ShowcaseAdapter"``.
+    :returns: a plugin object, or ``None``.
+
+    .. versionadded:: 1.1
+    """
+
+
+@hookspec
+def stands_in_for() -> list[str] | None:
+    """``--adapter`` specs this plugin serves in place of the adapter itself.
+
+    When the host is started with one of them (Snakepit passes its workers'
+    adapter class), nothing is imported: this plugin's commands serve the
+    calls, and the listing shows the adapter as served by this plugin.
+    snakepit-dspy stands in for DSPex's ``dspex_adapters.dspy_grpc.DSPyGRPCHandler``.
+
+    :returns: adapter specs (``"package.module.Class"``), compared exactly; ``None`` for none.
+
+    .. versionadded:: 1.1
     """
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hostproc import GRPC_SERVER, HostProcess, free_port, python
+from hostproc import GRPC_SERVER, ROOT, HostProcess, free_port, python
 
 from snakepit_host.host_client import RemoteError, SnakepitClient
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
@@ -93,12 +93,19 @@ def test_snakepit_041_launch(spawn_host: Spawn) -> None:
     assert host.wait() == 0
     assert time.monotonic() - started < 2.0, "0.4.1 sends SIGKILL 2 s after SIGTERM"
     assert host.rest_of_stdout() == [f"GRPC_READY:{port}\n"], "stdout must carry only the readiness line"
-    assert "Snakepit's own" in host.stderr
+    assert "cannot import adapter snakepit_bridge.adapters.enhanced.EnhancedBridge" in host.stderr, (
+        "Snakepit's adapter is served when its priv/python is importable; here it is not, and that is an error"
+    )
+
+
+STAND_IN_PRIV_PYTHON_013 = ROOT / "plugins/snakepit_adapters/tests/data/snakepit_v013/priv/python"
+"""A stand-in for Snakepit 0.13's priv/python, which Snakepit puts on the worker's PYTHONPATH."""
 
 
 def test_snakepit_013_launch(spawn_host: Spawn, elixir: ElixirStandIn, tmp_path: Path) -> None:
     ready_file = tmp_path / "snakepit_ready_default_worker_1_42"
     env = {
+        "PYTHONPATH": str(STAND_IN_PRIV_PYTHON_013),
         "SNAKEPIT_READY_FILE": str(ready_file),
         "SNAKEPIT_PROCESS_GROUP": "1",
         "SNAKEPIT_LOG_LEVEL": "error",
@@ -144,11 +151,13 @@ def test_snakepit_013_launch(spawn_host: Spawn, elixir: ElixirStandIn, tmp_path:
         )
         assert init.success
         assert client.stub.Heartbeat(pb.HeartbeatRequest(session_id=worker_session), timeout=10).session_valid
-        assert client.call("echo", {"x": "y"}, session_id=worker_session) == {"x": "y"}
+        # Snakepit's default adapter (ShowcaseAdapter) is served, with Snakepit 0.13's encodings (snakepit-adapters).
+        assert client.call("echo", {"x": "y"}, session_id=worker_session) == {"echoed": {"x": "y"}}
+        assert client.call("describe")["host"]["version"], "the host's own commands are still there"
         with pytest.raises(RemoteError) as raised:
             client.call("nope", session_id=worker_session)
         payload = json.loads(raised.value.message)  # 0.13 parses JSON errors into Snakepit.Error structs
-        assert payload["type"] == "KeyError" and payload["context"]["tool_name"] == "nope"
+        assert payload["type"] == "AttributeError" and payload["context"]["tool_name"] == "nope"
     wait_until(lambda: len(elixir.calls("Heartbeat")) >= 2)
     assert elixir.calls("Heartbeat")[-1].session_id == worker_session
     os.killpg(host.process.pid, signal.SIGTERM)

@@ -14,7 +14,7 @@ import grpc
 import pytest
 from google.protobuf.any_pb2 import Any as AnyMessage
 
-from snakepit_host import Result, StreamChunk, hookimpl
+from snakepit_host import Result, StreamChunk, VerbatimError, hookimpl
 from snakepit_host._errors import NotFound
 from snakepit_host.host_client import RemoteError, SnakepitClient
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
@@ -437,6 +437,38 @@ def test_stream_telemetry_reports_tool_calls(served: RunningHost, client: Snakep
     controls.put(None)
     call.cancel()
     wait_until(lambda: not served.host.telemetry.active, "the stream to detach")
+
+
+class Verbatim:
+    """Handlers speaking another server's error convention (snakepit-adapters reproduces Snakepit's)."""
+
+    @hookimpl
+    def register_commands(self, register: Any) -> None:
+        register.command("foreign_error", self.fail)
+        register.command("foreign_stream", self.stream, streaming=True)
+
+    @staticmethod
+    def fail(ctx: Any, params: dict[str, Any]) -> Any:
+        raise VerbatimError('{"type": "ValueError"}', error_type="ValueError")
+
+    @staticmethod
+    def stream(ctx: Any, params: dict[str, Any]) -> Iterator[Any]:
+        yield {"streaming": ctx.streaming}
+        raise VerbatimError("their own words", status="INTERNAL")
+
+
+def test_verbatim_errors_are_sent_unchanged() -> None:
+    with running_host(Verbatim(), error_format="json") as running:
+        client = running.client()
+        response = client.stub.ExecuteTool(client.request("foreign_error"), timeout=10)
+        assert (response.success, response.error_message) == (False, '{"type": "ValueError"}'), "no JSON wrapping"
+        assert response.metadata["error_type"] == "ValueError"
+        received: list[bytes] = []
+        with pytest.raises(grpc.RpcError) as raised:
+            for chunk in client.stub.ExecuteStreamingTool(client.request("foreign_stream", stream=True), timeout=10):
+                received.append(chunk.data)
+        assert received == [b'{"streaming":true}'], "the chunk sent before the error stays sent"
+        assert (raised.value.code(), raised.value.details()) == (grpc.StatusCode.INTERNAL, "their own words")
 
 
 class SessionScoped:

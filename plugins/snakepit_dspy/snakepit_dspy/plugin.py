@@ -39,3 +39,12 @@ def register_commands(register: Registrar) -> None:
             parameters=spec.parameters,
             streaming=spec.streaming,
         )
+
+
+DSPEX_ADAPTER = "dspex_adapters.dspy_grpc.DSPyGRPCHandler"
+"""The adapter DSPex names in its pools' ``adapter_args``; this plugin serves its commands instead."""
+
+
+@hookimpl
+def stands_in_for() -> list[str] | None:
+    return [DSPEX_ADAPTER]
