@@ -157,11 +157,17 @@ def optional_lm(ctx: SessionContext) -> Any:
 
 
 def invoke(lm: Any, function: Any, args: list[Any], kwargs: dict[str, Any], what: str) -> Any:
-    """``function(*args, **kwargs)`` with ``lm``; a failure says what was being done."""
+    """``function(*args, **kwargs)`` with ``lm``; a failure says what was being done.
+
+    What DSPy raises of its own (a ``TypeError`` for an unknown keyword, a
+    ``ValueError`` for a signature it cannot parse) comes from the arguments
+    the caller chose: INVALID_ARGUMENT. LM failures keep their own status.
+    """
     try:
         return call_with_lm(lm, function, *args, **kwargs)
     except SnakepitError as exc:
-        raise type(exc)(f"call_dspy: {what} failed: {exc}") from None
+        kind = InvalidArgument if type(exc) is SnakepitError else type(exc)
+        raise kind(f"call_dspy: {what} failed: {exc}") from None
 
 
 def check_arguments(target: str, value: Any) -> None:

@@ -49,7 +49,8 @@ def test_calling_a_module_needs_an_lm(session: Caller) -> None:
 
 def test_wrong_arguments_are_reported(session: Caller) -> None:
     error = session.fails("call_dspy", target="dspy.Predict", kwargs={"nonsense": 1})
-    assert "TypeError" in error.message
+    assert error.message.startswith("call_dspy: calling dspy.Predict failed: TypeError: ")
+    assert error.metadata["error_status"] == "INVALID_ARGUMENT"
     assert session("ping")["status"] == "ok"
 
 

@@ -578,7 +578,7 @@ BAD_CALLS: list[tuple[str, Callable[[str], tuple[str, dict[str, Any]]], str, str
                 "kwargs": {"signature": "question answer"},
             },
         ),
-        "INTERNAL",
+        "INVALID_ARGUMENT",
         "call_dspy: constructing dspy.Predict failed: ValueError: Invalid signature format",
     ),
     (
