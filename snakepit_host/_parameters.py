@@ -227,8 +227,10 @@ def _describe(error: Any) -> list[str]:
     if error.validator in ("anyOf", "oneOf") and isinstance(error.validator_value, list):
         options = [o for o in error.validator_value if isinstance(o, Mapping)]
         if options and all(_is_required_only(o) for o in options):
-            # {"oneOf": [{"required": ["a"]}, {"required": ["b"]}]}: a choice between parameters.
-            names = " or ".join(f"'{n}'" for o in options for n in o["required"])
+            # {"oneOf": [{"required": ["a"]}, {"required": ["b"]}]}: a choice between parameters,
+            # or between forms of a command ({"required": ["a", "b"]}: 'a' and 'b', together).
+            groups = [" and ".join(f"'{n}'" for n in o["required"]) for o in options]
+            names = (", or " if any(len(o["required"]) > 1 for o in options) else " or ").join(groups)
             how = "exactly one" if error.validator == "oneOf" else "at least one"
             return [f"give {how} of {names}"]
         # Optional[X] given a non-null value: what is wrong with it as an X is the useful part.

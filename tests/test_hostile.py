@@ -90,11 +90,14 @@ def client(served: RunningHost, canary: Canary) -> Iterator[SnakepitClient]:
 
 
 def refused(client: SnakepitClient, name: str, params: dict[str, Any] | None = None, **kwargs: Any) -> RemoteError:
+    """The error of a refused call; a seed/DSPex-form call answers it as ``success: false``, taken as the same."""
     kwargs.setdefault("session_id", SESSION)
     try:
         result = client.call(name, params or {}, **kwargs)
     except RemoteError as exc:
         return exc
+    if isinstance(result, dict) and result.get("success") is False:
+        return RemoteError(result["error"], {"error_status": result["error_type"]})
     raise AssertionError(f"{name} accepted a hostile payload: {result!r:.200}")
 
 
@@ -296,7 +299,11 @@ def test_saved_programs_cannot_carry_code_or_settings(client: SnakepitClient, pi
         (with_predictor(lm=engine), "carries an LM of its own"),
         (with_predictor(config={"api_base": "http://127.0.0.1:9/steal"}), "unknown keys 'config'"),
         (with_predictor(__dict__={}), "unknown keys '__dict__'"),
-        ({**saved, "state": {"inner": {**predictor, "forward": "x"}}}, "unknown keys 'forward'"),
+        ({**saved, "state": {"inner": {**predictor, "forward": "x"}}}, "unknown keys 'inner'"),
+        (
+            {**saved, "state": {k: v for k, v in predictor.items() if k != "demos"} | {"config": {}}},
+            "unknown keys 'config'",
+        ),
         ({**saved, "signature": f"q: {CANARY_MODULES[1]} -> a"}, f"Unknown name: {CANARY_MODULES[1]}"),
         ({"format": "pickle", "data": pickles["opens a file"].hex()}, "not a saved program"),
     ]
@@ -343,6 +350,48 @@ def test_call_dspy_refuses_names_outside_its_namespace(client: SnakepitClient, t
     error = refused(client, "call_dspy", {"target": target, "args": [str(Path("/etc/hostname"))]})
     assert error.metadata["error_status"] == "PERMISSION_DENIED"
     assert error.message.startswith(f"call_dspy: {target[:120]!r} is refused: "), error.message
+
+
+LAZY_IMPORTERS = [
+    # DSPy's lazy importer, reachable by walking attributes: importlib.util.find_spec imports the parent package.
+    "dspy.predict.knn.require",
+    "dspy.adapters.types.reasoning.require",
+    # Alias paths: modules reachable from other dspy modules.
+    "dspy.evaluate.evaluate.dspy.predict.knn.require",
+    "dspy.primitives.module.dspy.predict.knn.require",
+]
+
+
+@pytest.mark.parametrize("target", LAZY_IMPORTERS)
+def test_call_dspy_reaches_no_importer_by_any_path(client: SnakepitClient, canary: Canary, target: str) -> None:
+    """Names are looked up in the allow-list, exactly: nothing is walked, so no importer is ever reached."""
+    module = f"{CANARY_MODULES[0]}.sub"  # importing 'x.sub' imports x, which writes a canary file
+    error = refused(client, "call_dspy", {"target": target, "args": [module]})
+    assert error.metadata["error_status"] == "PERMISSION_DENIED" and "not on the allow-list" in error.message
+    path, _, function = target.rpartition(".")
+    seed = {"module_path": path, "function_name": function, "args": [module], "kwargs": {}}
+    error = refused(client, "call_dspy", seed)  # DSPex's form: answered as success: false
+    assert error.metadata["error_status"] == "PERMISSION_DENIED" and "not on the allow-list" in error.message
+    # canary.assert_untouched() runs after the test (the client fixture)
+
+
+def test_call_dspy_reaches_the_allow_list_and_nothing_else(client: SnakepitClient) -> None:
+    """Of every public name of dspy and of some of its submodules, only the allow-list is not refused."""
+    import dspy
+    from snakepit_dspy.catalog import CALL_DSPY_NAMES
+
+    modules = (dspy, dspy.predict, dspy.teleprompt, dspy.primitives, dspy.utils, dspy.adapters, dspy.clients)
+    reached = set()
+    for module in modules:
+        for name in (n for n in dir(module) if not n.startswith("_")):
+            target = f"{module.__name__}.{name}"
+            try:
+                client.call("call_dspy", {"target": target}, session_id=SESSION)
+            except RemoteError as exc:
+                if exc.metadata["error_status"] == "PERMISSION_DENIED":
+                    continue
+            reached.add(target)  # called, or failed for its arguments (none were given)
+    assert reached == set(CALL_DSPY_NAMES)
 
 
 def _quoted(canary: Canary) -> str:

@@ -333,6 +333,27 @@ def test_schemas_that_cannot_be_enforced_are_reported() -> None:
     )
 
 
+def test_a_choice_between_forms_names_each_forms_parameters() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"module_path": {}, "function_name": {}, "target": {}, "variable": {}, "state": {}},
+        "additionalProperties": False,
+        "allOf": [
+            {"oneOf": [{"required": ["module_path", "function_name"]}, {"required": ["target"]}]},
+            {"anyOf": [{"required": ["variable"]}, {"required": ["state"]}]},
+        ],
+    }
+    validator = ParameterValidator("command 'c'", schema)
+    assert set(validator.problems({"module_path": "x", "function_name": "f", "target": "y"})) == {
+        "give exactly one of 'module_path' and 'function_name', or 'target'",
+        "give at least one of 'variable' or 'state'",
+    }
+    assert validator.problems({"function_name": "f", "variable": "v"}) == [
+        "give exactly one of 'module_path' and 'function_name', or 'target'"
+    ]
+    assert validator.is_valid({"module_path": "x", "function_name": "f", "state": {}})
+
+
 class Binary:
     @hookimpl
     def register_commands(self, register: Any) -> None:
