@@ -109,6 +109,9 @@ class Host(PluginState):
                 report[key] = dict(status())
         return report
 
+    def report_problem(self, plugin: str, problem: str | None) -> None:
+        self.plugins.report_problem(plugin, problem)
+
     def explain_missing(self, kind: str, name: str) -> str:
         """Why nothing registered ``name`` as ``kind`` (``"commands"``, ``"rpcs"``...), worded for an error."""
         from snakepit_host._provider_hints import why_missing

@@ -140,6 +140,15 @@ class Host(Protocol):
         """Ask the host to stop serving (it drains calls first)."""
         ...
 
+    def report_problem(self, plugin: str, problem: str | None) -> None:
+        """Plugin ``plugin`` is loaded but cannot do its job now (say, its database is unreachable).
+
+        Until it is cleared with ``None``, the listing (``plugins`` in ``describe``) shows the plugin
+        with status ``error`` and ``problem`` as the reason; the plugin keeps its registrations and
+        keeps answering (each call with its own error), so it can recover without a restart.
+        """
+        ...
+
 
 class StatusReporter(Protocol):
     """A per-host state object whose ``status()`` ``describe`` shows (under its ``host.state`` key)."""

@@ -97,19 +97,22 @@ class PluginRecord:
     """Something the listing should say besides status and error (who serves an adapter, how)."""
     served_by: str | None = None
     """The plugin serving this adapter (``serve_adapter`` or ``stands_in_for``): the adapter fails with it."""
+    problem: str | None = None
+    """Why a loaded plugin cannot do its job right now (``Host.report_problem``); listed as ``error`` meanwhile."""
 
     def as_dict(self) -> dict[str, Any]:
+        troubled = self.status == "loaded" and self.problem is not None
         return {
             "name": self.name,
             "kind": self.kind,
             "distribution": self.distribution,
             "version": self.version,
             "module": self.module,
-            "status": self.status,
+            "status": "error" if troubled else self.status,
             "note": self.note,
             "served_by": self.served_by,
             "builtin": self.builtin,
-            "error": self.error,
+            "error": self.problem if troubled else self.error,
             "requirement": self.requirement,
             "hooks": list(self.hooks),
             "provides": {k: list(v) for k, v in self.provides.items() if v},
@@ -632,6 +635,12 @@ class PluginManager:
 
     def has_impls(self, hook_name: str) -> bool:
         return bool(self._impls(hook_name))
+
+    def report_problem(self, plugin: str, problem: str | None) -> None:
+        """See :meth:`snakepit_host.Host.report_problem`; an unknown plugin name is ignored (it has no listing)."""
+        record = self.records.get(plugin)
+        if record is not None:
+            record.problem = problem
 
     def listing(self) -> list[dict[str, Any]]:
         return [record.as_dict() for record in self.records.values()]
