@@ -338,3 +338,56 @@ def _alive(pid: int) -> bool:
         return False
     stat = Path(f"/proc/{pid}/stat")
     return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+def test_a_dspex_pool_launched_by_snakepit_041_works_unchanged(spawn_host: Spawn) -> None:
+    """DSPex's pool config (``--adapter dspex_adapters.dspy_grpc.DSPyGRPCHandler``), Snakepit 0.4.1's argv and
+    wire form: snakepit-dspy stands in for DSPex's handler, so its commands answer without DSPex installed."""
+    port = free_port()
+    argv = [
+        "setsid",
+        python(),
+        str(GRPC_SERVER),
+        "--adapter",
+        "dspex_adapters.dspy_grpc.DSPyGRPCHandler",
+        "--port",
+        str(port),
+        "--elixir-address",
+        "localhost:50051",
+        "--snakepit-run-id",
+        "1732000000123456_424242",
+    ]
+    host = spawn_host(argv)
+    assert host.wait_ready() == port
+
+    def call(tool: str, **params: object) -> dict[str, object]:
+        request = pb.ExecuteToolRequest(session_id="default_session", tool_name=tool)
+        for name, value in params.items():  # 0.4.1: strings tagged snakepit.string, maps as JSON text in a string
+            kind = "string" if isinstance(value, (str, dict)) else "integer"
+            text = json.dumps(json.dumps(value) if isinstance(value, dict) else value)
+            request.parameters[name].type_url = f"type.googleapis.com/snakepit.{kind}"
+            request.parameters[name].value = text.encode()
+        response = client.stub.ExecuteTool(request, timeout=60)
+        assert response.success, response.error_message
+        assert response.result.type_url.startswith("type.googleapis.com/snakepit."), "0.4.1 decodes by this type"
+        result: dict[str, object] = json.loads(response.result.value)
+        return result
+
+    with SnakepitClient(f"localhost:{port}") as client:
+        assert call("check_dspy")["available"] is True
+        configured = call("configure_lm", model="dummy", answers=json.dumps([{"answer": "Paris"}]))
+        assert configured["success"] is True
+        created = call(
+            "call_dspy", module_path="dspy.Predict", function_name="__init__", kwargs={"signature": "q -> answer"}
+        )
+        assert (created["success"], created["type"]) == (True, "constructor")
+        answer = call(
+            "call_dspy",
+            module_path=f"stored.{created['instance_id']}",
+            function_name="__call__",
+            kwargs={"q": "Capital of France?"},
+        )
+        assert answer["success"] is True and answer["result"] == {"answer": "Paris"}
+    host.process.send_signal(signal.SIGTERM)
+    assert host.wait() == 0
+    assert "cannot import" not in host.stderr and "Traceback" not in host.stderr, host.stderr
