@@ -9,10 +9,17 @@ with ``SNAKEPIT_DISABLE_PLUGINS=dspy``. For each process:
 - with the plugin, also the first DSPy command (``configure_lm`` with the
   dummy model, which imports dspy) and the RSS after it.
 
-Part 2, per-call overhead: ``enhanced_predict`` over gRPC against a host
-subprocess, versus a bare ``dspy.Predict`` call in this process on the same
-kind of scripted dummy LM (both built by ``snakepit_dspy.scripted.scripted_lm``).
-``ping`` over the same channel is shown as the transport's share.
+Part 2, per-call overhead, against a host subprocess, each versus a bare
+``dspy.Predict`` call in this process on the same kind of scripted dummy LM
+(both built by ``snakepit_dspy.scripted.scripted_lm``):
+
+- ``enhanced_predict`` (seed form: the signature and the inputs as parameters);
+- ``call_dspy`` on a stored ``Predict`` (``module_path "stored.<id>"``,
+  ``function_name "__call__"``, as DSPex calls it), the instance constructed
+  once beforehand.
+
+``ping`` over the same channel is shown as the transport's share. Each is
+printed as microseconds and as the ratio to the in-process call.
 
     .venv/bin/python bench/bench_dspy.py              # ~1 minute
     .venv/bin/python bench/bench_dspy.py --quick      # smoke run
@@ -120,39 +127,55 @@ def bare_predict(calls: int, warmup: int) -> list[float]:
     return timed_calls(call, calls)
 
 
-def served_calls(calls: int, warmup: int) -> tuple[list[float], list[float]]:
-    """(enhanced_predict, ping) microseconds per call against a host subprocess."""
+SERVED = ("enhanced", "stored", "ping")
+"""The calls timed against the host: enhanced_predict, call_dspy on a stored Predict, ping."""
+
+
+def served_calls(calls: int, warmup: int) -> dict[str, list[float]]:
+    """Microseconds per call of each of :data:`SERVED` against one host subprocess."""
     with ServerProcess.start("with dspy", SERVE, env=bench_env()) as server, SnakepitClient(server.address) as client:
-        client.call("configure_lm", {"model": "dummy", "answers": answers(calls + warmup)}, session_id="bench")
-        params = {"signature": SIGNATURE, "question": "What is the answer?"}
-        expected = iter(answers(calls + warmup))
+        scripted = answers(2 * (calls + warmup))
+        client.call("configure_lm", {"model": "dummy", "answers": scripted}, session_id="bench")
+        expected = iter(scripted)
+        constructor = {"module_path": "dspy.Predict", "function_name": "__init__", "args": [], "kwargs": {}}
+        constructor["kwargs"] = {"signature": SIGNATURE}
+        instance = client.call("call_dspy", constructor, session_id="bench")["instance_id"]
+        question = "What is the answer?"
+        stored = {"module_path": f"stored.{instance}", "function_name": "__call__", "args": [], "kwargs": {}}
+        stored["kwargs"] = {"question": question}
 
-        def predict() -> None:
-            result = client.call("enhanced_predict", params, session_id="bench")
-            if result["outputs"] != next(expected):
-                raise BenchError(f"enhanced_predict answered {result!r}")
+        def checked(command: str, params: dict[str, Any]) -> Callable[[], None]:
+            def call() -> None:
+                result = client.call(command, params, session_id="bench")
+                if result.get("success") is not True or result["result"] != next(expected):
+                    raise BenchError(f"{command} answered {result!r:.300}")
 
-        def ping() -> None:
-            client.call("ping", {}, session_id="bench")
+            return call
 
-        timed_calls(predict, warmup)
-        timed_calls(ping, warmup)
-        return timed_calls(predict, calls), timed_calls(ping, calls)
+        cases = {
+            "enhanced": checked("enhanced_predict", {"signature": SIGNATURE, "question": question}),
+            "stored": checked("call_dspy", stored),
+            "ping": lambda: client.call("ping", {}, session_id="bench"),
+        }
+        for call in cases.values():
+            timed_calls(call, warmup)
+        return {name: timed_calls(call, calls) for name, call in cases.items()}
 
 
 def overhead(calls: int, warmup: int, repeat: int) -> dict[str, Spread]:
-    """Median microseconds per call of each run, over ``repeat`` runs."""
-    runs: dict[str, list[float]] = {"bare": [], "enhanced": [], "ping": []}
+    """Median microseconds per call of each run, over ``repeat`` runs, and the ratios to the in-process call."""
+    runs: dict[str, list[float]] = {"bare": [], **{name: [] for name in SERVED}}
     for _ in range(repeat):
         runs["bare"].append(Spread.of(bare_predict(calls, warmup)).median)
-        enhanced, ping = served_calls(calls, warmup)
-        runs["enhanced"].append(Spread.of(enhanced).median)
-        runs["ping"].append(Spread.of(ping).median)
+        for name, samples in served_calls(calls, warmup).items():
+            runs[name].append(Spread.of(samples).median)
     figures = {key: Spread.of(values) for key, values in runs.items()}
-    figures["overhead"] = Spread.of(e - b for e, b in zip(runs["enhanced"], runs["bare"], strict=True))
-    figures["overhead_beyond_transport"] = Spread.of(
-        e - b - p for e, b, p in zip(runs["enhanced"], runs["bare"], runs["ping"], strict=True)
-    )
+    for name in ("enhanced", "stored"):
+        pairs = list(zip(runs[name], runs["bare"], runs["ping"], strict=True))
+        figures[f"{name}_overhead"] = Spread.of(served - bare for served, bare, _ in pairs)
+        figures[f"{name}_beyond_transport"] = Spread.of(served - bare - ping for served, bare, ping in pairs)
+        figures[f"{name}_ratio"] = Spread.of(served / bare for served, bare, _ in pairs)
+    figures["ping_ratio"] = Spread.of(ping / bare for ping, bare in zip(runs["ping"], runs["bare"], strict=True))
     return figures
 
 
@@ -167,18 +190,25 @@ def report(start: dict[str, dict[str, Spread]], calls: dict[str, Spread]) -> str
         ["first DSPy command, ms", "-", format_spread(with_["first_dspy_command_ms"])],
         ["RSS after first DSPy command, MiB", "-", format_spread(with_["rss_after_dspy_mb"])],
     ]
+
+    def ratio(name: str) -> str:
+        return format_spread(calls[f"{name}_ratio"]) + "x"
+
     call_rows = [
-        ["bare dspy.Predict (in process)", format_spread(calls["bare"])],
-        ["enhanced_predict over gRPC", format_spread(calls["enhanced"])],
-        ["ping over gRPC (transport)", format_spread(calls["ping"])],
-        ["overhead: enhanced - bare", format_spread(calls["overhead"])],
-        ["overhead beyond transport: enhanced - bare - ping", format_spread(calls["overhead_beyond_transport"])],
+        ["bare dspy.Predict (in process)", format_spread(calls["bare"]), "1x"],
+        ["enhanced_predict over gRPC", format_spread(calls["enhanced"]), ratio("enhanced")],
+        ["call_dspy on a stored Predict over gRPC", format_spread(calls["stored"]), ratio("stored")],
+        ["ping over gRPC (transport)", format_spread(calls["ping"]), ratio("ping")],
+        ["overhead: enhanced_predict - bare", format_spread(calls["enhanced_overhead"]), ""],
+        ["  beyond transport: - ping", format_spread(calls["enhanced_beyond_transport"]), ""],
+        ["overhead: stored call_dspy - bare", format_spread(calls["stored_overhead"]), ""],
+        ["  beyond transport: - ping", format_spread(calls["stored_beyond_transport"]), ""],
     ]
     return (
         "start-up, median (min-max) over processes\n"
         + text_table(["", "without dspy", "with dspy"], rows)
-        + "\n\nper call, microseconds: median of each run's median (min-max over runs)\n"
-        + text_table(["", "us/call"], call_rows)
+        + "\n\nper call, microseconds: median of each run's median (min-max over runs); ratio to the in-process call\n"
+        + text_table(["", "us/call", "ratio"], call_rows)
     )
 
 

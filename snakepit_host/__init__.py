@@ -25,6 +25,11 @@ from snakepit_host._version import __version__
 _startup.mark("python")  # the interpreter and site are up: the first of the host's code runs
 
 if TYPE_CHECKING:
+    from snakepit_host._calls import CallObserver as CallObserver
+    from snakepit_host._calls import CallScope as CallScope
+    from snakepit_host._calls import current_call as current_call
+    from snakepit_host._calls import span as span
+    from snakepit_host._calls import tracing as tracing
     from snakepit_host._context import SessionContext as SessionContext
     from snakepit_host._elixir_client import ElixirClient as ElixirClient
     from snakepit_host._errors import AlreadyExists as AlreadyExists
@@ -41,6 +46,7 @@ if TYPE_CHECKING:
     from snakepit_host._errors import SnakepitError as SnakepitError
     from snakepit_host._errors import Unavailable as Unavailable
     from snakepit_host._errors import Unimplemented as Unimplemented
+    from snakepit_host._errors import VerbatimError as VerbatimError
     from snakepit_host._errors import describe_exception as describe_exception
     from snakepit_host._host_api import Host as Host
     from snakepit_host._host_api import StatusReporter as StatusReporter
@@ -101,6 +107,12 @@ _EXPORTS: dict[str, str] = {
     "RpcCall": "snakepit_host._server",
     "ElixirClient": "snakepit_host._elixir_client",
     "check_key": "snakepit_host._names",
+    # the call in progress: its correlation id, observers, child spans
+    "current_call": "snakepit_host._calls",
+    "CallScope": "snakepit_host._calls",
+    "CallObserver": "snakepit_host._calls",
+    "span": "snakepit_host._calls",
+    "tracing": "snakepit_host._calls",
     # what handlers return
     "Result": "snakepit_host.codec",
     "StreamChunk": "snakepit_host.codec",
@@ -120,6 +132,7 @@ _EXPORTS: dict[str, str] = {
     "Unimplemented": "snakepit_host._errors",
     "RegistrationError": "snakepit_host._errors",
     "ResourceExhausted": "snakepit_host._errors",
+    "VerbatimError": "snakepit_host._errors",
     "describe_exception": "snakepit_host._errors",
 }
 

@@ -27,7 +27,7 @@ class SessionContext:
     """Per-call view of a session, passed to every command and tool."""
 
     INSTANCE_ATTRIBUTES = frozenset(
-        {"host", "session", "tool_name", "metadata", "binary", "deadline", "_is_active", "_cancelled"}
+        {"host", "session", "tool_name", "metadata", "binary", "deadline", "streaming", "_is_active", "_cancelled"}
     )
     """Attributes set in ``__init__``; plugins cannot register session attributes with these names."""
 
@@ -41,6 +41,7 @@ class SessionContext:
         binary: Mapping[str, bytes | TypedBuffer] | None = None,
         deadline: float | None = None,
         is_active: Callable[[], bool] | None = None,
+        streaming: bool = False,
     ) -> None:
         self.host = host
         self.session = session
@@ -48,6 +49,8 @@ class SessionContext:
         self.metadata: Mapping[str, str] = metadata or {}
         self.binary: Mapping[str, bytes | TypedBuffer] = binary or {}
         self.deadline = deadline
+        self.streaming = streaming
+        """True when the call came through ExecuteStreamingTool (the handler's items are streamed)."""
         self._is_active = is_active
         self._cancelled = False
 

@@ -39,8 +39,14 @@ def describe(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
     return ctx.host.describe()
 
 
+def stats(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Calls, errors and latency percentiles per command since start, sessions, streams, memory, uptime."""
+    return ctx.host.stats()
+
+
 @hookimpl
 def register_commands(register: Registrar) -> None:
     register.command("ping", ping, parameters={"type": "object"})
     register.command("echo", echo, parameters={"type": "object"})
     register.command("describe", describe, parameters={"type": "object", "properties": {}})
+    register.command("stats", stats, parameters={"type": "object", "properties": {}})

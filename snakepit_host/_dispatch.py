@@ -12,6 +12,7 @@ gets its error at the deadline regardless.
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import inspect
 import threading
 from collections.abc import Iterator
@@ -55,7 +56,8 @@ def call_unary(
     if timeout is None:
         result = command.invoke(ctx, params)
     else:
-        future = _pool().submit(_invoke_unless_cancelled, command, ctx, params)
+        # In a copy of this thread's context: the handler's log lines and spans stay the call's.
+        future = _pool().submit(contextvars.copy_context().run, _invoke_unless_cancelled, command, ctx, params)
         try:
             result = future.result(timeout)
         except concurrent.futures.TimeoutError:

@@ -75,6 +75,23 @@ class RegistrationError(SnakepitError):
     """A plugin registered something invalid or colliding; the plugin is not loaded."""
 
 
+class VerbatimError(SnakepitError):
+    """An error whose message is already in the form the caller expects: it is sent unchanged.
+
+    For handlers that speak another server's error convention (snakepit-adapters
+    reproduces Snakepit's own ``str(exc)`` and JSON errors). ExecuteTool answers
+    ``success=false`` with exactly this ``error_message`` (no type prefix, no JSON
+    wrapping whatever ``--error-format`` says); ExecuteStreamingTool aborts with
+    ``status`` and exactly this message, also after chunks were sent. ``error_type``
+    goes to the response metadata.
+    """
+
+    def __init__(self, message: str, *, status: str = "INTERNAL", error_type: str = "Exception") -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
+
+
 # Status of exceptions that do not derive from SnakepitError, by class.
 _BUILTIN_STATUS: tuple[tuple[type[BaseException], str], ...] = (
     (FileNotFoundError, "NOT_FOUND"),

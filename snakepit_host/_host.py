@@ -24,11 +24,13 @@ from snakepit_host._parameters import ROUTING_PARAMETERS
 from snakepit_host._plugin_state import PluginState
 from snakepit_host._registry import Tool
 from snakepit_host._sessions import DEFAULT_SESSION_ID, Session, SessionStore
+from snakepit_host._stats import CallStats
 from snakepit_host._telemetry import TelemetryHub
 from snakepit_host._version import __version__
 from snakepit_host.hookspecs import HOOK_API_VERSION
 
 if TYPE_CHECKING:
+    from snakepit_host._calls import CallObserver
     from snakepit_host._elixir_client import ElixirClient
     from snakepit_host._plugin_manager import PluginManager
     from snakepit_host._registry import Command, Registry
@@ -62,6 +64,10 @@ class Host(PluginState):
         )
         self.telemetry = TelemetryHub()
         """Events for Snakepit 0.13's StreamTelemetry (recorded only while a stream is open)."""
+        self.call_stats = CallStats()
+        """Calls, errors and latencies per command since start (the ``stats`` command)."""
+        self.observers: tuple[tuple[str, CallObserver], ...] = ()
+        """(owner, observer) of each enabled call observer, made as the host starts serving."""
         self.address: str | None = None
         self.worker_session_id: str | None = None
         """The session Elixir initialised for this worker (0.13.x), used for heartbeats."""
@@ -103,6 +109,9 @@ class Host(PluginState):
                 report[key] = dict(status())
         return report
 
+    def report_problem(self, plugin: str, problem: str | None) -> None:
+        self.plugins.report_problem(plugin, problem)
+
     def explain_missing(self, kind: str, name: str) -> str:
         """Why nothing registered ``name`` as ``kind`` (``"commands"``, ``"rpcs"``...), worded for an error."""
         from snakepit_host._provider_hints import why_missing
@@ -133,8 +142,26 @@ class Host(PluginState):
         self.plugins.call_lifecycle("session_closed", self.loop, session=session, reason=reason, host=self)
 
     def started(self) -> None:
+        self.observers = self._start_observers()
         self.sessions.start_reaper()
         self.plugins.call_lifecycle("host_started", self.loop, host=self)
+
+    def _start_observers(self) -> tuple[tuple[str, CallObserver], ...]:
+        """Ask every observer factory for its observer (``None``: not enabled); a failure is logged and kept."""
+        started = []
+        for entry in self.registry.call_observers.values():
+            try:
+                observer = entry.factory(self)
+            except Exception as exc:
+                message = f"call observer '{entry.name}' could not start: {type(exc).__name__}: {exc}"
+                record = self.plugins.records.get(entry.owner)
+                if record is not None:
+                    record.runtime_errors.append(message)
+                log.error("plugin %s: %s; calls are served without it", entry.owner, message)
+                continue
+            if observer is not None:
+                started.append((entry.owner, observer))
+        return tuple(started)
 
     def stopping_hooks(self) -> None:
         """``host_stopping``, each plugin bounded by the shutdown grace period."""
@@ -180,13 +207,11 @@ class Host(PluginState):
         return command
 
     def _unknown_command_message(self, name: str, notes: list[str]) -> str:
-        import difflib
-
+        from snakepit_host._names import did_you_mean
         from snakepit_host._provider_hints import provider_of
 
         known = sorted(self.registry.commands)
-        close = difflib.get_close_matches(name, known, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        hint = did_you_mean(name, known)
         extra = "".join(f"; {note}" for note in notes)
         why = f"; {self.explain_missing('commands', name)}" if provider_of("commands", name) else ""
         return f"unknown command '{name[:100]}'{hint} ({len(known)} available: see 'describe'){extra}{why}"
@@ -200,20 +225,24 @@ class Host(PluginState):
         binary: Mapping[str, bytes | TypedBuffer] | None,
         deadline: float | None,
         is_active: Callable[[], bool] | None,
+        streaming: bool,
     ) -> tuple[Command, SessionContext, dict[str, Any]]:
         """Resolve the session and the command, check the parameters, and hold the session; the caller releases it.
 
         The routing parameter ``session_id`` has chosen the session and is
-        not passed on; the rest must fit the command's schema, or the call
-        fails before any session is created.
+        not passed on (unless the command keeps it); the rest must fit the
+        command's schema, or the call fails before any session is created.
         """
         sid = self.session_id_for(session_id, params)
         command = self.lookup(name, sid)
+        sent = params
         if not ROUTING_PARAMETERS.isdisjoint(params):
             params = {k: v for k, v in params.items() if k not in ROUTING_PARAMETERS}
         validator = command.validator
         if binary or not validator.accepts_anything:  # echo's {"type": "object"} costs no call
             validator.check(params, binary)
+        if command.keep_routing:
+            params = sent
         if binary:
             params = {**params, **binary}
         session = self.sessions.acquire(sid)
@@ -225,6 +254,7 @@ class Host(PluginState):
             binary=binary,
             deadline=deadline,
             is_active=is_active,
+            streaming=streaming,
         )
         return command, ctx, params
 
@@ -240,7 +270,7 @@ class Host(PluginState):
         is_active: Callable[[], bool] | None = None,
     ) -> Any:
         """Run a command or tool and return what its handler returned."""
-        command, ctx, params = self._begin(name, params, session_id, metadata, binary, deadline, is_active)
+        command, ctx, params = self._begin(name, params, session_id, metadata, binary, deadline, is_active, False)
         try:
             return call_unary(command, ctx, params, self.loop, effective_timeout(command, self.config.call_timeout))
         finally:
@@ -258,7 +288,7 @@ class Host(PluginState):
         is_active: Callable[[], bool] | None = None,
     ) -> Generator[Any, None, None]:
         """Run a command and yield its items; the session is held until iteration ends."""
-        command, ctx, params = self._begin(name, params, session_id, metadata, binary, deadline, is_active)
+        command, ctx, params = self._begin(name, params, session_id, metadata, binary, deadline, is_active, True)
         try:
             timeout = effective_timeout(command, self.config.call_timeout)
             yield from stream_items(command, ctx, params, self.loop, timeout)
@@ -278,6 +308,26 @@ class Host(PluginState):
                 {"name": r.name, "load_ms": round(r.load_ms, 3), "registration_ms": round(r.registration_ms, 3)}
                 for r in self.plugins.records.values()
             ],
+        }
+
+    def stats(self) -> dict[str, Any]:
+        from snakepit_host._stats import process_figures
+
+        return {
+            "host": {
+                "version": self.version,
+                "address": self.address,
+                "uptime_seconds": round(time.time() - self.started_at, 3),
+                **process_figures(),
+            },
+            "sessions": {
+                "live": len(self.sessions),
+                "max": self.config.max_sessions,
+                "ttl_seconds": self.sessions.ttl,
+                "evicted": self.sessions.evicted,
+            },
+            **self.call_stats.snapshot(),
+            "observers": [owner for owner, _ in self.observers],
         }
 
     def describe(self) -> dict[str, Any]:

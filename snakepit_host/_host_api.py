@@ -7,12 +7,12 @@ refer to it instead of the running implementation
 modules and needs all of them; referring to the implementation would make
 the modules import each other in a circle. It is also the list of what is
 public on a host: anything the implementation has beyond it (its plugin
-manager, its event loop) is the host's own business.
+manager, stopping its event loop) is the host's own business.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
@@ -23,6 +23,18 @@ if TYPE_CHECKING:
     from snakepit_host.codec import TypedBuffer
 
 T = TypeVar("T")
+
+
+class EventLoop(Protocol):
+    """The host's one event loop (``async def`` handlers run on it), as code in a handler's thread uses it."""
+
+    def run(self, awaitable: Awaitable[T], timeout: float | None = None) -> T:
+        """Run ``awaitable`` on the loop and return its result; after ``timeout`` s, cancel it (DeadlineExceeded)."""
+        ...
+
+    def iterate(self, iterator: AsyncIterator[T], timeout: float | None = None) -> Iterator[T]:
+        """The items of an async iterator, each awaited on the loop (``timeout`` per item); closed however it ends."""
+        ...
 
 
 class Host(Protocol):
@@ -56,6 +68,11 @@ class Host(Protocol):
     @property
     def elixir(self) -> ElixirClient | None:
         """Client of the Elixir BridgeServer, or None when running standalone."""
+        ...
+
+    @property
+    def loop(self) -> EventLoop:
+        """The event loop, for a synchronous handler that calls code which may return awaitables."""
         ...
 
     @property
@@ -111,12 +128,25 @@ class Host(Protocol):
         """Host, plugins, commands, tools, types, RPCs and status, as ``describe`` answers."""
         ...
 
+    def stats(self) -> dict[str, Any]:
+        """Process, sessions, calls, errors and latency percentiles per command, streams, as ``stats`` answers."""
+        ...
+
     def explain_missing(self, kind: str, name: str) -> str:
         """Why nothing registered ``name`` as ``kind`` (``"commands"``, ``"rpcs"``...), worded for an error."""
         ...
 
     def request_shutdown(self, reason: str) -> None:
         """Ask the host to stop serving (it drains calls first)."""
+        ...
+
+    def report_problem(self, plugin: str, problem: str | None) -> None:
+        """Plugin ``plugin`` is loaded but cannot do its job now (say, its database is unreachable).
+
+        Until it is cleared with ``None``, the listing (``plugins`` in ``describe``) shows the plugin
+        with status ``error`` and ``problem`` as the reason; the plugin keeps its registrations and
+        keeps answering (each call with its own error), so it can recover without a restart.
+        """
         ...
 
 

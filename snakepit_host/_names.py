@@ -3,12 +3,14 @@
 These keys only ever index in-memory tables, but they also appear in logs,
 errors and, in other people's plugins, perhaps in file names. So the rule is
 the same everywhere: a short printable string that does not look like a
-path reaching outside its folder.
+path reaching outside its folder. A misspelt name gets the closest
+correct ones in its error (:func:`did_you_mean`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from snakepit_host._errors import InvalidArgument, RegistrationError
 
@@ -44,3 +46,14 @@ def check_name(kind: str, name: object) -> str:
             f"{kind} name {name!r} must start with a letter or digit and contain only letters, digits, '_', '-' and '.'"
         )
     return name
+
+
+def did_you_mean(word: str, candidates: Iterable[str], most: int = 3) -> str:
+    """``"; did you mean x?"`` (or ``"x, y"``): the ``most`` candidates closest to ``word``; ``""`` if none is close.
+
+    For error messages only: ``difflib`` is imported on that path.
+    """
+    import difflib
+
+    close = difflib.get_close_matches(word, sorted(set(candidates)), n=most)
+    return f"; did you mean {', '.join(close)}?" if close else ""

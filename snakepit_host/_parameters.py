@@ -172,14 +172,19 @@ _ANNOTATIONS = frozenset(
         "format",  # an annotation unless a format checker is given (none is)
         "contentEncoding",
         "contentMediaType",
-        BINARY_KEYWORD,
     }
 )
+"""Keywords that constrain nothing; so does every vendor keyword (``x-...``), which JSON Schema ignores."""
+
+
+def _assertions(schema: Mapping[str, Any]) -> set[str]:
+    """The keywords of ``schema`` that may refuse a value."""
+    return {key for key in schema if key not in _ANNOTATIONS and not key.startswith("x-")}
 
 
 def accepts_any_value(schema: Any) -> bool:
     """``True``, ``{}`` or a schema of annotations only: every value is valid."""
-    return schema is True or (isinstance(schema, Mapping) and not set(schema) - _ANNOTATIONS)
+    return schema is True or (isinstance(schema, Mapping) and not _assertions(schema))
 
 
 def accepts_binary(schema: Any) -> bool:
@@ -189,7 +194,7 @@ def accepts_binary(schema: Any) -> bool:
 
 def accepts_any_object(schema: Mapping[str, Any]) -> bool:
     """Whether every parameter map is valid (then no call needs checking)."""
-    extra = set(schema) - _ANNOTATIONS - {"type", "properties", "additionalProperties", "$schema", "$defs"}
+    extra = _assertions(schema) - {"type", "properties", "additionalProperties", "$schema", "$defs"}
     if extra or schema.get("type", "object") != "object":
         return False
     properties = schema.get("properties", {})
@@ -222,8 +227,10 @@ def _describe(error: Any) -> list[str]:
     if error.validator in ("anyOf", "oneOf") and isinstance(error.validator_value, list):
         options = [o for o in error.validator_value if isinstance(o, Mapping)]
         if options and all(_is_required_only(o) for o in options):
-            # {"oneOf": [{"required": ["a"]}, {"required": ["b"]}]}: a choice between parameters.
-            names = " or ".join(f"'{n}'" for o in options for n in o["required"])
+            # {"oneOf": [{"required": ["a"]}, {"required": ["b"]}]}: a choice between parameters,
+            # or between forms of a command ({"required": ["a", "b"]}: 'a' and 'b', together).
+            groups = [" and ".join(f"'{n}'" for n in o["required"]) for o in options]
+            names = (", or " if any(len(o["required"]) > 1 for o in options) else " or ").join(groups)
             how = "exactly one" if error.validator == "oneOf" else "at least one"
             return [f"give {how} of {names}"]
         # Optional[X] given a non-null value: what is wrong with it as an X is the useful part.
@@ -411,7 +418,7 @@ def _classify(prop: Any) -> int | None:
         return _ANY
     if not isinstance(prop, Mapping):
         return None
-    assertions = set(prop) - _ANNOTATIONS
+    assertions = _assertions(prop)
     types = _types(prop)
     if "type" in prop and not (types and types <= _JSON_TYPES):
         return None

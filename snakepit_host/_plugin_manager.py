@@ -38,7 +38,7 @@ from snakepit_host._context import SessionContext
 from snakepit_host._entry_points import EntryPoint, normalize, requirement_for, scan, version_matches
 from snakepit_host._errors import RegistrationError, describe_exception
 from snakepit_host._options import OptionTable
-from snakepit_host._registry import HOST_KINDS, Command, Registry, Tool
+from snakepit_host._registry import HOST_KINDS, Command, Registrar, Registry, Tool
 from snakepit_host._version import __version__
 
 if TYPE_CHECKING:
@@ -59,9 +59,12 @@ REGISTRATION_HOOKS = (
     "register_tools",
     "register_rpcs",
     "register_session_attributes",
+    "register_call_observers",
 )
 LIFECYCLE_HOOKS = frozenset({"host_started", "host_stopping", "session_created", "session_closed"})
 """The hooks the host awaits: the only ones that may be ``async def``."""
+ADAPTER_NAME = "adapter"
+"""What ``--disable-plugin`` calls whatever ``--adapter`` names (its record is named after the class)."""
 SLOW_PLUGIN_MS = 100.0
 HOST_HOOKS = frozenset(hookspecs.hook_names())
 
@@ -91,16 +94,27 @@ class PluginRecord:
     runtime_errors: list[str] = field(default_factory=list)
     registration_kinds: dict[str, str] = field(default_factory=dict)
     """Registration hooks this plugin declared (``registration_hookspec``): hook name -> kind."""
+    kind: str = "plugin"  # plugin | adapter (a Snakepit adapter named by --adapter: served, or stood in for)
+    note: str | None = None
+    """Something the listing should say besides status and error (who serves an adapter, how)."""
+    served_by: str | None = None
+    """The plugin serving this adapter (``serve_adapter`` or ``stands_in_for``): the adapter fails with it."""
+    problem: str | None = None
+    """Why a loaded plugin cannot do its job right now (``Host.report_problem``); listed as ``error`` meanwhile."""
 
     def as_dict(self) -> dict[str, Any]:
+        troubled = self.status == "loaded" and self.problem is not None
         return {
             "name": self.name,
+            "kind": self.kind,
             "distribution": self.distribution,
             "version": self.version,
             "module": self.module,
-            "status": self.status,
+            "status": "error" if troubled else self.status,
+            "note": self.note,
+            "served_by": self.served_by,
             "builtin": self.builtin,
-            "error": self.error,
+            "error": self.problem if troubled else self.error,
             "requirement": self.requirement,
             "hooks": list(self.hooks),
             "provides": {k: list(v) for k, v in self.provides.items() if v},
@@ -125,6 +139,7 @@ class PluginManager:
         allow: list[str] | None = None,
         deny: Iterable[str] = (),
         strict: bool = False,
+        log_failures: bool = True,
     ) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
@@ -133,6 +148,8 @@ class PluginManager:
         self.allow = None if allow is None else {normalize(n) for n in allow}
         self.deny = {normalize(n) for n in deny}
         self.strict = strict
+        self.log_failures = log_failures
+        """Log each failure at ``error``; a command that shows the listing itself (``plugins``) turns it off."""
         self.options = OptionTable()
         """Options the plugins declared (``register_options``) and, once resolved, their values."""
         self._options_declared = False
@@ -150,6 +167,8 @@ class PluginManager:
             names.add(normalize(record.distribution))
         if record.essential:
             return True
+        if record.kind == "adapter":  # named on the command line (--adapter): that is its allow list
+            return not (names | {ADAPTER_NAME}) & self.deny
         if names & self.deny:
             return False
         if self.allow is not None and not record.builtin:
@@ -186,19 +205,114 @@ class PluginManager:
                 continue
             self._load(record, functools.partial(_load_entry_point, ep), entry_point=ep)
 
-    def load_adapter(self, spec: str) -> None:
-        """``--adapter``: a plugin named on the command line (``pkg.mod.Class``, ``pkg.mod:attr`` or a module).
+    def load_adapter(self, spec: str) -> PluginRecord:
+        """``--adapter SPEC`` (``pkg.mod.Class``, ``pkg.mod:attr`` or a module), after the other plugins.
 
-        Snakepit passes its own default adapter (``snakepit_bridge...``); the
-        host serves its plugins instead, so that one is acknowledged and skipped.
+        Resolved in this order, and recorded under a name of its own (the
+        class name) either way:
+
+        1. a loaded plugin declares it stands in for ``spec`` (``stands_in_for``):
+           that plugin serves it, nothing is imported;
+        2. a loaded plugin serves it (``serve_adapter``, e.g. snakepit-adapters for
+           Snakepit's own adapter classes): the object it returns is registered as
+           the adapter's plugin, and its commands win name clashes (shown as shadowed);
+        3. otherwise ``spec`` must be a host plugin (``@hookimpl`` functions).
+
+        Before anything is imported, the host's protocol modules stand in for
+        Snakepit's generated ``snakepit_bridge_pb2`` (the two cannot both load).
+
+        An adapter that cannot be imported or served is an error like any
+        plugin's (fatal in strict mode).
         """
-        if spec.startswith("snakepit_bridge."):
-            log.info("adapter %s is Snakepit's own; snakepit-host serves its plugins instead", spec)
-            return
-        self._load(PluginRecord(name="adapter", module=spec), functools.partial(_import_adapter, spec))
+        name = spec.replace(":", ".").rsplit(".", 1)[-1] or spec
+        if name in self.records:
+            name = spec
+        stand_in = self._stand_in_for(spec)
+        if stand_in is not None:
+            record = PluginRecord(
+                name=name,
+                module=spec,
+                kind="adapter",
+                status="loaded",
+                distribution=stand_in.distribution,
+                version=stand_in.version,
+                note=f"served by plugin '{stand_in.name}', which stands in for it",
+                served_by=stand_in.name,
+            )
+            self.records[name] = record
+            log.info("adapter %s is served by plugin %s, which stands in for it", spec, stand_in.name)
+            return record
+        record = PluginRecord(name=name, module=spec, kind="adapter")
+        self._load(record, functools.partial(self._adapter_plugin, spec, record))
+        return record
+
+    def _stand_in_for(self, spec: str) -> PluginRecord | None:
+        for record, caller in self._impls("stands_in_for"):
+            try:
+                answers: list[Any] = caller()
+                specs = answers[0] if answers else []
+                if isinstance(specs, str) or not all(isinstance(s, str) for s in specs):
+                    raise TypeError(f"returned {specs!r}, not a list of adapter specs")
+            except Exception as exc:
+                self._fail(record, f"stands_in_for failed: {_one_line(exc)}")
+                continue
+            if spec in specs:
+                return record
+        return None
+
+    def _adapter_plugin(self, spec: str, adapter: PluginRecord) -> object:
+        """The plugin object for an adapter: from a ``serve_adapter`` plugin, else ``spec`` itself."""
+        from snakepit_host.proto import answer_snakepit_imports
+
+        answer_snakepit_imports()  # whatever it is, it may import Snakepit's snakepit_bridge
+        servers = self._impls("serve_adapter")
+        for record, caller in servers:
+            served = caller(spec=spec)  # firstresult: this plugin's answer, or None
+            if served is not None:
+                log.info("adapter %s is served by plugin %s", spec, record.name)
+                note = getattr(served, "note", None)
+                adapter.note = f"served by plugin '{record.name}'" + (f": {note}" if note else "")
+                adapter.served_by = record.name
+                return served
+        target = _import_adapter(spec)
+        if not _has_hookimpls(target):
+            hint = (
+                "no loaded plugin serves it as an adapter (snakepit-adapters serves Snakepit's adapter classes: "
+                "install it, and name it in --plugins if you give an allow list)"
+                if not servers
+                else f"plugin(s) {', '.join(r.name for r, _ in servers)} did not take it"
+            )
+            raise RegistrationError(f"{spec} is not a host plugin (no @hookimpl functions) and {hint}")
+        adapter.kind = "plugin"  # a host plugin named on the command line: ordinary name rules
+        return target() if inspect.isclass(target) else target
+
+    def check_names(self, named: Iterable[tuple[str, str]]) -> None:
+        """Each (name, where it was given) of the allow and deny lists must name a plugin known here.
+
+        Known are the built-ins, ``adapter``, and every entry-point and
+        distribution name the scan found (selected or not). An unknown name,
+        usually a typo, is a failure like a broken plugin's: a record with
+        status ``error`` saying so and naming the closest known names, logged,
+        and fatal in strict mode. Call it once every plugin source is loaded.
+        """
+        from snakepit_host._names import did_you_mean
+
+        plugins = sorted({r.name for r in self.records.values()})
+        known = plugins + sorted({r.distribution for r in self.records.values() if r.distribution})
+        normalized = {normalize(name) for name in [*known, ADAPTER_NAME]}
+        for name, where in named:
+            if normalize(name) in normalized or name in self.records:
+                continue
+            record = PluginRecord(name=name, module="", status="error")
+            record.error = (
+                f"{where} names '{name}', but no plugin here has that name{did_you_mean(name, known)} "
+                f"(plugins: {', '.join(plugins)})"
+            )
+            self.records[name] = record
+            self._report(record.error)
 
     def add(self, plugin: object, name: str, *, module: str | None = None) -> PluginRecord:
-        """Register an object or module directly (testing kit, ``--adapter``)."""
+        """Register an object or module directly (the testing kit)."""
         record = PluginRecord(name=name, module=module or _describe_object(plugin))
         self._load(record, lambda: plugin() if inspect.isclass(plugin) else plugin)
         return record
@@ -281,10 +395,13 @@ class PluginManager:
         if key is not None:
             self.records[key] = record
         where = f" (distribution {record.distribution})" if record.distribution else ""
-        message = f"plugin {record.name}{where} failed: {record.error}"
+        self._report(f"plugin {record.name}{where} failed: {record.error}")
+
+    def _report(self, message: str) -> None:
         if self.strict:
             raise PluginLoadError(message)
-        log.error("%s; the host continues without it", message)
+        if self.log_failures:
+            log.error("%s; the host continues without it", message)
 
     def _check_unknown_hooks(self) -> None:
         for hook_name, caller in list(vars(self.pm.hook).items()):
@@ -338,14 +455,19 @@ class PluginManager:
         self._resolve_options(options or {})
         registry = Registry(reserved_attributes=SessionContext.reserved_attributes())
         for hook_name in REGISTRATION_HOOKS:
-            self._register(registry, hook_name, registry.registrar)
+            self._register(registry, hook_name, self._registrar_for(registry))
         for hook_name, kind in self._declared_registration_hooks():
             self._register(registry, hook_name, functools.partial(registry.entry_registrar, kind))
         self._prepare_tools(registry)
+        self._fail_unserved_adapters(registry)
         for record in self.records.values():
             record.provides = registry.provided_by(record.name) if record.status == "loaded" else {}
         registry.freeze()
         return registry
+
+    def _registrar_for(self, registry: Registry) -> Callable[[str], Registrar]:
+        """Registrars for the host's registration hooks; an adapter's commands win name clashes."""
+        return lambda owner: registry.registrar(owner, overrides=self.records[owner].kind == "adapter")
 
     def _register(self, registry: Registry, hook_name: str, registrar_for: Callable[[str], Any]) -> None:
         for record, caller in self._impls(hook_name):
@@ -361,6 +483,14 @@ class PluginManager:
                 elapsed = (time.perf_counter() - started) * 1000
                 record.load_ms += elapsed
                 record.registration_ms += elapsed
+
+    def _fail_unserved_adapters(self, registry: Registry) -> None:
+        """An adapter whose serving plugin failed since (a bad option, say) is not served either."""
+        for record in self.loaded():
+            server = self.records.get(record.served_by) if record.served_by else None
+            if server is not None and server.status != "loaded":
+                registry.withdraw(record.name)
+                self._fail(record, f"plugin '{server.name}', which serves it, failed: {server.error}")
 
     def _declared_registration_hooks(self) -> list[tuple[str, str]]:
         """(hook, kind) of the registration hooks loaded plugins declared; their implementations' forms checked."""
@@ -515,6 +645,12 @@ class PluginManager:
     def has_impls(self, hook_name: str) -> bool:
         return bool(self._impls(hook_name))
 
+    def report_problem(self, plugin: str, problem: str | None) -> None:
+        """See :meth:`snakepit_host.Host.report_problem`; an unknown plugin name is ignored (it has no listing)."""
+        record = self.records.get(plugin)
+        if record is not None:
+            record.problem = problem
+
     def listing(self) -> list[dict[str, Any]]:
         return [record.as_dict() for record in self.records.values()]
 
@@ -571,6 +707,7 @@ def _load_entry_point(ep: EntryPoint) -> object:
 
 
 def _import_adapter(spec: str) -> object:
+    """The object ``spec`` names: ``pkg.mod.attr``, ``pkg.mod:attr`` or a module."""
     module_name, _, attribute = spec.partition(":") if ":" in spec else spec.rpartition(".")
     try:
         target: object = importlib.import_module(module_name)
@@ -581,7 +718,12 @@ def _import_adapter(spec: str) -> object:
             target = importlib.import_module(spec)  # a module named with dots, not module.attribute
         except Exception:
             raise ImportError(f"cannot import adapter {spec}: {type(first).__name__}: {first}") from None
-    return target() if inspect.isclass(target) else target
+    return target
+
+
+def _has_hookimpls(plugin: object) -> bool:
+    marker = f"{hookspecs.PROJECT}_impl"
+    return any(hasattr(getattr(plugin, name, None), marker) for name in dir(plugin) if not name.startswith("__"))
 
 
 def _describe_object(plugin: object) -> str:

@@ -37,8 +37,11 @@ Handler = Callable[..., Any]
 Invoker = Callable[[SessionContext, dict[str, Any]], Any]
 F = TypeVar("F", bound=Callable[..., Any])
 
-HOST_KINDS = frozenset({"commands", "tools", "types", "rpcs", "session_attributes"})
-"""What the host's own registration hooks register; plugin-defined kinds take other names."""
+HOST_KINDS = frozenset(
+    {"commands", "tools", "types", "rpcs", "session_attributes", "call_observers", "shadowed", "shadows"}
+)
+"""What the host lists of each plugin itself (what its registration hooks register, and the commands an
+adapter took over); plugin-defined kinds take other names."""
 
 
 class LazyTarget:
@@ -109,6 +112,10 @@ class Command:
 
     ``parameters`` is the JSON schema the host enforces before the handler
     runs (see :mod:`snakepit_host._parameters`); ``None`` accepts anything.
+    ``keep_routing``: the handler's ``params`` still hold the routing
+    parameter ``session_id`` when the caller sent one (the schema is checked
+    without it), for handlers whose convention includes it in their
+    arguments, as Snakepit's adapters receive it.
     """
 
     name: str
@@ -119,6 +126,7 @@ class Command:
     streaming: bool = False
     timeout: float | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    keep_routing: bool = False
 
     kind: ClassVar[str] = "command"
 
@@ -227,6 +235,19 @@ class AttributeEntry(NamedTuple):
     factory: Callable[[SessionContext], Any]
 
 
+class ObserverEntry(NamedTuple):
+    """A call observer factory: ``factory(host)`` gives the observer, or None when it is not enabled."""
+
+    name: str
+    owner: str
+    target: Handler | LazyTarget
+
+    @property
+    def factory(self) -> Handler:
+        target = self.target
+        return target.resolve() if isinstance(target, LazyTarget) else target
+
+
 class RegistryEntry(NamedTuple):
     """One entry of a plugin-defined kind (e.g. a variable store): its name, owner and registered value."""
 
@@ -236,19 +257,32 @@ class RegistryEntry(NamedTuple):
 
 
 class Registry:
-    """Everything the plugins registered, frozen once the host starts."""
+    """Everything the plugins registered, frozen once the host starts.
+
+    One kind of owner may take a name another owner registered: an adapter
+    (``--adapter``), whose commands answer the names Snakepit callers address
+    to it. The command it hides is kept in :attr:`shadowed` and listed, so the
+    clash is visible, never silent; between ordinary owners a clash is an error.
+    """
 
     def __init__(self, reserved_attributes: Collection[str] = ()) -> None:
         self.commands: dict[str, Command] = {}
         self.types: dict[str, TypeEntry] = {}
         self.rpcs: dict[str, RpcEntry] = {}
         self.session_attributes: dict[str, AttributeEntry] = {}
+        self.call_observers: dict[str, ObserverEntry] = {}
+        self.shadowed: dict[str, Command] = {}
+        """Commands hidden by an overriding owner's command of the same name, by name."""
         self.reserved_attributes = frozenset(reserved_attributes)
         """Names SessionContext defines itself, which no plugin may register as session attributes."""
         self._kinds: dict[str, dict[str, RegistryEntry]] = {}
         self.frozen = False
+        self._overriding: set[str] = set()
 
-    def registrar(self, owner: str) -> Registrar:
+    def registrar(self, owner: str, *, overrides: bool = False) -> Registrar:
+        """A registrar for ``owner``; with ``overrides``, its commands win name clashes (an adapter)."""
+        if overrides:
+            self._overriding.add(owner)
         return Registrar(self, owner)
 
     def entry_registrar(self, kind: str, owner: str) -> EntryRegistrar:
@@ -270,20 +304,36 @@ class Registry:
         self.commands[tool.name] = tool
 
     def withdraw(self, owner: str) -> None:
-        """Remove everything ``owner`` registered (its registration failed)."""
-        tables: list[dict[str, Any]] = [self.commands, self.types, self.rpcs, self.session_attributes]
+        """Remove everything ``owner`` registered (its registration failed); what it hid comes back."""
+        tables: list[dict[str, Any]] = [
+            self.commands,
+            self.types,
+            self.rpcs,
+            self.session_attributes,
+            self.call_observers,
+            self.shadowed,
+        ]
         for table in [*tables, *self._kinds.values()]:
             for key in [k for k, entry in table.items() if entry.owner == owner]:
                 del table[key]
+        for name in [n for n in self.shadowed if n not in self.commands]:
+            self.commands[name] = self.shadowed.pop(name)
 
     def provided_by(self, owner: str) -> dict[str, list[str]]:
-        """What one plugin contributed, for listings."""
+        """What one plugin contributed, for listings (with the names an adapter took over, both ways)."""
         return {
             "commands": sorted(c.name for c in self.commands.values() if c.owner == owner and c.kind == "command"),
             "tools": sorted(c.name for c in self.commands.values() if c.owner == owner and c.kind == "tool"),
             "types": sorted(t.name for t in self.types.values() if t.owner == owner),
             "rpcs": sorted(r.method for r in self.rpcs.values() if r.owner == owner),
             "session_attributes": sorted(a.name for a in self.session_attributes.values() if a.owner == owner),
+            "call_observers": sorted(o.name for o in self.call_observers.values() if o.owner == owner),
+            "shadowed": sorted(
+                f"{name} (by {self.commands[name].owner})" for name, c in self.shadowed.items() if c.owner == owner
+            ),
+            "shadows": sorted(
+                f"{name} (of {c.owner})" for name, c in self.shadowed.items() if self.commands[name].owner == owner
+            ),
             **{kind: sorted(n for n, e in table.items() if e.owner == owner) for kind, table in self._kinds.items()},
         }
 
@@ -299,6 +349,11 @@ class Registry:
             return
         if _same_target(_target_of(existing), target):
             return
+        if table is self.commands and (entry.owner in self._overriding) != (existing.owner in self._overriding):
+            winner, loser = (entry, existing) if entry.owner in self._overriding else (existing, entry)
+            self._shadow(key, loser)
+            table[key] = winner
+            return
         if existing.owner == entry.owner:
             raise RegistrationError(f"plugin '{entry.owner}' registered {kind} '{key}' twice with different targets")
         new_kind = getattr(entry, "kind", kind)
@@ -307,6 +362,15 @@ class Registry:
             f"{new_kind} '{key}' from plugin '{entry.owner}' collides with {old_kind} '{key}' "
             f"registered by plugin '{existing.owner}'"
         )
+
+    def _shadow(self, key: str, loser: Command) -> None:
+        hidden = self.shadowed.get(key)
+        if hidden is not None and hidden.owner != loser.owner and not _same_target(hidden.target, loser.target):
+            raise RegistrationError(
+                f"{loser.kind} '{key}' from plugin '{loser.owner}' collides with {hidden.kind} '{key}' "
+                f"registered by plugin '{hidden.owner}'"
+            )
+        self.shadowed[key] = loser
 
     def __iter__(self) -> Iterator[Command]:
         return iter(self.commands.values())
@@ -347,6 +411,7 @@ class Registrar:
         streaming: bool | None = None,
         timeout: float | None = None,
         metadata: Mapping[str, str] | None = None,
+        keep_routing: bool = False,
     ) -> Any:
         """Register ``handler(ctx, params)`` under ``name``.
 
@@ -354,7 +419,9 @@ class Registrar:
         function; give it explicitly for lazy ``"module:attr"`` handlers.
         ``parameters`` is the JSON schema of ``params`` (draft 2020-12): the
         host enforces it before every call and ``describe`` shows it; without
-        one, the handler receives whatever was sent.
+        one, the handler receives whatever was sent. The routing parameter
+        ``session_id`` (it chose the session) is removed from ``params``
+        unless ``keep_routing`` is true; the schema never sees it.
         Returns the handler, or a decorator when ``handler`` is omitted.
         """
         if handler is None:
@@ -368,6 +435,7 @@ class Registrar:
                     streaming=streaming,
                     timeout=timeout,
                     metadata=metadata,
+                    keep_routing=keep_routing,
                 )
                 return function
 
@@ -385,6 +453,7 @@ class Registrar:
             streaming=_is_streaming(handler) if streaming is None else streaming,
             timeout=_check_timeout(timeout),
             metadata=dict(metadata or {}),
+            keep_routing=bool(keep_routing),
         )
         self._registry._add(self._registry.commands, "command", name, entry, target)
         return handler
@@ -498,6 +567,18 @@ class Registrar:
             raise RegistrationError(f"plugin '{self.owner}': factory for {name!r} is not callable")
         entry = AttributeEntry(name=name, owner=self.owner, factory=factory)
         self._registry._add(self._registry.session_attributes, "session attribute", name, entry, factory)
+
+    def call_observer(self, name: str, factory: Handler | str) -> None:
+        """Make ``factory(host)`` (or a lazy ``"module:attr"``) the call observer ``name``.
+
+        The host calls the factory once as it starts serving; it returns a
+        :class:`snakepit_host.CallObserver` or ``None`` (not enabled, e.g. by an
+        option), so a disabled observer costs the call path nothing.
+        """
+        check_name("call observer", name)
+        target = self._target(factory)
+        entry = ObserverEntry(name=name, owner=self.owner, target=target)
+        self._registry._add(self._registry.call_observers, "call observer", name, entry, target)
 
 
 class EntryRegistrar:

@@ -22,11 +22,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from snakepit_host import codec
 from snakepit_host._bridge_methods import plugin_methods, service_methods
+from snakepit_host._calls import CallScope
 from snakepit_host._errors import (
     DecodeError,
     EncodeError,
     ResourceExhausted,
     SnakepitError,
+    VerbatimError,
     describe_exception,
     status_of,
 )
@@ -152,23 +154,27 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
         }
 
     def ExecuteTool(self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext) -> pb.ExecuteToolResponse:
-        started = time.perf_counter()
-        telemetry = self.host.telemetry
-        if telemetry.active:
-            _report_start(telemetry, request)
-        try:
-            params = codec.decode_parameters(request.parameters)
-            result = self.host.execute(request.tool_name, params, **self._call_inputs(request, context))
-            response = _success_response(result)
-            estimate = len(response.binary_result) + len(response.result.value)
-            _check_size(response, estimate, self.host.config.max_message_bytes, f"the result of {request.tool_name}")
-        except Exception as exc:
-            response = self._failure(exc, request)
-        elapsed = time.perf_counter() - started
-        response.execution_time_ms = int(elapsed * 1000)
-        if telemetry.active:
-            _report_end(telemetry, request, response, elapsed)
-        return response
+        with CallScope(self.host, "ExecuteTool", request, context) as call:
+            telemetry = self.host.telemetry
+            if telemetry.active:
+                _report_start(telemetry, request)
+            try:
+                call.params = params = codec.decode_parameters(request.parameters, request.binary_parameters)
+                result = self.host.execute(request.tool_name, params, **self._call_inputs(request, context))
+                response = _success_response(result)
+                estimate = len(response.binary_result) + len(response.result.value)
+                _check_size(
+                    response, estimate, self.host.config.max_message_bytes, f"the result of {request.tool_name}"
+                )
+            except Exception as exc:
+                call.error = exc
+                response = self._failure(exc, request)
+            call.response = response
+            elapsed = time.perf_counter() - call.started
+            response.execution_time_ms = int(elapsed * 1000)
+            if telemetry.active:
+                _report_end(telemetry, request, response, elapsed)
+            return response
 
     def StreamTelemetry(
         self, request_iterator: Iterator[pb.TelemetryControl], context: grpc.ServicerContext
@@ -179,6 +185,10 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
         status = status_of(exc)
         message = describe_exception(exc)
         self._log_failure(request.tool_name, exc, message)
+        if isinstance(exc, VerbatimError):
+            return pb.ExecuteToolResponse(
+                success=False, error_message=message, metadata={"error_type": exc.error_type, "error_status": status}
+            )
         if isinstance(exc, EncodeError):
             message = f"result of '{request.tool_name}' cannot be sent: {message}"
         if self.host.config.error_format == "json":
@@ -220,21 +230,29 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
         self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.ToolChunk]:
         name = request.tool_name
-        try:
-            params = codec.decode_parameters(request.parameters)
-            items = self.host.stream(name, params, **self._call_inputs(request, context))
-            first = next(items)
-        except StopIteration:
-            yield pb.ToolChunk(chunk_id=f"{name}-1", is_final=True)
-            return
-        except Exception as exc:
-            message = describe_exception(exc)
-            self._log_failure(name, exc, message)
-            context.abort(_status_code(status_of(exc)), message)
-        try:
-            yield from _frame_stream(name, first, items, self)
-        finally:
-            items.close()
+        with CallScope(self.host, "ExecuteStreamingTool", request, context) as call:
+            try:
+                call.params = params = codec.decode_parameters(request.parameters, request.binary_parameters)
+                items = self.host.stream(name, params, **self._call_inputs(request, context))
+                first = next(items)
+            except StopIteration:
+                yield pb.ToolChunk(chunk_id=f"{name}-1", is_final=True)
+                return
+            except Exception as exc:
+                call.error = exc
+                message = describe_exception(exc)
+                self._log_failure(name, exc, message)
+                context.abort(_status_code(status_of(exc)), message)
+            try:
+                for chunk in _frame_stream(name, first, items, self):
+                    call.chunk(chunk)
+                    yield chunk
+            except VerbatimError as exc:  # the handler's own convention: abort, also mid-stream
+                call.error = exc
+                self._log_failure(name, exc, str(exc))
+                context.abort(_status_code(exc.status), str(exc))
+            finally:
+                items.close()
 
     # ------------------------------------------------------------ plugin RPCs
 
@@ -251,11 +269,13 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
     def _plugin_stream(self, method: str, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         entry = self.host.registry.rpcs.get(method)
         iterator = self._plugin_rpc(method, request, context)
+        self.host.call_stats.stream_opened(method)
         try:
             yield from iterator
         except Exception as exc:
             _abort_for(context, exc, method, entry.owner if entry else "?")
         finally:
+            self.host.call_stats.stream_closed(method)
             close = getattr(iterator, "close", None)
             if close is not None:
                 close()
@@ -369,7 +389,8 @@ def _frame_stream(name: str, first: Any, items: Iterator[Any], servicer: BridgeS
     One data chunk per item, ids ``<tool>-<n>``, then exactly one terminal
     chunk with ``is_final=true`` and empty data (0.4.x ignores a final
     chunk's data, so data never rides on it). An error after the first
-    chunk ends the stream with a final chunk carrying the error.
+    chunk ends the stream with a final chunk carrying the error, except a
+    :class:`VerbatimError`, which propagates (the caller aborts the RPC with it).
     """
     number = 0
     item = first
@@ -381,6 +402,8 @@ def _frame_stream(name: str, first: Any, items: Iterator[Any], servicer: BridgeS
             metadata = {str(k): str(v) for k, v in item.metadata.items()} if isinstance(item, codec.StreamChunk) else {}
             payload = item.data if isinstance(item, codec.StreamChunk) else item
             data = b"" if payload is None and isinstance(item, codec.StreamChunk) else codec.chunk_bytes(payload)
+        except VerbatimError:
+            raise
         except Exception as exc:
             yield _error_chunk(chunk_id, exc, f"item {number} of {name} cannot be encoded: ", servicer, name)
             return
@@ -402,6 +425,8 @@ def _frame_stream(name: str, first: Any, items: Iterator[Any], servicer: BridgeS
         except StopIteration:
             yield pb.ToolChunk(chunk_id=f"{name}-{number + 1}", is_final=True)
             return
+        except VerbatimError:
+            raise
         except Exception as exc:
             yield _error_chunk(f"{name}-{number + 1}", exc, "", servicer, name)
             return
@@ -489,6 +514,9 @@ class BridgeServer:
     """A gRPC server serving one host."""
 
     def __init__(self, host: Host) -> None:
+        from snakepit_host._log_records import stamp_records
+
+        stamp_records()  # a call's log lines carry its correlation id, however the process set up logging
         self.host = host
         config = host.config
         options = [

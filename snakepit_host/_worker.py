@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from snakepit_host import _startup
 from snakepit_host._server import BridgeServer
@@ -183,33 +183,3 @@ def shutdown(host: Host, server: BridgeServer) -> None:
     server.stop(host.config.shutdown_grace)
     host.closed()
     log.info("snakepit-host stopped (%s)", host.stop_reason)
-
-
-QUIET_LOGGERS = ("asyncio", "grpc", "httpcore", "httpx", "urllib3", "openai", "LiteLLM", "litellm", "filelock")
-"""Libraries that log every request at INFO: kept at WARNING whatever the level, so plugins' logs stay readable."""
-
-
-def configure_logging(level: str | None) -> None:
-    """Logs of the host, every plugin and user code go to stderr at ``level``; stdout is the readiness line's.
-
-    One handler on the root logger, so a third-party plugin's ``logging.getLogger(__name__)`` is
-    heard without any setup. A handler installed here before is replaced; other handlers (pytest's)
-    are left alone.
-    """
-    name = (level or "info").strip().lower()
-    numeric: Any = {"none": logging.CRITICAL + 10, "warn": logging.WARNING}.get(name) or getattr(
-        logging, name.upper(), None
-    )
-    if not isinstance(numeric, int):
-        numeric = logging.INFO
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.set_name(_HANDLER_NAME)
-    root = logging.getLogger()
-    root.handlers[:] = [h for h in root.handlers if h.get_name() != _HANDLER_NAME] + [handler]
-    root.setLevel(numeric)
-    for noisy in QUIET_LOGGERS:
-        logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
-
-
-_HANDLER_NAME = "snakepit-host-stderr"

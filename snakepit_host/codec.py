@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 import struct
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import fields, is_dataclass
 from typing import Any
 
@@ -36,6 +36,8 @@ from snakepit_host._errors import DecodeError, EncodeError
 TYPE_URL_PREFIX = "type.googleapis.com/"
 SNAKEPIT_URL_PREFIX = TYPE_URL_PREFIX + "snakepit."
 STRING_VALUE_URL = TYPE_URL_PREFIX + "google.protobuf.StringValue"
+BINARY_SUFFIX = ".binary"
+"""0.4.x's type-URL suffix for a value whose data travels in a binary field."""
 
 BINARY_MAGIC = b"SPKB"
 BINARY_VERSION = 1
@@ -187,8 +189,8 @@ def unpack_binary(data: bytes) -> bytes | TypedBuffer:
 def semantic_type(any_message: AnyMessage) -> str:
     """The type named by a URL: ``'float'`` for ``.../snakepit.float``, ``'StringValue'`` etc."""
     tail = any_message.type_url.rsplit("/", 1)[-1]
-    if tail.endswith(".binary"):
-        tail = tail[: -len(".binary")]
+    if tail.endswith(BINARY_SUFFIX):
+        tail = tail[: -len(BINARY_SUFFIX)]
     return tail.rsplit(".", 1)[-1]
 
 
@@ -268,15 +270,37 @@ def _unpack_wrapper(name: str, raw: bytes) -> Any:
     return json_format.MessageToDict(message)
 
 
-def decode_parameters(parameters: Mapping[str, AnyMessage]) -> dict[str, Any]:
-    """Decode a request's parameter map; errors name the parameter."""
+def decode_parameters(parameters: Mapping[str, AnyMessage], binary_names: Collection[str] = ()) -> dict[str, Any]:
+    """Decode a request's parameter map; errors name the parameter.
+
+    ``binary_names`` are the request's binary parameters. A parameter in
+    0.4.x's ``.binary`` form without its bytes among them is what Snakepit
+    0.4.1 sends for a numeric list over 1 280 elements: only the description,
+    the data dropped on the Elixir side. It is refused, saying so.
+    """
     decoded: dict[str, Any] = {}
     for name, value in parameters.items():
+        if value.type_url.endswith(BINARY_SUFFIX) and name not in binary_names:
+            raise DecodeError(f"parameter '{name}': {_dropped_data(value)}")
         try:
             decoded[name] = decode_any(value)
         except DecodeError as exc:
             raise DecodeError(f"parameter '{name}': {exc}") from None
     return decoded
+
+
+def _dropped_data(value: AnyMessage) -> str:
+    try:
+        meta = json.loads(value.value)
+    except ValueError:
+        meta = None
+    shape = meta.get("shape") if isinstance(meta, dict) else None
+    what = f"the {semantic_type(value)} (shape {shape})"[:200] if shape is not None else "the value"
+    return (
+        f"only the description of {what} arrived, without its data (Snakepit 0.4.1 drops the bytes of numeric "
+        "lists over 1280 elements in ExecuteTool parameters); send at most 1280 numbers per list, or the data "
+        "as one JSON or base64 string parameter, or as a binary parameter (Snakepit 0.13's binary_parameters)"
+    )
 
 
 # ---------------------------------------------------------------- encoding

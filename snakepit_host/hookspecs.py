@@ -20,11 +20,12 @@ otherwise entry points sorted by name, then plugins added directly
 (``--adapter``, the testing kit) in the order added. Order of hooks:
 ``add_hookspecs`` (as each plugin registers), ``register_options``, then
 ``register_types``, ``register_commands``, ``register_tools``,
-``register_rpcs``, ``register_session_attributes``, then the registration
+``register_rpcs``, ``register_session_attributes``, ``register_call_observers``, then the registration
 hooks plugins declare with :func:`registration_hookspec`, then the host
 prepares every tool (its schema from its signature) and offers it to
 ``prepare_tool``, then ``host_started``. ``resolve_command`` runs at call
-time for names nobody registered.
+time for names nobody registered. ``stands_in_for`` and ``serve_adapter``
+are asked while plugins load, when the host is started with ``--adapter``.
 
 Refused at load (status ``error``, with the reason): ``wrapper=True`` or
 ``hookwrapper=True`` on a host hook, generator functions, and ``async def``
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
     from snakepit_host._sessions import Session
 
 PROJECT = "snakepit"
-HOOK_API_VERSION = (1, 0)
+HOOK_API_VERSION = (1, 1)
 """(major, minor) of this hook surface. Minor bumps add; only a major bump removes."""
 REGISTRATION_KIND_ATTRIBUTE = "snakepit_registration_kind"
 """Attribute :func:`registration_hookspec` sets on a spec: the kind of entries its hook registers."""
@@ -83,7 +84,8 @@ def register_commands(register: Registrar) -> None:
     and the decoded parameter dict, which the host has checked against the
     ``parameters`` JSON schema (every problem reported to the caller at once,
     the handler not run) and from which it has removed the routing key
-    ``session_id``. It may be a plain function, ``async def``,
+    ``session_id`` (kept for commands registered with ``keep_routing=True``).
+    It may be a plain function, ``async def``,
     a generator or an async generator (the last two for streaming commands).
     ``handler`` may also be a ``"package.module:attribute"`` string, imported
     on first call, which keeps heavy modules out of start-up.
@@ -144,6 +146,26 @@ def register_session_attributes(register: Registrar) -> None:
     """
 
 
+@hookspec
+def register_call_observers(register: Registrar) -> None:
+    """Observe every ExecuteTool and ExecuteStreamingTool call (tracing, metrics).
+
+    ``register.call_observer(name, factory)``: the host calls ``factory(host)``
+    once as it starts serving; it returns ``None`` when the observer is not
+    enabled (read your option with ``host.option``), or an object with
+    ``call_started(call)``, which runs as each call begins and may return a
+    function that runs, with the same ``call``, when it has ended. ``call``
+    is the current :func:`snakepit_host.current_call`: correlation id,
+    command, session, sizes and outcome. Observers must be quick and must
+    not raise (a failure is logged; the call goes on). With no observer
+    enabled, the call path does no observer work at all.
+
+    :param register: registrar bound to this plugin.
+
+    .. versionadded:: 1.1
+    """
+
+
 @hookspec(firstresult=True)
 def prepare_tool(tool: Tool) -> Tool | None:
     """Return a changed copy of a tool the host has prepared, or ``None`` to pass.
@@ -184,6 +206,42 @@ def resolve_command(name: str, session_id: str, host: Host) -> Command | None:
     :returns: the command, or ``None``.
 
     .. versionadded:: 1.0
+    """
+
+
+@hookspec(firstresult=True)
+def serve_adapter(spec: str) -> object | None:
+    """Serve ``--adapter SPEC`` that is not a host plugin: return a plugin object for it, or ``None`` to pass.
+
+    Asked, in plugin order, when the host is started with ``--adapter`` and no
+    plugin :func:`stands_in_for` the spec. The returned object (with
+    ``@hookimpl`` methods, like any plugin) is registered under a record named
+    after the adapter, which ``snakepit-host plugins`` lists; its commands win
+    name clashes with other plugins' (the hidden ones are listed as shadowed);
+    a ``note`` string attribute on it is shown in the listing. snakepit-adapters
+    uses it to serve Snakepit's own adapter classes. Raise to
+    say why ``spec`` cannot be served (it becomes the adapter's error; in strict
+    mode the host exits). Return ``None`` for specs that are host plugins.
+
+    :param spec: the ``--adapter`` value, e.g. ``"snakepit_bridge.adapters.showcase.ShowcaseAdapter"``.
+    :returns: a plugin object, or ``None``.
+
+    .. versionadded:: 1.1
+    """
+
+
+@hookspec
+def stands_in_for() -> list[str] | None:
+    """``--adapter`` specs this plugin serves in place of the adapter itself.
+
+    When the host is started with one of them (Snakepit passes its workers'
+    adapter class), nothing is imported: this plugin's commands serve the
+    calls, and the listing shows the adapter as served by this plugin.
+    snakepit-dspy stands in for DSPex's ``dspex_adapters.dspy_grpc.DSPyGRPCHandler``.
+
+    :returns: adapter specs (``"package.module.Class"``), compared exactly; ``None`` for none.
+
+    .. versionadded:: 1.1
     """
 
 

@@ -80,6 +80,18 @@ class SnakepitClient:
     def wait_ready(self, timeout: float = 10.0) -> None:
         grpc.channel_ready_future(self.channel).result(timeout=timeout)
 
+    def connected(self, timeout: float = 0.2) -> bool:
+        """Whether the channel is connected to a server (within ``timeout``).
+
+        After a failed call this tells a status the server sent (connected)
+        from one gRPC made up because no server answered.
+        """
+        try:
+            self.wait_ready(timeout)
+        except grpc.FutureTimeoutError:
+            return False
+        return True
+
     def ping(self, message: str = "") -> str:
         return str(self.stub.Ping(pb.PingRequest(message=message), timeout=self.timeout).message)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -76,7 +77,7 @@ def test_plugins_listing_table_and_json() -> None:
     assert any(line.startswith("core") and "loaded" in line for line in table)
     listing = json.loads(run("plugins", "--json", check=True).stdout)
     core = next(p for p in listing if p["name"] == "core")
-    assert core["status"] == "loaded" and core["provides"]["commands"] == ["describe", "echo", "ping"]
+    assert core["status"] == "loaded" and core["provides"]["commands"] == ["describe", "echo", "ping", "stats"]
 
 
 def test_script_path_and_version() -> None:
@@ -118,6 +119,23 @@ def test_stream_prints_each_chunk(spawn_host: Spawn, tmp_path: Path) -> None:
         check=True,
     )
     assert [json.loads(line) for line in result.stdout.splitlines()] == [{"i": 0}, {"i": 1}, {"i": 2}]
+
+
+def test_local_stream_prints_what_a_remote_caller_would_read(tmp_path: Path) -> None:
+    (tmp_path / "chunky.py").write_text(
+        "from snakepit_host import StreamChunk, hookimpl\n"
+        "def chunks(ctx, params):\n"
+        "    yield {'plain': 1}\n"
+        "    yield StreamChunk({'wrapped': 2})\n"
+        "    yield StreamChunk(b'{\"raw\": 3}', is_final=True)\n"
+        "@hookimpl\n"
+        "def register_commands(register):\n"
+        "    register.command('chunks', chunks)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    argv = [sys.executable, "-m", "snakepit_host", "call", "chunks", "--local", "--stream", "--adapter", "chunky"]
+    result = subprocess.run(argv, capture_output=True, text=True, check=True, env=env)
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [{"plain": 1}, {"wrapped": 2}, {"raw": 3}]
 
 
 LOGGING_PLUGIN = """

@@ -165,7 +165,7 @@ def _may_create_session(method: str, request: Any, host: Host) -> bool:
         if request.tool_name not in host.registry.commands:
             return False
         try:
-            codec.decode_parameters(request.parameters)
+            codec.decode_parameters(request.parameters, request.binary_parameters)
             for data in request.binary_parameters.values():
                 codec.unpack_binary(data)
         except SnakepitError:

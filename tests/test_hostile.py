@@ -90,11 +90,14 @@ def client(served: RunningHost, canary: Canary) -> Iterator[SnakepitClient]:
 
 
 def refused(client: SnakepitClient, name: str, params: dict[str, Any] | None = None, **kwargs: Any) -> RemoteError:
+    """The error of a refused call; a seed/DSPex-form call answers it as ``success: false``, taken as the same."""
     kwargs.setdefault("session_id", SESSION)
     try:
         result = client.call(name, params or {}, **kwargs)
     except RemoteError as exc:
         return exc
+    if isinstance(result, dict) and result.get("success") is False:
+        return RemoteError(result["error"], {"error_status": result["error_type"]})
     raise AssertionError(f"{name} accepted a hostile payload: {result!r:.200}")
 
 
@@ -222,6 +225,66 @@ def test_pickles_as_variable_binary_values(client: SnakepitClient, pickles: dict
     assert client.call("get_variable", {"name": "t"}, session_id=session)["version"] == 0
 
 
+# ---------------------------------------------------------------- Erlang terms
+
+
+def _etf_bomb() -> bytes:
+    """A compressed term that declares 1 KiB but inflates to 16 MiB of zeros (about 16 KiB on the wire)."""
+    import zlib
+
+    return b"\x83P" + struct.pack(">I", 1024) + zlib.compress(b"\x00" * (16 << 20), 9)
+
+
+HOSTILE_TERMS = {
+    "fun os:cmd/1 (EXPORT_EXT)": (b"\x83qw\x02osw\x03cmda\x01", "a fun (EXPORT_EXT) is not allowed"),
+    "a new atom": (b"\x83l\x00\x00\x00\x01w\x0dElixir.System" + b"j", "the atom 'Elixir.System' is not allowed"),
+    "a pid": (b"\x83Xw\x0dnonode@nohost" + b"\x00" * 12, "a pid (NEW_PID_EXT) is not allowed"),
+    "a map": (b"\x83t\x00\x00\x00\x01w\x03nilw\x03nil", "a map (MAP_EXT) is not allowed"),
+    "4 G elements declared": (b"\x83l\xff\xff\xff\xff" + b"F" * 8, "cannot fit in 8 bytes"),
+    "1 M nested lists": (b"\x83" + b"l\x00\x00\x00\x01" * 1_000_000, "lists nest more than 32 deep"),
+    "a zip bomb": (_etf_bomb(), "does not inflate to exactly its declared 1024 bytes"),
+    "4 GiB declared compressed": (b"\x83P\xff\xff\xff\xff" + b"x\x9c", "at most 67108864 are read"),
+}
+
+
+@pytest.mark.parametrize("label", list(HOSTILE_TERMS))
+def test_erlang_terms_outside_the_numeric_subset(client: SnakepitClient, label: str) -> None:
+    """Terms that on a BEAM would create atoms or carry code: refused unread, nothing allocated for their claims."""
+    payload, message = HOSTILE_TERMS[label]
+    stub, session = client.stub, "hostile-etf"
+    meta = {"binary_format": "erlang_binary", "dtype": "float32", "shape": [1281], "type": "embedding"}
+    value = _binary_any("embedding", meta)
+    register = pb.RegisterVariableRequest(
+        session_id=session, name="e", type="embedding", initial_value=value, initial_binary_value=payload
+    )
+    error = rpc_refused(stub.RegisterVariable, register)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    assert error.details().startswith("e: Erlang term") and message in error.details(), error.details()  # type: ignore[attr-defined]
+    client.call("register_variable", {"name": "v", "type": "embedding", "value": [0.0]}, session_id=session)
+    error = rpc_refused(
+        stub.SetVariable,
+        pb.SetVariableRequest(session_id=session, variable_identifier="v", value=value, binary_value=payload),
+    )
+    assert message in error.details()  # type: ignore[attr-defined]
+    batch = pb.BatchSetVariablesRequest(session_id=session, binary_updates={"v": payload}, atomic=True)
+    batch.updates["v"].CopyFrom(value)
+    response = stub.SetVariables(batch, timeout=10)
+    assert not response.success and message in response.errors["v"]
+    assert client.call("get_variable", {"name": "v"}, session_id=session)["version"] == 0
+    client.call("delete_variable", {"name": "v"}, session_id=session)
+
+
+def test_a_pathological_pattern_cannot_freeze_the_worker(client: SnakepitClient) -> None:
+    """``^(a+)+$`` against 60 a's and a '!' would take Python's re about 2**60 steps, holding the GIL."""
+    params = {"name": "p", "type": "string", "value": "aaa", "constraints": {"pattern": "^(a+)+$"}}
+    client.call("register_variable", params, session_id=SESSION)
+    error = refused(client, "set_variable", {"name": "p", "value": "a" * 60 + "!"}, timeout=10)
+    assert "does not match pattern '^(a+)+$'" in error.message
+    backreference = {"name": "q", "type": "string", "value": "aa", "constraints": {"pattern": r"^(a)\1$"}}
+    error = refused(client, "register_variable", backreference)
+    assert "uses a backreference" in error.message and "(RE2) cannot run" in error.message
+
+
 def test_saved_programs_cannot_carry_code_or_settings(client: SnakepitClient, pickles: dict[str, bytes]) -> None:
     client.call("configure_lm", {"model": "dummy", "answers": [{"a": "x"}]}, session_id=SESSION)
     client.call("create_program", {"program_id": "base", "signature": "q -> a", "replace": True}, session_id=SESSION)
@@ -236,7 +299,11 @@ def test_saved_programs_cannot_carry_code_or_settings(client: SnakepitClient, pi
         (with_predictor(lm=engine), "carries an LM of its own"),
         (with_predictor(config={"api_base": "http://127.0.0.1:9/steal"}), "unknown keys 'config'"),
         (with_predictor(__dict__={}), "unknown keys '__dict__'"),
-        ({**saved, "state": {"inner": {**predictor, "forward": "x"}}}, "unknown keys 'forward'"),
+        ({**saved, "state": {"inner": {**predictor, "forward": "x"}}}, "unknown keys 'inner'"),
+        (
+            {**saved, "state": {k: v for k, v in predictor.items() if k != "demos"} | {"config": {}}},
+            "unknown keys 'config'",
+        ),
         ({**saved, "signature": f"q: {CANARY_MODULES[1]} -> a"}, f"Unknown name: {CANARY_MODULES[1]}"),
         ({"format": "pickle", "data": pickles["opens a file"].hex()}, "not a saved program"),
     ]
@@ -283,6 +350,48 @@ def test_call_dspy_refuses_names_outside_its_namespace(client: SnakepitClient, t
     error = refused(client, "call_dspy", {"target": target, "args": [str(Path("/etc/hostname"))]})
     assert error.metadata["error_status"] == "PERMISSION_DENIED"
     assert error.message.startswith(f"call_dspy: {target[:120]!r} is refused: "), error.message
+
+
+LAZY_IMPORTERS = [
+    # DSPy's lazy importer, reachable by walking attributes: importlib.util.find_spec imports the parent package.
+    "dspy.predict.knn.require",
+    "dspy.adapters.types.reasoning.require",
+    # Alias paths: modules reachable from other dspy modules.
+    "dspy.evaluate.evaluate.dspy.predict.knn.require",
+    "dspy.primitives.module.dspy.predict.knn.require",
+]
+
+
+@pytest.mark.parametrize("target", LAZY_IMPORTERS)
+def test_call_dspy_reaches_no_importer_by_any_path(client: SnakepitClient, canary: Canary, target: str) -> None:
+    """Names are looked up in the allow-list, exactly: nothing is walked, so no importer is ever reached."""
+    module = f"{CANARY_MODULES[0]}.sub"  # importing 'x.sub' imports x, which writes a canary file
+    error = refused(client, "call_dspy", {"target": target, "args": [module]})
+    assert error.metadata["error_status"] == "PERMISSION_DENIED" and "not on the allow-list" in error.message
+    path, _, function = target.rpartition(".")
+    seed = {"module_path": path, "function_name": function, "args": [module], "kwargs": {}}
+    error = refused(client, "call_dspy", seed)  # DSPex's form: answered as success: false
+    assert error.metadata["error_status"] == "PERMISSION_DENIED" and "not on the allow-list" in error.message
+    # canary.assert_untouched() runs after the test (the client fixture)
+
+
+def test_call_dspy_reaches_the_allow_list_and_nothing_else(client: SnakepitClient) -> None:
+    """Of every public name of dspy and of some of its submodules, only the allow-list is not refused."""
+    import dspy
+    from snakepit_dspy.catalog import CALL_DSPY_NAMES
+
+    modules = (dspy, dspy.predict, dspy.teleprompt, dspy.primitives, dspy.utils, dspy.adapters, dspy.clients)
+    reached = set()
+    for module in modules:
+        for name in (n for n in dir(module) if not n.startswith("_")):
+            target = f"{module.__name__}.{name}"
+            try:
+                client.call("call_dspy", {"target": target}, session_id=SESSION)
+            except RemoteError as exc:
+                if exc.metadata["error_status"] == "PERMISSION_DENIED":
+                    continue
+            reached.add(target)  # called, or failed for its arguments (none were given)
+    assert reached == set(CALL_DSPY_NAMES)
 
 
 def _quoted(canary: Canary) -> str:

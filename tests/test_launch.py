@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hostproc import GRPC_SERVER, HostProcess, free_port, python
+from hostproc import GRPC_SERVER, ROOT, HostProcess, free_port, python
 
 from snakepit_host.host_client import RemoteError, SnakepitClient
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
@@ -93,12 +93,19 @@ def test_snakepit_041_launch(spawn_host: Spawn) -> None:
     assert host.wait() == 0
     assert time.monotonic() - started < 2.0, "0.4.1 sends SIGKILL 2 s after SIGTERM"
     assert host.rest_of_stdout() == [f"GRPC_READY:{port}\n"], "stdout must carry only the readiness line"
-    assert "Snakepit's own" in host.stderr
+    assert "cannot import adapter snakepit_bridge.adapters.enhanced.EnhancedBridge" in host.stderr, (
+        "Snakepit's adapter is served when its priv/python is importable; here it is not, and that is an error"
+    )
+
+
+STAND_IN_PRIV_PYTHON_013 = ROOT / "plugins/snakepit_adapters/tests/data/snakepit_v013/priv/python"
+"""A stand-in for Snakepit 0.13's priv/python, which Snakepit puts on the worker's PYTHONPATH."""
 
 
 def test_snakepit_013_launch(spawn_host: Spawn, elixir: ElixirStandIn, tmp_path: Path) -> None:
     ready_file = tmp_path / "snakepit_ready_default_worker_1_42"
     env = {
+        "PYTHONPATH": str(STAND_IN_PRIV_PYTHON_013),
         "SNAKEPIT_READY_FILE": str(ready_file),
         "SNAKEPIT_PROCESS_GROUP": "1",
         "SNAKEPIT_LOG_LEVEL": "error",
@@ -144,11 +151,13 @@ def test_snakepit_013_launch(spawn_host: Spawn, elixir: ElixirStandIn, tmp_path:
         )
         assert init.success
         assert client.stub.Heartbeat(pb.HeartbeatRequest(session_id=worker_session), timeout=10).session_valid
-        assert client.call("echo", {"x": "y"}, session_id=worker_session) == {"x": "y"}
+        # Snakepit's default adapter (ShowcaseAdapter) is served, with Snakepit 0.13's encodings (snakepit-adapters).
+        assert client.call("echo", {"x": "y"}, session_id=worker_session) == {"echoed": {"x": "y"}}
+        assert client.call("describe")["host"]["version"], "the host's own commands are still there"
         with pytest.raises(RemoteError) as raised:
             client.call("nope", session_id=worker_session)
         payload = json.loads(raised.value.message)  # 0.13 parses JSON errors into Snakepit.Error structs
-        assert payload["type"] == "KeyError" and payload["context"]["tool_name"] == "nope"
+        assert payload["type"] == "AttributeError" and payload["context"]["tool_name"] == "nope"
     wait_until(lambda: len(elixir.calls("Heartbeat")) >= 2)
     assert elixir.calls("Heartbeat")[-1].session_id == worker_session
     os.killpg(host.process.pid, signal.SIGTERM)
@@ -329,3 +338,56 @@ def _alive(pid: int) -> bool:
         return False
     stat = Path(f"/proc/{pid}/stat")
     return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+def test_a_dspex_pool_launched_by_snakepit_041_works_unchanged(spawn_host: Spawn) -> None:
+    """DSPex's pool config (``--adapter dspex_adapters.dspy_grpc.DSPyGRPCHandler``), Snakepit 0.4.1's argv and
+    wire form: snakepit-dspy stands in for DSPex's handler, so its commands answer without DSPex installed."""
+    port = free_port()
+    argv = [
+        "setsid",
+        python(),
+        str(GRPC_SERVER),
+        "--adapter",
+        "dspex_adapters.dspy_grpc.DSPyGRPCHandler",
+        "--port",
+        str(port),
+        "--elixir-address",
+        "localhost:50051",
+        "--snakepit-run-id",
+        "1732000000123456_424242",
+    ]
+    host = spawn_host(argv)
+    assert host.wait_ready() == port
+
+    def call(tool: str, **params: object) -> dict[str, object]:
+        request = pb.ExecuteToolRequest(session_id="default_session", tool_name=tool)
+        for name, value in params.items():  # 0.4.1: strings tagged snakepit.string, maps as JSON text in a string
+            kind = "string" if isinstance(value, (str, dict)) else "integer"
+            text = json.dumps(json.dumps(value) if isinstance(value, dict) else value)
+            request.parameters[name].type_url = f"type.googleapis.com/snakepit.{kind}"
+            request.parameters[name].value = text.encode()
+        response = client.stub.ExecuteTool(request, timeout=60)
+        assert response.success, response.error_message
+        assert response.result.type_url.startswith("type.googleapis.com/snakepit."), "0.4.1 decodes by this type"
+        result: dict[str, object] = json.loads(response.result.value)
+        return result
+
+    with SnakepitClient(f"localhost:{port}") as client:
+        assert call("check_dspy")["available"] is True
+        configured = call("configure_lm", model="dummy", answers=json.dumps([{"answer": "Paris"}]))
+        assert configured["success"] is True
+        created = call(
+            "call_dspy", module_path="dspy.Predict", function_name="__init__", kwargs={"signature": "q -> answer"}
+        )
+        assert (created["success"], created["type"]) == (True, "constructor")
+        answer = call(
+            "call_dspy",
+            module_path=f"stored.{created['instance_id']}",
+            function_name="__call__",
+            kwargs={"q": "Capital of France?"},
+        )
+        assert answer["success"] is True and answer["result"] == {"answer": "Paris"}
+    host.process.send_signal(signal.SIGTERM)
+    assert host.wait() == 0
+    assert "cannot import" not in host.stderr and "Traceback" not in host.stderr, host.stderr

@@ -1,7 +1,7 @@
 """The host's one parameter validator: routing stripped, every schema enforced, the same for every tool.
 
-Over real gRPC servers: the routing parameter ``session_id`` never reaches a
-handler; every command and tool of every installed plugin refuses a
+Over real gRPC servers: the routing parameter ``session_id`` reaches no
+handler but one whose command keeps it; every command and tool of every installed plugin refuses a
 wrong-typed and an out-of-range value before its handler runs; a tool is
 described and validated the same with or without snakepit-tools; values
 are converted as the hints ask; jsonschema is imported on the first call
@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from snakepit_host import SessionContext, hookimpl
+from snakepit_host import InvalidArgument, SessionContext, hookimpl
 from snakepit_host._parameters import ParameterValidator
 from snakepit_host._registry import Command
 from snakepit_host.host_client import RemoteError, SnakepitClient
@@ -40,6 +40,12 @@ class Routing:
             "nothing",
             lambda ctx, params: ctx.session_id,
             parameters={"type": "object", "properties": {}, "additionalProperties": False},
+        )
+        register.command(
+            "kept",
+            lambda ctx, params: {"session": ctx.session_id, "params": params},
+            parameters={"type": "object", "properties": {"a": {"type": "integer"}}, "additionalProperties": False},
+            keep_routing=True,
         )
 
     @hookimpl
@@ -62,6 +68,16 @@ def test_the_routing_parameter_chooses_the_session_and_reaches_no_handler(routin
     assert routing.call("nothing", routed) == "from-params"  # a closed schema does not refuse the routing key
     assert routing.call("where", {**routed, "x": 2}) == {"session": "from-params", "x": 2}
     assert routing.call("where", {"session_id": ""}, session_id="request")["session"] == "request"
+
+
+def test_a_command_that_keeps_routing_receives_it_as_sent_and_its_schema_is_checked_without_it(
+    routing: SnakepitClient,
+) -> None:
+    sent = {"a": 1, "session_id": "from-params"}
+    assert routing.call("kept", sent, session_id="request") == {"session": "from-params", "params": sent}
+    assert routing.call("kept", {"a": 1}, session_id="request") == {"session": "request", "params": {"a": 1}}
+    with pytest.raises(RemoteError, match="parameter 'a': 'x' is not of type 'integer'"):
+        routing.call("kept", {"a": "x", "session_id": "s"})
 
 
 def test_a_routing_parameter_that_is_not_a_string_is_refused(routing: SnakepitClient) -> None:
@@ -317,6 +333,27 @@ def test_schemas_that_cannot_be_enforced_are_reported() -> None:
     )
 
 
+def test_a_choice_between_forms_names_each_forms_parameters() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"module_path": {}, "function_name": {}, "target": {}, "variable": {}, "state": {}},
+        "additionalProperties": False,
+        "allOf": [
+            {"oneOf": [{"required": ["module_path", "function_name"]}, {"required": ["target"]}]},
+            {"anyOf": [{"required": ["variable"]}, {"required": ["state"]}]},
+        ],
+    }
+    validator = ParameterValidator("command 'c'", schema)
+    assert set(validator.problems({"module_path": "x", "function_name": "f", "target": "y"})) == {
+        "give exactly one of 'module_path' and 'function_name', or 'target'",
+        "give at least one of 'variable' or 'state'",
+    }
+    assert validator.problems({"function_name": "f", "variable": "v"}) == [
+        "give exactly one of 'module_path' and 'function_name', or 'target'"
+    ]
+    assert validator.is_valid({"module_path": "x", "function_name": "f", "state": {}})
+
+
 class Binary:
     @hookimpl
     def register_commands(self, register: Any) -> None:
@@ -346,6 +383,20 @@ def test_binary_parameters_are_checked_by_name_and_kind() -> None:
         )
 
 
+def test_vendor_keywords_are_annotations_so_a_schema_of_them_accepts_anything_and_binary() -> None:
+    """JSON Schema ignores keywords it does not define: ``x-...`` ones never make the host check or refuse."""
+    validator = ParameterValidator(
+        "command 'c'", {"type": "object", "properties": {"data": {"x-snakepit-type": "bytes"}}}
+    )
+    assert validator.accepts_anything
+    validator.check({"data": 5})
+    validator.check({}, binary={"data": b"raw"})
+    typed = ParameterValidator("command 'c'", {"type": "object", "properties": {"n": {"type": "integer", "x-k": 1}}})
+    assert not typed.accepts_anything
+    with pytest.raises(InvalidArgument, match="parameter 'n': 'x' is not of type 'integer'"):
+        typed.check({"n": "x"})
+
+
 # ---------------------------------------------------------------- the verdict memo never changes a verdict
 
 MEMO_SCHEMA: dict[str, Any] = {
@@ -360,6 +411,8 @@ MEMO_SCHEMA: dict[str, Any] = {
         "r": {"type": "integer", "minimum": 0, "maximum": 2},
         "t": {"type": "string", "minLength": 1, "maxLength": 2},
         "a": {"description": "any value"},
+        "v": {"x-vendor-type": "str"},  # vendor keywords constrain nothing
+        "w": {"type": "integer", "x-vendor-type": "int"},
     },
     "required": ["i", "s"],
     "additionalProperties": False,

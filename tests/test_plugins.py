@@ -192,7 +192,12 @@ def test_listing_reports_hooks_provides_and_timing() -> None:
     manager.add(Good, "good")
     manager.build_registry()
     listing = {item["name"]: item for item in manager.listing()}
-    assert listing["core"]["builtin"] and listing["core"]["provides"]["commands"] == ["describe", "echo", "ping"]
+    assert listing["core"]["builtin"] and listing["core"]["provides"]["commands"] == [
+        "describe",
+        "echo",
+        "ping",
+        "stats",
+    ]
     assert listing["good"]["hooks"] == ["register_commands"] and listing["good"]["load_ms"] >= 0
 
 

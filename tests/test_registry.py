@@ -211,3 +211,21 @@ class _FakeCtx:
     """Handlers here barely use the context; this stands in for it."""
 
     binary: dict[str, bytes] = {}
+
+
+def test_an_adapters_commands_win_clashes_in_either_order_and_the_hidden_ones_are_listed() -> None:
+    registry = Registry()
+    registry.registrar("core").command("echo", handler)
+    adapter = registry.registrar("MyAdapter", overrides=True)
+    adapter.command("echo", other)
+    adapter.command("report", other)
+    registry.registrar("late").command("report", handler)  # registered after the adapter: hidden, not an error
+    assert registry.commands["echo"].owner == registry.commands["report"].owner == "MyAdapter"
+    assert registry.provided_by("core")["shadowed"] == ["echo (by MyAdapter)"]
+    assert registry.provided_by("late")["shadowed"] == ["report (by MyAdapter)"]
+    assert registry.provided_by("MyAdapter")["shadows"] == ["echo (of core)", "report (of late)"]
+    with pytest.raises(RegistrationError, match="'later' collides with command 'report' registered by plugin 'late'"):
+        registry.registrar("later").command("report", lambda ctx, params: None)
+    registry.withdraw("MyAdapter")
+    assert registry.commands["echo"].owner == "core" and registry.commands["report"].owner == "late"
+    assert registry.shadowed == {}

@@ -14,7 +14,7 @@ import grpc
 import pytest
 from google.protobuf.any_pb2 import Any as AnyMessage
 
-from snakepit_host import Result, StreamChunk, hookimpl
+from snakepit_host import Result, StreamChunk, VerbatimError, hookimpl
 from snakepit_host._errors import NotFound
 from snakepit_host.host_client import RemoteError, SnakepitClient
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
@@ -194,6 +194,26 @@ def test_041_style_parameters(client: SnakepitClient) -> None:
     assert json.loads(response.result.value) == {"m": {"k": 1}, "x": "NaN"}
 
 
+def test_041_large_numeric_lists_that_lost_their_data_are_explained(client: SnakepitClient) -> None:
+    """Snakepit 0.4.1 sends a list of over 1280 numbers as its description only (PROTOCOL.md §4.2)."""
+    meta = {"binary_format": "erlang_binary", "dtype": "float32", "shape": [1281], "type": "embedding"}
+    request = pb.ExecuteToolRequest(tool_name="echo", session_id="default_session")
+    request.parameters["vector"].CopyFrom(
+        AnyMessage(type_url="type.googleapis.com/snakepit.embedding.binary", value=json.dumps(meta).encode())
+    )
+    response = client.stub.ExecuteTool(request)
+    assert not response.success
+    assert response.error_message.startswith(
+        "parameter 'vector': only the description of the embedding (shape [1281]) arrived, without its data "
+        "(Snakepit 0.4.1 drops the bytes of numeric lists over 1280 elements in ExecuteTool parameters); "
+        "send at most 1280 numbers per list"
+    )
+    assert response.metadata["error_status"] == "INVALID_ARGUMENT"
+    with_bytes = pb.ExecuteToolRequest(tool_name="echo", binary_parameters={"vector": b"\x01\x02"})
+    with_bytes.parameters["vector"].CopyFrom(request.parameters["vector"])
+    assert client.stub.ExecuteTool(with_bytes).success  # the bytes came: the binary parameter is the value
+
+
 def test_unknown_command_suggests_and_keeps_serving(client: SnakepitClient) -> None:
     with pytest.raises(RemoteError) as raised:
         client.call("eho")
@@ -327,7 +347,7 @@ def test_health(client: SnakepitClient) -> None:  # reflection: test_reflection.
 
 def test_describe_lists_everything(client: SnakepitClient) -> None:
     info = client.call("describe")
-    assert info["host"]["hook_api"] == "1.0"
+    assert info["host"]["hook_api"] == "1.1"
     names = {c["name"] for c in info["commands"]}
     assert {"ping", "echo", "describe", "count", "slow"} <= names
     slow = next(c for c in info["commands"] if c["name"] == "slow")
@@ -417,6 +437,38 @@ def test_stream_telemetry_reports_tool_calls(served: RunningHost, client: Snakep
     controls.put(None)
     call.cancel()
     wait_until(lambda: not served.host.telemetry.active, "the stream to detach")
+
+
+class Verbatim:
+    """Handlers speaking another server's error convention (snakepit-adapters reproduces Snakepit's)."""
+
+    @hookimpl
+    def register_commands(self, register: Any) -> None:
+        register.command("foreign_error", self.fail)
+        register.command("foreign_stream", self.stream, streaming=True)
+
+    @staticmethod
+    def fail(ctx: Any, params: dict[str, Any]) -> Any:
+        raise VerbatimError('{"type": "ValueError"}', error_type="ValueError")
+
+    @staticmethod
+    def stream(ctx: Any, params: dict[str, Any]) -> Iterator[Any]:
+        yield {"streaming": ctx.streaming}
+        raise VerbatimError("their own words", status="INTERNAL")
+
+
+def test_verbatim_errors_are_sent_unchanged() -> None:
+    with running_host(Verbatim(), error_format="json") as running:
+        client = running.client()
+        response = client.stub.ExecuteTool(client.request("foreign_error"), timeout=10)
+        assert (response.success, response.error_message) == (False, '{"type": "ValueError"}'), "no JSON wrapping"
+        assert response.metadata["error_type"] == "ValueError"
+        received: list[bytes] = []
+        with pytest.raises(grpc.RpcError) as raised:
+            for chunk in client.stub.ExecuteStreamingTool(client.request("foreign_stream", stream=True), timeout=10):
+                received.append(chunk.data)
+        assert received == [b'{"streaming":true}'], "the chunk sent before the error stays sent"
+        assert (raised.value.code(), raised.value.details()) == (grpc.StatusCode.INTERNAL, "their own words")
 
 
 class SessionScoped:

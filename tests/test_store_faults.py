@@ -73,8 +73,11 @@ def test_redis_unreachable_at_start_is_shown_and_other_plugins_serve(tmp_path: P
         failure = _call_error(running, "register_variable", {"name": "x", "type": "integer", "value": 1})
         assert failure.metadata["error_status"] == "UNAVAILABLE"
         assert url in str(failure) and "Connection refused" in str(failure)
-        status = running.client().call("describe", {})["status"]["variables"]
+        described = running.client().call("describe", {})
+        status = described["status"]["variables"]
         assert status["store"] is None and url in status["error"] and "Connection refused" in status["error"]
+        listed = {p["name"]: p for p in described["plugins"]}["plugin"]  # the kit names it after its module
+        assert listed["status"] == "error" and url in listed["error"] and "Connection refused" in listed["error"]
         assert running.client().call("echo", {"still": "serving"}) == {"still": "serving"}
         with RedisServer(tmp_path / "redis", port):
             deadline = time.monotonic() + 10
@@ -87,7 +90,10 @@ def test_redis_unreachable_at_start_is_shown_and_other_plugins_serve(tmp_path: P
                 except RemoteError:
                     assert time.monotonic() < deadline, "the store never came back"
                     time.sleep(0.2)
-            assert running.client().call("describe", {})["status"]["variables"]["store"] == "redis"
+            described = running.client().call("describe", {})
+            assert described["status"]["variables"]["store"] == "redis"
+            listed = {p["name"]: p for p in described["plugins"]}["plugin"]
+            assert (listed["status"], listed["error"]) == ("loaded", None), "back to loaded once the store answers"
 
 
 def test_redis_lost_mid_run_answers_unavailable_and_loses_nothing_acknowledged(tmp_path: Path) -> None:

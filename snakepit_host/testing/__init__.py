@@ -6,7 +6,7 @@ Fixtures:
     A fresh :class:`~snakepit_host._plugin_manager.PluginManager` with only the
     built-ins; add yours with ``.add(MyPlugin, "mine")``.
 ``snakepit_host_factory``
-    ``factory(*plugins, entry_points=False, **config)`` starts an in-process
+    ``factory(*plugins, entry_points=False, adapter=None, **config)`` starts an in-process
     host on 127.0.0.1, port 0, and returns a :class:`RunningHost` (stopped
     at teardown). ``plugins`` are classes, instances or modules with
     ``@hookimpl`` functions; ``entry_points=True`` also loads every
@@ -54,8 +54,10 @@ if TYPE_CHECKING:
     from snakepit_host.testing.elixir_standin import ElixirStandIn
 
 
-def make_plugin_manager(*plugins: object, entry_points: bool = False, strict: bool = True) -> PluginManager:
-    """Built-ins, then entry points if asked, then ``plugins``.
+def make_plugin_manager(
+    *plugins: object, entry_points: bool = False, strict: bool = True, adapter: str | None = None
+) -> PluginManager:
+    """Built-ins, then entry points if asked, then ``plugins``, then ``adapter`` (as ``--adapter`` would).
 
     Each of ``plugins`` is named after its class or module (``snakepit_tools.plugin`` -> ``plugin``);
     one whose short name is taken gets its full dotted name, so two ``plugin`` modules can be combined.
@@ -73,6 +75,8 @@ def make_plugin_manager(*plugins: object, entry_points: bool = False, strict: bo
         if name in manager.records:  # two modules both called ``plugin``: keep both, fully named
             name = _plugin_name(plugin, qualified=True)
         manager.add(plugin, name)
+    if adapter is not None:
+        manager.load_adapter(adapter)
     return manager
 
 
@@ -116,14 +120,14 @@ class RunningHost:
 
 @contextmanager
 def running_host(
-    *plugins: object, entry_points: bool = False, strict: bool = True, **config: Any
+    *plugins: object, entry_points: bool = False, strict: bool = True, adapter: str | None = None, **config: Any
 ) -> Iterator[RunningHost]:
-    """Serve a host in this process on 127.0.0.1 (port 0 unless given)."""
+    """Serve a host in this process on 127.0.0.1 (port 0 unless given); ``adapter`` as for ``--adapter``."""
     from snakepit_host._host import Host
     from snakepit_host._host_config import HostConfig
     from snakepit_host._server import BridgeServer
 
-    manager = make_plugin_manager(*plugins, entry_points=entry_points, strict=strict)
+    manager = make_plugin_manager(*plugins, entry_points=entry_points, strict=strict, adapter=adapter)
     host_config = HostConfig(port=config.pop("port", 0), **config)
     host = Host(host_config, manager, manager.build_registry(host_config.options))
     server = BridgeServer(host)

@@ -1,157 +1,196 @@
-"""``call_dspy``: a public function or class of the ``dspy`` namespace, called by name from the wire.
+"""``call_dspy``: an allow-listed DSPy class constructed or function called, or a stored instance's method called.
 
-The name is resolved by walking attributes from the already-imported
-``dspy`` package (nothing is imported by name), through dspy modules and
-classes only, and the object reached must be defined in ``dspy``. Refused:
-private names, anything outside ``dspy``, and parts of DSPy that reach
-beyond one call: process-wide settings and logging, file loading
-(``dspy.load`` unpickles), code interpreters, and LM / embedding clients,
-which could send the environment's API keys to any address (LMs are made
-by ``configure_lm``), and media types, which read local files or fetch URLs.
-Signature strings among the arguments are held to the same type names as
-every other signature (DSPy would import an unknown name).
+Two forms (names are looked up in :mod:`snakepit_dspy.allow_list`, exactly):
+
+* the seed's, which DSPex sends: ``module_path`` + ``function_name`` +
+  ``args`` + ``kwargs``. ``function_name "__init__"`` constructs the class
+  ``module_path`` and stores the instance in the session
+  (:mod:`snakepit_dspy.instances`), answering ``instance_id`` and
+  ``type: "constructor"``; ``module_path "stored.<id>"`` calls a method of
+  that instance (``__call__`` runs a module with the session's LM) and
+  answers ``result`` and ``type: "method"``; any other pair names a
+  function, ``<module_path>.<function_name>``, answered with
+  ``type: "function"``. Failures are answered as ``success: false``.
+* the richer one: ``target`` constructed or called, ``call_kwargs`` to call
+  the new instance, ``store_as`` to keep the result in a variable.
+
+Private names (``_x``, dunders other than ``__init__`` and ``__call__``) are
+refused. Signature strings among the arguments are held to the same type
+names as every other signature (DSPy would import an unknown name), and no
+argument may set an LM endpoint or key (``dspy.Predict(..., config={"api_base":
+...})`` would send the session's key there). Results are JSON: a
+prediction's fields, a module's type and state, a signature's fields.
 """
 
 from __future__ import annotations
 
-import inspect
-import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from snakepit_dspy.allow_list import allow_list, refusal
+from snakepit_dspy.catalog import INSTANCE_METHODS
+from snakepit_dspy.commands import call_lm, with_stored
 from snakepit_dspy.dspy_import import dspy
-from snakepit_dspy.module_runner import to_jsonable
+from snakepit_dspy.instances import StoredInstance, session_instances, stored_id
+from snakepit_dspy.lmconfig import active_config
+from snakepit_dspy.module_runner import call_with_lm, to_jsonable
+from snakepit_dspy.replies import answered, succeeded
 from snakepit_dspy.signatures import check_type_names, describe_signature
-from snakepit_host import PermissionDenied
+from snakepit_host import InvalidArgument, PermissionDenied, SnakepitError
 
-DENIED_NAMES = frozenset(
-    {
-        # process-wide settings, history and logging
-        "configure",
-        "context",
-        "settings",
-        "load_settings",
-        "configure_cache",
-        "configure_dspy_loggers",
-        "enable_logging",
-        "disable_logging",
-        "enable_litellm_logging",
-        "disable_litellm_logging",
-        "track_usage",
-        "inspect_history",
-        # files and pickles
-        "load",
-        "save",
-        # code execution
-        "PythonInterpreter",
-        "LocalInterpreter",
-        "CodeInterpreter",
-        "ProgramOfThought",
-        "CodeAct",
-        "RLM",
-        "resolve_interpreter_factory",
-        # media types: their constructors and from_* methods read local files or fetch URLs
-        "Image",
-        "Audio",
-        "File",
-        "from_path",
-        "from_file",
-        "from_url",
-        # LM, embedding and fine-tuning clients
-        "LM",
-        "BaseLM",
-        "Embedder",
-        "ColBERTv2",
-        "Provider",
-        "TrainingJob",
-        "BootstrapFinetune",
-        "BetterTogether",
-        # wrappers that return functions, and internals
-        "asyncify",
-        "syncify",
-        "streamify",
-        "streaming",
-        "utils",
-        "dsp",
-        "clients",
-        "lm15",
-    }
-)
+if TYPE_CHECKING:
+    from snakepit_host import SessionContext
 
-
-def _refuse(target: str, reason: str) -> PermissionDenied:
-    return PermissionDenied(
-        f"call_dspy: {target[:120]!r} is refused: {reason}. call_dspy reaches public functions and classes "
-        "of the dspy namespace only, not process-wide settings, file loading, code interpreters or LM clients "
-        "(use configure_lm for LMs)"
-    )
-
-
-def resolve(target: str) -> Any:
-    """The dspy function or class named ``target`` ('dspy.X.Y' or 'X.Y'), or PermissionDenied."""
-    parts = target.split(".")
-    if parts[0] == "dspy":
-        parts = parts[1:]
-    if not parts:
-        raise _refuse(target, "name a function or class under dspy, e.g. 'dspy.Predict'")
-    obj: Any = dspy
-    for index, part in enumerate(parts):
-        if not part.isidentifier() or part.startswith("_"):
-            raise _refuse(target, f"'{part[:60]}' is not a public name")
-        if part in DENIED_NAMES:
-            raise _refuse(target, f"'{part}' is on the deny list")
-        if index and not _walkable(obj):
-            raise _refuse(target, f"'{parts[index - 1]}' is not a dspy module or class")
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise _refuse(target, f"dspy has no '{'.'.join(parts[: index + 1])}'") from None
-    if isinstance(obj, types.ModuleType):
-        raise _refuse(target, "it is a module, not a function or class")
-    if not callable(obj):
-        raise _refuse(target, "it is not callable")
-    if not _defined_in_dspy(obj):
-        raise _refuse(target, f"it is defined in {getattr(obj, '__module__', None)!r}, outside dspy")
-    return obj
-
-
-ENDPOINT_KEYS = frozenset({"api_base", "base_url", "api_key", "api_version", "azure_ad_token"})
+PUBLIC_DUNDERS = ("__init__", "__call__")
+ENDPOINT_KEYS = frozenset({"api_base", "base_url", "api_key", "api_version", "azure_ad_token", "custom_llm_provider"})
 """Keyword names that would point a call's LM at another address or key; configure_lm owns those."""
+
+
+def call_dspy(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
+    if "module_path" in params:
+        return answered(seed_call, ctx, params)
+    return succeeded(target_call(ctx, params))
+
+
+# ---------------------------------------------------------------- the seed's (DSPex's) form
+
+
+def seed_call(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
+    module_path, function_name = params["module_path"].strip(), params["function_name"].strip()
+    args, kwargs = params.get("args") or [], params.get("kwargs") or {}
+    check_function_name(function_name)
+    check_arguments(module_path, [args, kwargs])
+    instance_id = stored_id(module_path)
+    if instance_id is not None:
+        return call_stored(ctx, session_instances(ctx).get(instance_id), function_name, args, kwargs)
+    if function_name == "__init__":
+        return construct(ctx, module_path, args, kwargs)
+    name = module_path if function_name == "__call__" else f"{module_path}.{function_name}"
+    entry = allow_list(ctx.host).resolve(name)
+    if entry.is_class:
+        raise InvalidArgument(
+            f"call_dspy: {entry.name} is a class: construct it with module_path '{entry.name}' and function_name "
+            "'__init__', then call the instance as module_path 'stored.<instance_id>'"
+        )
+    value = invoke(optional_lm(ctx), entry.obj, args, kwargs, f"calling {entry.name}")
+    return {"result": describe_result(value), "type": "function", "function": entry.name}
+
+
+def check_function_name(function_name: str) -> None:
+    if function_name in PUBLIC_DUNDERS:
+        return
+    if function_name.startswith("_"):
+        raise PermissionDenied(
+            f"call_dspy: function_name {function_name[:60]!r} is private; "
+            "only public names and '__init__' / '__call__' are called"
+        )
+    if not function_name.isidentifier():
+        raise InvalidArgument(f"call_dspy: function_name {function_name[:60]!r} is not a name")
+
+
+def construct(ctx: SessionContext, module_path: str, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    entry = allow_list(ctx.host).resolve(module_path)
+    if not entry.is_class:
+        module, _, function = entry.name.rpartition(".")
+        raise InvalidArgument(
+            f"call_dspy: {entry.name} is a function, not a class: call it with module_path '{module}' "
+            f"and function_name '{function}'"
+        )
+    value = invoke(optional_lm(ctx), entry.obj, args, kwargs, f"constructing {entry.name}")
+    stored = session_instances(ctx).add(value, entry.obj.__name__, entry.kind)
+    return {
+        "instance_id": stored.instance_id,
+        "type": "constructor",
+        "class_name": stored.class_name,
+        "module_path": entry.name,
+    }
+
+
+def call_stored(
+    ctx: SessionContext, stored: StoredInstance, function_name: str, args: list[Any], kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    methods = INSTANCE_METHODS[stored.kind]
+    if function_name not in methods:
+        allowed = f"it answers {', '.join(methods)}" if methods else "it is only kept, listed and deleted"
+        raise PermissionDenied(
+            f"call_dspy: {function_name!r} is not called on a stored {stored.class_name} ({allowed})"
+        )
+    runs_lm = stored.kind == "module" and function_name != "dump_state"
+    lm = call_lm(ctx) if runs_lm else None
+    target = stored.value if function_name == "__call__" else getattr(stored.value, function_name)
+    value = invoke(lm, target, args, kwargs, f"{stored.class_name}.{function_name}")
+    return {
+        "result": describe_result(value),
+        "type": "method",
+        "instance_id": stored.instance_id,
+        "function_name": function_name,
+    }
+
+
+# ---------------------------------------------------------------- the richer form
+
+
+def target_call(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
+    entry = allow_list(ctx.host).resolve(params["target"])
+    args, kwargs = params.get("args") or [], params.get("kwargs") or {}
+    call_kwargs = params.get("call_kwargs")
+    check_arguments(params["target"], [args, kwargs, call_kwargs])
+    if call_kwargs is not None and "__call__" not in entry.methods:
+        raise InvalidArgument(f"call_dspy: call_kwargs calls the new instance, and {entry.name} is not a module class")
+    # An LM is required only to call a constructed module; constructors and functions get one if configured.
+    lm = call_lm(ctx) if call_kwargs is not None else optional_lm(ctx)
+
+    def run() -> Any:
+        value = entry.obj(*args, **kwargs)
+        return value(**call_kwargs) if call_kwargs is not None else value
+
+    value = invoke(lm, run, [], {}, f"calling {entry.name}")
+    result = {"target": qualified_name(entry.obj), "result": describe_result(value)}
+    return with_stored(ctx, params, result, {"result": result["result"]})
+
+
+# ---------------------------------------------------------------- shared
+
+
+def optional_lm(ctx: SessionContext) -> Any:
+    """The call's LM if one is configured (a constructor or function may read it), else None."""
+    return call_lm(ctx) if active_config(ctx) is not None else None
+
+
+def invoke(lm: Any, function: Any, args: list[Any], kwargs: dict[str, Any], what: str) -> Any:
+    """``function(*args, **kwargs)`` with ``lm``; a failure says what was being done.
+
+    What DSPy raises of its own (a ``TypeError`` for an unknown keyword, a
+    ``ValueError`` for a signature it cannot parse) comes from the arguments
+    the caller chose: INVALID_ARGUMENT. LM failures keep their own status.
+    """
+    try:
+        return call_with_lm(lm, function, *args, **kwargs)
+    except SnakepitError as exc:
+        kind = InvalidArgument if type(exc) is SnakepitError else type(exc)
+        raise kind(f"call_dspy: {what} failed: {exc}") from None
 
 
 def check_arguments(target: str, value: Any) -> None:
     """PermissionDenied for arguments that would import or evaluate a name, or redirect the LM.
 
     A string DSPy would parse as a signature (one with '->') may only name
-    allowed types; a mapping may not set an LM endpoint or key (for example
-    ``dspy.Predict(..., config={"api_base": ...})`` would send the session's
-    key there).
+    allowed types; a mapping may not set an LM endpoint or key.
     """
     if isinstance(value, str):
         if "->" in value:
             try:
                 check_type_names(value)
             except ValueError as exc:
-                raise _refuse(target, f"argument {value[:80]!r} names a type that is not allowed ({exc})") from None
+                raise refusal(target, f"argument {value[:80]!r} names a type that is not allowed ({exc})") from None
     elif isinstance(value, dict):
         redirecting = sorted(ENDPOINT_KEYS.intersection(value))
         if redirecting:
-            raise _refuse(target, f"argument key(s) {', '.join(redirecting)} would redirect the LM; use configure_lm")
+            raise refusal(target, f"argument key(s) {', '.join(redirecting)} would redirect the LM; use configure_lm")
         for item in value.values():
             check_arguments(target, item)
     elif isinstance(value, list):
         for item in value:
             check_arguments(target, item)
-
-
-def _defined_in_dspy(obj: Any) -> bool:
-    module = getattr(obj, "__module__", None)
-    return isinstance(module, str) and (module == "dspy" or module.startswith("dspy."))
-
-
-def _walkable(obj: Any) -> bool:
-    if isinstance(obj, types.ModuleType):
-        return obj.__name__ == "dspy" or obj.__name__.startswith("dspy.")
-    return inspect.isclass(obj) and _defined_in_dspy(obj)
 
 
 def qualified_name(obj: Any) -> str:

@@ -2,13 +2,18 @@
 
 API keys: from ``api_key``, from the environment variable named by
 ``api_key_env``, or (neither given) from the provider's usual variable,
-which LiteLLM reads itself. A key never appears in a response, a log line
-or an error message: messages of failed constructions are redacted.
+which LiteLLM reads itself; with DSPex's ``model_type``, the variables of
+:data:`~snakepit_dspy.catalog.MODEL_TYPES` are read here, so a missing key
+is reported at once. A key never appears in a response, a log line or an
+error message: messages of failed constructions are redacted. A key from
+the environment goes only to the provider's own endpoint or to one the
+operator listed (:mod:`snakepit_dspy.endpoints`).
 
 Per call, the session's LM (else the host default) is copied with the
 settings bound to session variables (:mod:`snakepit_dspy.bindings`), and the
 copy is passed to ``dspy.context`` by the caller; ``dspy.configure`` is
-never used, so concurrent sessions never see each other's LM.
+never used, so concurrent sessions never see each other's LM. The host
+default is the operator's (``--dspy-default-lm``), built on first use.
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ import os
 import re
 from typing import TYPE_CHECKING, Any
 
-from snakepit_dspy.catalog import BINDABLE_SETTINGS, LM_SETTING_RANGES, LM_SETTINGS
+from snakepit_dspy.catalog import BINDABLE_SETTINGS, LM_SETTING_RANGES, LM_SETTINGS, MODEL_TYPES
 from snakepit_dspy.dspy_import import dspy
+from snakepit_dspy.endpoints import allowed_endpoints, check_api_base
 from snakepit_dspy.scripted import scripted_lm
-from snakepit_dspy.session_state import LMConfig, active_lm
+from snakepit_dspy.session_state import LMConfig, dspy_host, session_state
 from snakepit_host import FailedPrecondition, InvalidArgument
 
 if TYPE_CHECKING:
@@ -30,7 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("snakepit_dspy")
 
 DUMMY_MODEL = "dummy"
-_ONLINE_ONLY = ("provider", "api_key", "api_key_env", "api_base", "cache", "num_retries")
+_ONLINE_ONLY = ("provider", "model_type", "api_key", "api_key_env", "api_base", "cache", "num_retries")
 
 
 def check_setting(name: str, value: object, where: str) -> Any:
@@ -56,16 +62,15 @@ def check_setting(name: str, value: object, where: str) -> Any:
     return value
 
 
-def configure(params: dict[str, Any], scope: str, allowed_api_bases: list[str]) -> LMConfig:
+def configure(params: dict[str, Any], scope: str, host: Host) -> LMConfig:
     """An :class:`LMConfig` from ``configure_lm`` parameters (nothing is contacted yet).
 
-    ``allowed_api_bases``: the endpoint prefixes that may receive a key from
-    this worker's environment (option ``dspy_api_bases``).
+    ``host`` gives the operator's endpoints that may receive a key from this
+    worker's environment (option ``dspy_api_bases``), read only when an
+    ``api_base`` is given.
     """
-    model = params["model"].strip()
-    provider = params.get("provider")
-    if provider and "/" not in model and model != DUMMY_MODEL:
-        model = f"{provider.strip()}/{model}"
+    params = {name: value for name, value in params.items() if value is not None}  # api_key null: not given
+    model = _model(params)
     settings = {name: params[name] for name in LM_SETTINGS if name in params}
     if "max_tokens" in settings:
         settings["max_tokens"] = int(settings["max_tokens"])  # JSON Schema counts 256.0 as an integer
@@ -79,15 +84,36 @@ def configure(params: dict[str, Any], scope: str, allowed_api_bases: list[str]) 
         raise InvalidArgument("configure_lm: 'answers' is only for model 'dummy'")
     api_key, key_source = _api_key(params)
     extra: dict[str, Any] = {name: params[name] for name in ("api_base", "cache", "num_retries") if name in params}
-    if "api_base" in extra:
-        extra["api_base"] = _check_api_base(
-            extra["api_base"], from_environment="api_key" not in params, allowed=allowed_api_bases
-        )
+    if "api_base" in extra and "api_key" not in params:
+        check_api_base(extra["api_base"], allowed_endpoints(host.option("dspy_api_bases")))
     lm = build_lm(model, api_key, extra, settings)
     log.info("configured LM %s (%s scope, api key: %s)", model, scope, key_source)
     return LMConfig(
         model=model, settings=settings, lm=lm, key_source=key_source, scope=scope, api_key=api_key, extra=extra
     )
+
+
+def _model(params: dict[str, Any]) -> str:
+    """The LiteLLM model string: ``model``, prefixed by ``provider`` or by ``model_type``'s provider."""
+    model = str(params["model"]).strip()
+    if "model_type" in params:
+        prefix = provider_of(params["model_type"])[0]
+        return model if model.startswith(f"{prefix}/") else f"{prefix}/{model}"
+    provider = params.get("provider")
+    if provider and "/" not in model and model != DUMMY_MODEL:
+        return f"{provider.strip()}/{model}"
+    return model
+
+
+def provider_of(model_type: str) -> tuple[str, tuple[str, ...]]:
+    """LiteLLM's prefix and the key variables for a DSPex ``model_type``; InvalidArgument for one not known."""
+    known = MODEL_TYPES.get(model_type.strip().lower())
+    if known is None:
+        raise InvalidArgument(
+            f"configure_lm: unknown model_type {model_type[:60]!r}; known: {', '.join(MODEL_TYPES)} "
+            "(or give a LiteLLM model string such as 'openai/gpt-4o-mini' as model, without model_type)"
+        )
+    return known
 
 
 def _api_key(params: dict[str, Any]) -> tuple[str | None, str]:
@@ -101,40 +127,29 @@ def _api_key(params: dict[str, Any]) -> tuple[str | None, str]:
                 f"api_key_env must name an API-key variable (upper case, ending in _API_KEY, _KEY or _TOKEN), "
                 f"not {name[:100]!r}"
             )
-        value = os.environ.get(name)
-        if not value:
-            raise InvalidArgument(f"configure_lm: environment variable {name!r} (api_key_env) is not set or empty")
-        return value, f"from environment variable {name}"
+        return _from_environment(name, f"environment variable {name!r} (api_key_env) is not set or empty")
+    if "model_type" in params:
+        variables = provider_of(params["model_type"])[1]
+        found = next((name for name in variables if os.environ.get(name)), None)
+        if found is not None:
+            return _from_environment(found, "")
+        if variables:
+            raise InvalidArgument(
+                f"configure_lm: no API key for model_type {params['model_type']!r}: pass api_key, "
+                f"or set {' or '.join(variables)} in the worker's environment"
+            )
+        return None, "not needed"
     return None, "provider default (environment)"
 
 
+def _from_environment(name: str, missing: str) -> tuple[str, str]:
+    value = os.environ.get(name)
+    if not value:
+        raise InvalidArgument(f"configure_lm: {missing}")
+    return value, f"from environment variable {name}"
+
+
 KEY_VARIABLE = re.compile(r"^[A-Z][A-Z0-9_]*(_API_KEY|_KEY|_TOKEN)$")
-ALLOWED_API_BASES_ENV = "SNAKEPIT_DSPY_API_BASES"
-"""The environment variable of option ``dspy_api_bases`` (declared in :mod:`snakepit_dspy.plugin`)."""
-
-
-def allowed_api_bases(host: Host) -> list[str]:
-    """The operator's comma-separated ``dspy_api_bases``, as a list of prefixes."""
-    return [prefix.strip() for prefix in host.option("dspy_api_bases").split(",") if prefix.strip()]
-
-
-def _check_api_base(api_base: str, *, from_environment: bool, allowed: list[str]) -> str:
-    """An endpoint may receive a key from this worker's environment only if the operator allowed it.
-
-    With ``api_key`` in the call, the caller sends its own key wherever it
-    likes. A key read from the environment (``api_key_env``, or the
-    provider's usual variable) goes only to endpoints listed, by prefix, in
-    ``SNAKEPIT_DSPY_API_BASES`` (comma-separated), so a call cannot send the
-    worker's secrets to an address of its choosing.
-    """
-    if not from_environment:
-        return api_base
-    if any(api_base.startswith(prefix) for prefix in allowed):
-        return api_base
-    raise InvalidArgument(
-        f"configure_lm: api_base {api_base[:200]!r} would receive the API key from this worker's environment; "
-        f"list it in {ALLOWED_API_BASES_ENV} (comma-separated prefixes) or pass api_key with the call"
-    )
 
 
 def build_lm(model: str, api_key: str | None, extra: dict[str, Any], settings: dict[str, Any]) -> Any:
@@ -153,14 +168,31 @@ def redact(text: str, secret: str | None) -> str:
     return text.replace(secret, "***") if secret else text
 
 
+def default_config(host: Host) -> LMConfig | None:
+    """The host-wide default LM: one a caller set (if the operator allows it), else the operator's, built now."""
+    state = dspy_host(host)
+    with state.lock:
+        if state.default_lm is None and host.option("dspy_default_lm").strip():
+            try:
+                state.default_lm = configure({"model": host.option("dspy_default_lm")}, "default", host)
+            except InvalidArgument as exc:
+                raise FailedPrecondition(f"option --dspy-default-lm (SNAKEPIT_DSPY_DEFAULT_LM): {exc}") from None
+        return state.default_lm
+
+
+def active_config(ctx: SessionContext) -> LMConfig | None:
+    """The session's LM, else the host-wide default, else None."""
+    return session_state(ctx).lm or default_config(ctx.host)
+
+
 def lm_for_call(ctx: SessionContext, bound: dict[str, Any]) -> Any:
     """The LM one call uses: the active LM, switched to a bound model and copied with bound settings."""
-    config = active_lm(ctx)
+    config = active_config(ctx)
     if config is None:
         raise FailedPrecondition(
-            f"no LM configured for session '{ctx.session_id}': call configure_lm first "
+            f"LM not configured for session '{ctx.session_id}': call configure_lm first "
             '(e.g. {"model": "dummy", "answers": [{"answer": "Paris"}]} offline), '
-            "or configure a host-wide default with default=true"
+            "or have the operator set a host-wide default (--dspy-default-lm)"
         )
     settings = dict(bound)
     model = settings.pop("model", config.model)

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from snakepit_dspy.dspy_import import dspy
+from snakepit_dspy.lm_spans import lm_span_settings
 from snakepit_dspy.lmconfig import redact
 from snakepit_dspy.scripted import exhausted_in
 from snakepit_host import FailedPrecondition, SnakepitError, Unavailable
@@ -32,7 +33,7 @@ def using_lm(lm: Any) -> Iterator[None]:
     the fallback would ask the LM again, silently spending the next scripted
     answer on a retry, and report the JSON parser's error instead of the real one.
     """
-    settings: dict[str, Any] = {"lm": lm, "disable_history": True}
+    settings: dict[str, Any] = {"lm": lm, "disable_history": True, **lm_span_settings()}
     if isinstance(lm, dspy.utils.DummyLM):
         settings["adapter"] = dspy.ChatAdapter(use_json_adapter_fallback=False)
     try:

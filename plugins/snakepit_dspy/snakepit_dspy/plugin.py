@@ -23,9 +23,50 @@ def register_options(register: OptionRegistrar) -> None:
         "dspy_api_bases",
         default="",
         env="SNAKEPIT_DSPY_API_BASES",
-        metavar="PREFIXES",
-        help="comma-separated endpoint prefixes (api_base) that may receive an API key from this worker's "
-        "environment; a key passed with the call may go anywhere",
+        metavar="URLS",
+        help="comma-separated endpoints (api_base) that may receive an API key from this worker's environment: "
+        "same scheme, host and port, path at or under the entry's; a key passed with the call may go anywhere",
+    )
+    register.option(
+        "dspy_call_allow",
+        default="",
+        env="SNAKEPIT_DSPY_CALL_ALLOW",
+        metavar="NAMES",
+        help="comma-separated DSPy names call_dspy may reach besides its default allow-list "
+        "(e.g. dspy.ProgramOfThought,dspy.datasets.HotPotQA)",
+    )
+    register.option(
+        "dspy_default_lm",
+        default="",
+        env="SNAKEPIT_DSPY_DEFAULT_LM",
+        metavar="MODEL",
+        help="LiteLLM model (e.g. openai/gpt-4o-mini) every session without an LM of its own uses; "
+        "its key comes from the provider's usual environment variable",
+    )
+    register.option(
+        "dspy_callers_set_default",
+        type=bool,
+        default=False,
+        env="SNAKEPIT_DSPY_CALLERS_SET_DEFAULT",
+        help="let configure_lm default=true from any session change the LM of every session",
+    )
+    register.option(
+        "dspy_max_instances",
+        type=int,
+        default=1000,
+        minimum=1,
+        env="SNAKEPIT_DSPY_MAX_INSTANCES",
+        metavar="N",
+        help="instances call_dspy keeps per session; storing one more evicts the least recently used",
+    )
+    register.option(
+        "dspy_instance_ttl",
+        type=float,
+        default=3600.0,
+        minimum=1,
+        env="SNAKEPIT_DSPY_INSTANCE_TTL",
+        metavar="SECONDS",
+        help="a stored instance unused this long expires",
     )
 
 
@@ -39,3 +80,12 @@ def register_commands(register: Registrar) -> None:
             parameters=spec.parameters,
             streaming=spec.streaming,
         )
+
+
+DSPEX_ADAPTER = "dspex_adapters.dspy_grpc.DSPyGRPCHandler"
+"""The adapter DSPex names in its pools' ``adapter_args``; this plugin serves its commands instead."""
+
+
+@hookimpl
+def stands_in_for() -> list[str] | None:
+    return [DSPEX_ADAPTER]

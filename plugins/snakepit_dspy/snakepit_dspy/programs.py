@@ -4,9 +4,9 @@ A program is a Predict or ChainOfThought module over a signature, kept in
 the session until deleted. Its learnt state (demos, instructions) is
 DSPy's ``dump_state()`` JSON, so a program can be saved into a session
 variable and restored in another session or worker; nothing is pickled,
-and restoring refuses state that carries an LM of its own (DSPy would load
-it and call that model, with the environment's keys, instead of the
-session's LM).
+and restoring holds the JSON to a strict schema at every level
+(:mod:`snakepit_dspy.saved_state`): no LM of its own, no key DSPy would set
+as an attribute of the predictor.
 
 A program's module type may be bound to a session variable
 (``bind_dspy_variable(setting="module_type", program_id=...)``): at each
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from snakepit_dspy.bindings import check_module_type
 from snakepit_dspy.catalog import PROGRAM_MODULE_ALIASES
 from snakepit_dspy.dspy_import import dspy
+from snakepit_dspy.saved_state import SAVED_FORMAT, check_saved
 from snakepit_dspy.session_state import DSPySession
 from snakepit_dspy.signatures import describe_signature, parse_signature
 from snakepit_host import AlreadyExists, InvalidArgument, NotFound, check_key
@@ -32,10 +33,7 @@ from snakepit_host import AlreadyExists, InvalidArgument, NotFound, check_key
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-SAVED_FORMAT = "snakepit-dspy/program@1"
 MAX_PROGRAMS_PER_SESSION = 1_000
-PREDICTOR_STATE_KEYS = frozenset({"traces", "train", "demos", "signature", "lm", "fields"})
-"""What ``Predict.dump_state`` writes (``fields`` in newer DSPy)."""
 _MODULE_CLASSES: dict[str, Callable[..., dspy.Module]] = {
     "Predict": dspy.Predict,
     "ChainOfThought": dspy.ChainOfThought,
@@ -109,49 +107,16 @@ def new_program(program_id: str, signature_spec: Any, module_type: str) -> Progr
 
 def restore(saved: object, program_id: str | None = None) -> Program:
     """A program from :meth:`Program.saved` JSON; refuses anything else with a clear reason."""
-    if not isinstance(saved, dict) or saved.get("format") != SAVED_FORMAT:
-        raise InvalidArgument(
-            f"not a saved program: expected an object with format {SAVED_FORMAT!r} (from save_program)"
-        )
-    state = saved.get("state")
-    if not isinstance(state, dict):
-        raise InvalidArgument("saved program has no 'state' object")
-    _check_predictor_states(state)
-    program = new_program(
-        program_id or str(saved.get("program_id") or ""), saved.get("signature"), saved.get("module_type", "")
-    )
+    saved = check_saved(saved)
+    program = new_program(program_id or saved.get("program_id") or "", saved["signature"], saved["module_type"])
     try:
-        program.module.load_state(state)
+        program.module.load_state(saved["state"])
     except Exception as exc:  # DSPy validates the state; any failure means it does not fit this program
         raise InvalidArgument(
             f"saved program state does not fit a {program.module_type}: {type(exc).__name__}: {exc}"
         ) from None
-    optimized = saved.get("optimized_with")
-    program.optimized_with = optimized if isinstance(optimized, dict) else None
+    program.optimized_with = saved.get("optimized_with")
     return program
-
-
-def _check_predictor_states(state: dict[str, Any], path: str = "state") -> None:
-    """Every predictor state (one with demos), at any depth of named sub-modules: demos are objects, no LM,
-    and only the keys DSPy writes (its ``load_state`` sets any other key as an attribute of the predictor,
-    ``config`` included, which would reach the LM call)."""
-    if "demos" in state:
-        unknown = sorted(set(state) - PREDICTOR_STATE_KEYS)
-        if unknown:
-            raise InvalidArgument(
-                f"saved program {path} has unknown keys {', '.join(repr(k[:40]) for k in unknown[:5])}; "
-                f"a predictor's state holds only {', '.join(sorted(PREDICTOR_STATE_KEYS))}"
-            )
-        if state.get("lm") is not None:
-            raise InvalidArgument(
-                f"saved program {path} carries an LM of its own; programs use the session's LM (configure_lm)"
-            )
-        demos = state["demos"]
-        if not isinstance(demos, list) or not all(isinstance(demo, dict) for demo in demos):
-            raise InvalidArgument(f"saved program {path}.demos must be a list of objects")
-    for key, value in state.items():
-        if isinstance(value, dict):
-            _check_predictor_states(value, f"{path}.{key}")
 
 
 class Programs:

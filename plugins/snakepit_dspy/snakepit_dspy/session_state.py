@@ -1,13 +1,15 @@
 """Where DSPy state lives: per session, plus one host-wide default LM.
 
 Nothing here imports ``dspy`` (``check_dspy`` reads this without it). A
-session's state is dropped with the session (``session.state``); the host
+session's state is dropped with the session (``session.state``); so are the
+instances ``call_dspy`` stored (:mod:`snakepit_dspy.instances`). The host
 default lives in ``host.state("dspy", ...)``, so several in-process hosts
 (tests) never share it, and ``describe`` shows its status.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -62,26 +64,20 @@ STATE_KEY = "dspy"
 
 
 class DSPyHost:
-    """The host-wide part: the default LM (``configure_lm`` with ``default: true``)."""
+    """The host-wide part: the default LM (the operator's ``--dspy-default-lm``, or a caller's if allowed)."""
 
     def __init__(self) -> None:
         self.default_lm: LMConfig | None = None
-        self.dspy_version = ""
+        self.lock = threading.Lock()
 
     def status(self) -> dict[str, Any]:
-        return {"dspy_version": self.dspy_version, "default_lm": self.default_lm.model if self.default_lm else None}
+        """What ``describe`` shows; DSPy's version only once a command has imported it (this never does)."""
+        dspy = sys.modules.get("dspy")
+        return {
+            "dspy_version": getattr(dspy, "__version__", None),
+            "default_lm": self.default_lm.model if self.default_lm else None,
+        }
 
 
-def default_lm(host: Host) -> LMConfig | None:
-    state = host.get_state(STATE_KEY)
-    return state.default_lm if isinstance(state, DSPyHost) else None
-
-
-def set_default_lm(host: Host, config: LMConfig, dspy_version: str) -> None:
-    state = host.state(STATE_KEY, DSPyHost)
-    state.default_lm, state.dspy_version = config, dspy_version
-
-
-def active_lm(ctx: SessionContext) -> LMConfig | None:
-    """The session's LM, else the host-wide default, else None."""
-    return session_state(ctx).lm or default_lm(ctx.host)
+def dspy_host(host: Host) -> DSPyHost:
+    return host.state(STATE_KEY, DSPyHost)

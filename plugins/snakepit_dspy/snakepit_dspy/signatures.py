@@ -203,3 +203,14 @@ def select_inputs(
             problems.append(f"unknown input(s) {', '.join(map(repr, unknown))}")
         raise InvalidArgument(f"{'; '.join(problems)}: signature '{signature.signature}' takes {', '.join(expected)}")
     return inputs
+
+
+def known_inputs(signature: type[dspy.Signature], values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Seed/DSPex form: the signature's inputs among ``values``, and the other names, which are ignored.
+
+    DSPex sends context the signature does not name (``domain``...) next to
+    the inputs; DSPy ignores such fields too. A missing input is still an error.
+    """
+    ignored = [name for name in values if name not in signature.input_fields]
+    inputs = {name: value for name, value in values.items() if name in signature.input_fields}
+    return select_inputs(signature, inputs, None), ignored

@@ -6,6 +6,9 @@ session, so a test reads like the calls Elixir makes::
     session = Caller(running.client(), "s1")
     session.dummy({"answer": "Paris"})
     session("enhanced_predict", signature="question -> answer", question="...")
+
+``fails`` returns the error of a call that fails (the richer forms); ``refuses``
+the ``success: false`` answer of a call in the seed/DSPex form.
 """
 
 from __future__ import annotations
@@ -32,6 +35,13 @@ class Caller:
         except RemoteError as exc:
             return exc
         raise AssertionError(f"{command} succeeded unexpectedly: {result!r:.300}")
+
+    def refuses(self, command: str, /, **params: Any) -> dict[str, Any]:
+        """The ``success: false`` answer of a seed/DSPex-form call; AssertionError if it succeeds or the call fails."""
+        result: dict[str, Any] = self.client.call(command, params, session_id=self.session_id)
+        if result.get("success") is not False or not isinstance(result.get("error"), str):
+            raise AssertionError(f"{command} did not answer success: false: {result!r:.300}")
+        return result
 
     def stream(self, command: str, /, **params: Any) -> list[Any]:
         return list(self.client.stream(command, params, session_id=self.session_id))

@@ -30,11 +30,14 @@ def test_key_is_never_echoed_or_logged(caplog: pytest.LogCaptureFixture, monkeyp
             configured = session("configure_lm", model="openai/gpt-4o-mini", **key_params, **unreachable)
             seen.append(json.dumps(configured))
             seen.append(json.dumps(session("check_dspy")))
-            error = session.fails("enhanced_predict", signature="q -> a", q="x")
+            error = session.fails("enhanced_predict", signature="q -> a", inputs={"q": "x"})
             assert error.metadata["error_status"] == "UNAVAILABLE"
             assert "the LM call failed" in error.message
             assert "Traceback (most recent call last)" in error.message, "tracebacks are checked too"
             seen.append(error.message + json.dumps(error.metadata))
+            answered = session.refuses("enhanced_predict", signature="q -> a", q="x")  # DSPex's form
+            assert answered["error_type"] == "UNAVAILABLE"
+            seen.append(json.dumps(answered))
         assert configured["api_key"] == "from environment variable SNAKEPIT_DSPY_TEST_API_KEY"
         seen.append(json.dumps(session("describe")))
         with pytest.raises(RemoteError) as info:
@@ -65,3 +68,60 @@ def test_environment_keys_go_only_to_allowed_endpoints(monkeypatch: pytest.Monke
             "call_dspy", target="dspy.Predict", args=["q -> a"], kwargs={"config": {"api_base": "http://x"}}
         )
         assert "would redirect the LM" in error.message and error.metadata["error_status"] == "PERMISSION_DENIED"
+
+
+ALLOWED_ENDPOINTS = "http://127.0.0.1:9, https://api.openai.com, http://localhost:8000/v1"
+ENDPOINT_CASES = [
+    ("http://127.0.0.1:9", True),
+    ("http://127.0.0.1:9/v1/chat", True),
+    ("HTTP://127.0.0.1:9/", True),
+    ("https://api.openai.com:443/v1", True),
+    ("https://API.OpenAI.com", True),
+    ("http://localhost:8000/v1", True),
+    ("http://localhost:8000/v1/", True),
+    ("http://localhost:8000/v1/chat/completions", True),
+    # a text prefix of an allowed entry is not the same endpoint
+    ("http://127.0.0.1:9100", False),
+    ("http://127.0.0.1:90/v1", False),
+    ("https://api.openai.com.attacker.example", False),
+    ("https://api.openai.com.attacker.example/v1", False),
+    ("http://localhost:8000/v1x", False),
+    ("http://localhost:8000/v10/chat", False),
+    ("http://localhost:8000/", False),
+    # same text, another place
+    ("http://127.0.0.1:9@attacker.example", False),
+    ("http://user:pw@127.0.0.1:9", False),
+    ("http://localhost:8000/v1/../admin", False),
+    ("https://127.0.0.1:9", False),
+    ("http://api.openai.com", False),
+    ("http://127.0.0.1:9?x=1", False),
+    ("ftp://127.0.0.1:9", False),
+]
+
+
+@pytest.mark.parametrize(("api_base", "allowed"), ENDPOINT_CASES)
+def test_endpoints_are_compared_by_scheme_host_port_and_path_segments(
+    monkeypatch: pytest.MonkeyPatch, api_base: str, allowed: bool
+) -> None:
+    monkeypatch.setenv("SNAKEPIT_DSPY_TEST_API_KEY", SECRET)
+    with running_host(snakepit_dspy.plugin, options={"dspy_api_bases": ALLOWED_ENDPOINTS}) as running:
+        session = Caller(running.client(), "endpoints")
+        params = {"model": "openai/gpt-4o-mini", "api_key_env": "SNAKEPIT_DSPY_TEST_API_KEY", "api_base": api_base}
+        if allowed:
+            assert (
+                session("configure_lm", **params)["api_key"] == "from environment variable SNAKEPIT_DSPY_TEST_API_KEY"
+            )
+        else:
+            error = session.fails("configure_lm", **params)
+            assert "would receive the API key from this worker's environment" in error.message
+            assert SECRET not in error.message
+
+
+def test_a_malformed_endpoint_entry_is_reported() -> None:
+    with running_host(snakepit_dspy.plugin, options={"dspy_api_bases": "127.0.0.1:9"}) as running:
+        session = Caller(running.client(), "endpoints")
+        error = session.fails("configure_lm", model="openai/gpt-4o-mini", api_base="http://127.0.0.1:9")
+        assert error.metadata["error_status"] == "FAILED_PRECONDITION"
+        assert (
+            "option --dspy-api-bases (SNAKEPIT_DSPY_API_BASES): entry '127.0.0.1:9' is not an endpoint" in error.message
+        )

@@ -1,4 +1,7 @@
-"""Each kind of bad input: a clear error naming the problem, the session keeps its state, the host keeps serving."""
+"""Each kind of bad input: a clear error naming the problem, the session keeps its state, the host keeps serving.
+
+A call in the seed/DSPex form answers it as ``success: false`` with the reason; one in the richer form fails.
+"""
 
 from __future__ import annotations
 
@@ -22,10 +25,12 @@ def ready(session: Caller) -> Caller:
 
 
 def test_no_lm_configured(session: Caller) -> None:
-    error = session.fails("enhanced_predict", signature="question -> answer", question="q")
-    assert "no LM configured for session 'session-a'" in error.message
+    error = session.fails("enhanced_predict", signature="question -> answer", inputs={"question": "q"})
+    assert "LM not configured for session 'session-a'" in error.message  # DSPex maps "LM not configured"
     assert "configure_lm" in error.message
     assert error.metadata["error_status"] == "FAILED_PRECONDITION"
+    answered = session.refuses("enhanced_predict", signature="question -> answer", question="q")
+    assert answered["error"] == error.message and answered["error_type"] == "FAILED_PRECONDITION"
     assert session("ping")["status"] == "ok"
 
 
@@ -59,15 +64,19 @@ def test_unknown_module_type(ready: Caller) -> None:
     ],
 )
 def test_signature_that_does_not_parse(ready: Caller, signature: object, expected: str) -> None:
-    error = ready.fails("enhanced_predict", signature=signature, question="q")
+    error = ready.fails("enhanced_predict", signature=signature, inputs={"question": "q"})
     assert expected in error.message
     assert error.metadata["error_status"] == "INVALID_ARGUMENT"
+    if isinstance(signature, str):  # a signature of the wrong type is refused by the schema, in both forms
+        assert expected in ready.refuses("enhanced_predict", signature=signature, question="q")["error"]
     still_serving(ready, program="kept")
 
 
 def test_inputs_missing_a_field(ready: Caller) -> None:
-    error = ready.fails("enhanced_predict", signature="context, question -> answer", question="q")
+    error = ready.fails("enhanced_predict", signature="context, question -> answer", inputs={"question": "q"})
     assert error.message == "missing input(s) context: signature 'context, question -> answer' takes context, question"
+    answered = ready.refuses("enhanced_predict", signature="context, question -> answer", question="q", domain="x")
+    assert answered["error"] == error.message, "a name the signature lacks is ignored in the seed form, not missed"
     error = ready.fails("execute_program", program_id="kept", inputs={"questoin": "q"})
     assert "missing input(s) question; unknown input(s) 'questoin'" in error.message
     still_serving(ready, program="kept")
@@ -88,7 +97,7 @@ def test_dummy_lm_out_of_answers(ready: Caller) -> None:
 
 
 def test_answer_missing_an_output_field(ready: Caller) -> None:
-    error = ready.fails("enhanced_chain_of_thought", signature="question -> answer", question="q")
+    error = ready.fails("enhanced_chain_of_thought", signature="question -> answer", inputs={"question": "q"})
     assert "expected output fields [reasoning, answer], found [answer]" in error.message
     assert ready("check_dspy")["lm"]["answers_remaining"] == 1, "no retry spent a second scripted answer"
     still_serving(ready, program="kept")

@@ -33,7 +33,7 @@ def test_create_execute_list_info_delete(qa: Caller) -> None:
     assert info["signature"] == "question -> answer" and info["last_executed"] is not None
     assert "saved" not in info
 
-    assert qa("delete_program", program_id="qa") == {"deleted": True, "program_id": "qa"}
+    assert qa("delete_program", program_id="qa") == {"success": True, "deleted": True, "program_id": "qa"}
     assert qa.fails("get_program_info", program_id="qa").metadata["error_status"] == "NOT_FOUND"
     assert qa("list_programs")["count"] == 1
 
@@ -49,7 +49,7 @@ def test_generated_id_and_duplicates(qa: Caller) -> None:
 
 def test_programs_belong_to_their_session(qa: Caller, open_session: Callable[[str], Caller]) -> None:
     other = open_session("other")
-    assert other("list_programs") == {"programs": [], "count": 0}
+    assert other("list_programs") == {"success": True, "programs": [], "count": 0}
     assert "unknown program 'qa'" in other.fails("execute_program", program_id="qa", question="x").message
 
 
@@ -72,18 +72,57 @@ def test_restore_refuses_what_is_not_a_saved_program(qa: Caller) -> None:
     saved = qa("get_program_info", program_id="qa", include_state=True)["saved"]
     saved["state"]["lm"] = {"model": "openai/gpt-4o", "api_base": "http://elsewhere"}
     error = qa.fails("load_program", state=saved, program_id="with-lm")
-    assert "saved program state carries an LM of its own" in error.message
+    assert "state.lm: the program carries an LM of its own" in error.message
     saved["state"]["lm"] = None
     saved["state"]["demos"] = "nonsense"
-    assert "state.demos must be a list of objects" in qa.fails("load_program", state=saved, program_id="x").message
+    error = qa.fails("load_program", state=saved, program_id="x")
+    assert "state.demos: 'nonsense' is not of type 'array'" in error.message
     saved["state"]["demos"] = []
     saved["module_type"] = "ChainOfThought"
     error = qa.fails("load_program", state=saved, program_id="x")
-    assert "saved program state does not fit a ChainOfThought: KeyError" in error.message
+    assert (
+        "state has unknown keys 'demos', 'lm', 'signature', 'traces', 'train' (it holds only predict)" in error.message
+    )
+    assert "state: 'predict' is a required property" in error.message
     assert qa("list_programs")["count"] == 1
     assert qa.fails("load_program").message == (
         "command 'load_program': 1 problem with the parameters: give exactly one of 'variable' or 'state'"
     )
+
+
+SAVED_STATE_ATTACKS = [
+    # Applied to a Predict state without 'demos'. DSPy's load_state sets unknown keys as attributes of the
+    # predictor, and forward() reads 'config': its api_base would receive the worker's API key.
+    ({"config": {"api_base": "http://127.0.0.1:9/steal"}}, "state has unknown keys 'config'"),
+    ({"demos": [{"question": "q", "answer": "a"}], "train": "x"}, "state.train: 'x' is not of type 'array'"),
+    (
+        {"signature": {"instructions": "i", "fields": [{"prefix": "Q:", "description": "d", "x": 1}]}},
+        "unknown keys 'x'",
+    ),
+    ({"demos": [{"__class__": "x"}]}, "state.demos[0]: '__class__' does not match"),
+]
+
+
+@pytest.mark.parametrize(("change", "expected"), SAVED_STATE_ATTACKS)
+def test_saved_state_is_held_to_its_schema_at_every_level(qa: Caller, change: dict[str, object], expected: str) -> None:
+    saved = qa("get_program_info", program_id="qa", include_state=True)["saved"]
+    without_demos = {key: value for key, value in saved["state"].items() if key != "demos"}
+    error = qa.fails("load_program", state={**saved, "state": {**without_demos, **change}}, program_id="bad")
+    assert expected in error.message
+    assert error.metadata["error_status"] == "INVALID_ARGUMENT"
+    assert qa("list_programs")["count"] == 1
+
+
+def test_chain_of_thought_state_without_demos_cannot_carry_settings(qa: Caller) -> None:
+    """A predictor state nested in a module, without 'demos' (the old check looked only where 'demos' was)."""
+    qa("create_program", program_id="cot", signature="question -> answer", module_type="ChainOfThought")
+    saved = qa("get_program_info", program_id="cot", include_state=True)["saved"]
+    predictor = {k: v for k, v in saved["state"]["predict"].items() if k != "demos"}
+    hostile = {**saved, "state": {"predict": {**predictor, "config": {"api_base": "http://127.0.0.1:9"}}}}
+    error = qa.fails("load_program", state=hostile, program_id="hostile")
+    assert "state.predict has unknown keys 'config'" in error.message
+    assert "state.predict: 'demos' is a required property" in error.message
+    assert qa("load_program", state=saved, program_id="cot-copy")["module_type"] == "ChainOfThought"
 
 
 def test_labeled_few_shot(qa: Caller) -> None:

@@ -22,7 +22,7 @@ def test_bound_temperature_changes_between_two_calls(session: Caller) -> None:
     session.dummy({"answer": "first"}, {"answer": "second"}, temperature=0.1)
     session("register_variable", name="temp", type="float", value=0.3)
     bound = session("bind_dspy_variable", setting="temperature", variable="temp")
-    assert bound == {"setting": "temperature", "variable": "temp", "value": 0.3}
+    assert bound == {"success": True, "setting": "temperature", "variable": "temp", "value": 0.3}
     assert predict(session)["lm"] == {"model": "dummy", "temperature": 0.3, "max_tokens": 1000}
     session("set_variable", name="temp", value=0.9)
     assert predict(session)["lm"] == {"model": "dummy", "temperature": 0.9, "max_tokens": 1000}
@@ -34,6 +34,7 @@ def test_unbinding_returns_to_the_configured_setting(session: Caller) -> None:
     session("bind_dspy_variable", setting="max_tokens", variable="budget")
     assert predict(session)["lm"]["max_tokens"] == 256
     assert session("bind_dspy_variable", setting="max_tokens", variable=None) == {
+        "success": True,
         "setting": "max_tokens",
         "unbound": "budget",
     }
@@ -48,13 +49,13 @@ def test_bound_model_is_used(session: Caller) -> None:
     # Offline, the call fails to connect; the error names the model that was called.
     assert (
         "[openai/gpt-4.1-nano] failed to connect"
-        in session.fails("enhanced_predict", signature="q -> a", q="x").message
+        in session.fails("enhanced_predict", signature="q -> a", inputs={"q": "x"}).message
     )
     session("set_variable", name="model", value="anthropic/claude-3-5-haiku-latest")
-    error = session.fails("enhanced_predict", signature="q -> a", q="x")
+    error = session.fails("enhanced_predict", signature="q -> a", inputs={"q": "x"})
     assert "another provider (the configured API key must not be sent to it) needs configure_lm" in error.message
     session("set_variable", name="model", value="dummy")
-    error = session.fails("enhanced_predict", signature="q -> a", q="x")
+    error = session.fails("enhanced_predict", signature="q -> a", inputs={"q": "x"})
     assert "switching to or from the dummy model needs configure_lm" in error.message
 
 
@@ -71,7 +72,7 @@ def test_bad_bindings(session: Caller) -> None:
     session("register_variable", name="temp", type="float", value=0.5)
     session("bind_dspy_variable", setting="temperature", variable="temp")
     session("delete_variable", name="temp")
-    error = session.fails("enhanced_predict", signature="q -> a", q="x")
+    error = session.fails("enhanced_predict", signature="q -> a", inputs={"q": "x"})
     assert "session variable 'temp' (needed by the binding of temperature" in error.message
     assert "unbind with bind_dspy_variable(variable=null)" in error.message
     session("bind_dspy_variable", setting="temperature", variable=None)
@@ -127,6 +128,7 @@ def test_program_saved_to_a_variable_and_restored_in_another_session(variables_h
     first("create_program", program_id="qa", signature="question -> answer", module_type="ChainOfThought")
     first("optimize_program", program_id="qa", optimizer="LabeledFewShot", trainset=[{"question": "a", "answer": "A"}])
     assert first("save_program", program_id="qa", variable="qa_program") == {
+        "success": True,
         "program_id": "qa",
         "variable": "qa_program",
         "version": 0,

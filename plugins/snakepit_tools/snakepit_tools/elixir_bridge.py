@@ -48,6 +48,7 @@ from snakepit_host import (
     Unavailable,
     check_name,
     codec,
+    span,
 )
 from snakepit_tools.commands import DEFAULT_ELIXIR_TIMEOUT
 
@@ -350,7 +351,12 @@ class ToolBridge:
         elixir.ensure_session(session_id)
         if timeout is None:
             timeout = self.host.option("tools_elixir_timeout")
-        response = elixir.call("ExecuteElixirTool", request, timeout=timeout or DEFAULT_ELIXIR_TIMEOUT)
+        with span(
+            "BridgeService/ExecuteElixirTool",
+            {"snakepit.tool": tool_name, "snakepit.session_id": session_id},
+            kind="client",
+        ):
+            response = elixir.call("ExecuteElixirTool", request, timeout=timeout or DEFAULT_ELIXIR_TIMEOUT)
         if not response.success:
             raise ElixirToolError(response.error_message or f"Elixir tool '{tool_name}' failed without a message")
         value = codec.decode_any(response.result, lenient_text=True) if response.HasField("result") else None

@@ -26,10 +26,10 @@ from snakepit_host.codec import (
     unpack_binary,
 )
 from snakepit_variables import constraints as c
+from snakepit_variables.binary_forms import FORMAT_KEY, SPKB
 from snakepit_variables.value_types import BaseType
 
 MAX_EXACT_INTEGER = 2**53
-SPKB_FORMAT = "spkb"
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 _NORM_TOLERANCE = {"float16": 1e-2, "float32": 1e-4, "float64": 1e-9}
 
@@ -76,7 +76,7 @@ def array_from_wire(data: Any, binary: bytes | None, kind: str) -> Any:
     if not binary.startswith(BINARY_MAGIC):
         raise InvalidArgument(
             f"{kind} bytes are not in the SPKB format (raw little-endian data with a dtype/shape header); "
-            "pickle and Erlang terms are refused"
+            'for bare data say "binary_format": "raw" with its dtype, shape and byte_order'
         )
     buffer = unpack_binary(binary)
     assert isinstance(buffer, TypedBuffer)
@@ -134,7 +134,7 @@ def _wire(array: Any, kind: str, small: Callable[[Any], Any]) -> tuple[Any, byte
     if array.nbytes < ARRAY_BINARY_THRESHOLD:
         return small(array), None
     payload = spkb_payload(array) or pack_binary(TypedBuffer.from_array(array))
-    meta = {"shape": list(array.shape), "dtype": array.dtype.name, "binary_format": SPKB_FORMAT, "type": kind}
+    meta = {"shape": list(array.shape), "dtype": array.dtype.name, FORMAT_KEY: SPKB, "type": kind}
     return meta, payload
 
 
@@ -153,7 +153,7 @@ class EmbeddingType(BaseType):
     name = "embedding"
     description = "A vector of floats (numpy 1-D array); JSON list on the wire, SPKB bytes when large"
     python_type = "numpy.ndarray"
-    wire_form = f"JSON list, or SPKB binary at {ARRAY_BINARY_THRESHOLD} bytes and above"
+    wire_form = f"JSON list, or binary (SPKB, or raw if metadata asks) at {ARRAY_BINARY_THRESHOLD} bytes and above"
     keys = (c.DIMENSIONS, c.FLOAT_DTYPE, c.NORM, *c.ELEMENT_BOUNDS)
 
     def validate(self, value: Any, constraints: Mapping[str, Any]) -> Any:
@@ -194,7 +194,10 @@ class TensorType(BaseType):
     name = "tensor"
     description = 'An n-dimensional numeric array (numpy); {"shape", "data"} JSON on the wire, SPKB bytes when large'
     python_type = "numpy.ndarray"
-    wire_form = f'JSON {{"shape", "data", "dtype"}}, or SPKB binary at {ARRAY_BINARY_THRESHOLD} bytes and above'
+    wire_form = (
+        f'JSON {{"shape", "data", "dtype"}}, or binary (SPKB, or raw if metadata asks) '
+        f"at {ARRAY_BINARY_THRESHOLD} bytes and above"
+    )
     keys = (c.SHAPE, c.ANY_DTYPE, *c.ELEMENT_BOUNDS)
 
     def validate(self, value: Any, constraints: Mapping[str, Any]) -> Any:

@@ -52,10 +52,12 @@ COMMANDS: dict[str, tuple[str, dict[str, Any]]] = {
             name=_NAME,
             type={"type": "string", "description": "a registered value type (see describe: types)"},
             value=_VALUE,
+            initial_value={"description": "the same as 'value' (Snakepit 0.4's name for it)"},
             constraints={"type": "object", "description": "constraints of the type (checked now)"},
             metadata=_METADATA,
             description={"type": "string"},
-        ),
+        )
+        | {"not": {"required": ["value", "initial_value"]}},
     ),
     "get_variable": ("A variable with its value, version and metadata", _object(["name"], name=_NAME)),
     "set_variable": (

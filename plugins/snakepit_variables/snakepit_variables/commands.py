@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from snakepit_host.codec import Result, to_jsonable
+from snakepit_variables import binary_forms, wire
 from snakepit_variables.host_state import runtime_for
 from snakepit_variables.session_variables import BatchError
 
@@ -25,9 +26,26 @@ def _variables(ctx: SessionContext) -> SessionVariables:
     return runtime_for(ctx.host).variables(ctx.session)
 
 
-def _caller_metadata(metadata: dict[str, Any] | None) -> dict[str, str]:
+SNAKEPIT_REQUEST_KEY = "correlation_id"
+"""Snakepit 0.13's Elixir client puts a correlation id into the metadata of every ExecuteTool request it sends."""
+
+
+def caller_source(ctx: SessionContext) -> str:
+    """``elixir`` for a request from Snakepit's Elixir client, else ``python``.
+
+    The commands are called by Snakepit 0.13 (whose requests carry
+    ``correlation_id``) but also by ``snakepit-host call`` (also ``--local``),
+    Python clients such as ``SnakepitClient``, and other plugins: none of
+    those is Elixir. A caller may always say who it is with a ``source``
+    entry in the ``metadata`` parameter.
+    """
+    return "elixir" if SNAKEPIT_REQUEST_KEY in ctx.metadata else "python"
+
+
+def _caller_metadata(ctx: SessionContext, metadata: dict[str, Any] | None) -> dict[str, str]:
     meta = {str(k): str(v) for k, v in (metadata or {}).items()}
-    meta.setdefault("source", "elixir")
+    meta.setdefault("source", caller_source(ctx))
+    binary_forms.check_reply_format(meta)
     return meta
 
 
@@ -53,7 +71,8 @@ def _json_value(ctx: SessionContext, type_name: str, value: Any) -> Any:
 
 
 def _variable_result(ctx: SessionContext, variable: Variable) -> Any:
-    data, binary = runtime_for(ctx.host).value_type(variable.type).to_wire(variable.value)
+    value_type = runtime_for(ctx.host).value_type(variable.type)
+    data, binary = wire.value_form(value_type, variable.value, binary_forms.reply_format(variable.metadata))
     info = _describe(variable, data)
     return info if binary is None else Result(info, binary=binary)
 
@@ -62,9 +81,9 @@ def register_variable(ctx: SessionContext, params: dict[str, Any]) -> Any:
     variable = _variables(ctx).register(
         params["name"],
         params["type"],
-        params.get("value"),
+        params.get("value", params.get("initial_value")),  # the schema refuses both at once
         constraints=params.get("constraints"),
-        metadata=_caller_metadata(params.get("metadata")),
+        metadata=_caller_metadata(ctx, params.get("metadata")),
         description=params.get("description"),
     )
     return _variable_result(ctx, variable)
@@ -79,7 +98,7 @@ def set_variable(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]:
         params["name"],
         params["value"],
         expected_version=params.get("expected_version"),
-        metadata=_caller_metadata(params.get("metadata")),
+        metadata=_caller_metadata(ctx, params.get("metadata")),
     )
     return {"name": params["name"], "version": version}
 
@@ -97,7 +116,7 @@ def set_variables(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]
     atomic = params.get("atomic", True)
     try:
         versions = _variables(ctx).set_many(
-            params["updates"], atomic=atomic, metadata=_caller_metadata(params.get("metadata"))
+            params["updates"], atomic=atomic, metadata=_caller_metadata(ctx, params.get("metadata"))
         )
     except BatchError as exc:
         if atomic:

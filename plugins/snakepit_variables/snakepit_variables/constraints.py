@@ -11,12 +11,12 @@ Messages name the key, and the value rules name the rule that failed
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from snakepit_host import InvalidArgument
 from snakepit_host.codec import DTYPE_SIZES
+from snakepit_variables import patterns
 
 MAX_PATTERN_LENGTH = 1000
 NORMS = ("l1", "l2", "unit")
@@ -48,10 +48,7 @@ def _positive(value: Any) -> Any:
 def _pattern(value: Any) -> Any:
     if not isinstance(value, str) or len(value) > MAX_PATTERN_LENGTH:
         raise ValueError(f"must be a regular expression of at most {MAX_PATTERN_LENGTH} characters")
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"is not a valid regular expression: {exc}") from None
+    patterns.compiled(value)  # UnsupportedPattern (a ValueError) names what RE2 cannot run
     return value
 
 
@@ -111,7 +108,12 @@ RANGE = Key(
 )
 MIN_LENGTH = Key("min_length", "minimum length", _LENGTH, _length)
 MAX_LENGTH = Key("max_length", "maximum length", _LENGTH, _length)
-PATTERN = Key("pattern", "regular expression the value must contain a match of", {"type": "string"}, _pattern)
+PATTERN = Key(
+    "pattern",
+    "regular expression (RE2 syntax: no backreferences or lookarounds) the value must contain a match of",
+    {"type": "string"},
+    _pattern,
+)
 ENUM = Key("enum", "the allowed values", {"type": "array", "items": {"type": "string"}}, _strings)
 CHOICES = Key("choices", "the allowed choices (empty: any)", {"type": "array", "items": {"type": "string"}}, _strings)
 ALLOWED_MODULES = Key(

@@ -15,8 +15,9 @@ Differences from the memory store, forced by 0.4.x:
   per-session lock, which is exact against writers in this process; an
   Elixir-side write landing between that read and the write is not caught.
 * Values are sent as JSON, never in the ``.binary`` form (Elixir 0.4.x
-  accepts large JSON and cannot read our binary layout). Binary values
-  Elixir sends back (Erlang terms) are refused with a clear error.
+  accepts large JSON and cannot read our binary layouts). Elixir sends
+  embeddings of 1 281 floats and more back as Erlang terms; they are read
+  by the strict decoder of :mod:`snakepit_variables.erlang_terms`.
 * Elixir knows only float, integer, string, boolean, choice, module,
   embedding and tensor. A variable of another type (list, dict, json, a
   third party's) is stored there as a ``string`` holding its JSON, with

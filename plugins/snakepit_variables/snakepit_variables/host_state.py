@@ -19,12 +19,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from snakepit_host import FailedPrecondition, InvalidArgument, NotFound, SnakepitError, Unavailable
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from snakepit_host import Host, Session, ValueType
     from snakepit_variables.model import ChangeEvent
     from snakepit_variables.session_variables import SessionVariables
@@ -40,8 +41,6 @@ STATE_KEY = "variables"
 
 STORE_KIND = "variable_stores"
 """The registry kind of ``register_variable_stores``' entries."""
-
-StoreFactory = Callable[["Host"], "VariableStore"]
 
 
 def runtime_for(host: Host) -> VariablesRuntime:
@@ -142,14 +141,16 @@ class VariablesRuntime:
     def _choose(self) -> VariableStore:
         if self._error is not None and (self._retry_at is None or time.monotonic() < self._retry_at):
             raise self._error
-        factories = self._factories()
+        entries = self.host.registry.entries(STORE_KIND)
         name, reason = self._auto() if self.requested == "auto" else (self.requested, "requested")
-        factory = factories.get(name)
+        entry = entries.get(name)
+        owner = entry.owner if entry is not None else None  # the plugin whose store this is
         try:
-            if factory is None:
+            if entry is None:
                 raise FailedPrecondition(
-                    f"variables store {name!r} is not installed (available: {', '.join(sorted(factories))})"
+                    f"variables store {name!r} is not installed (available: {', '.join(sorted(entries))})"
                 )
+            factory: Callable[[Host], VariableStore] = entry.value
             store = factory(self.host)
         except SnakepitError as exc:
             message = f"variables store {name!r} cannot be used: {exc}"
@@ -158,8 +159,12 @@ class VariablesRuntime:
             self._retry_at = time.monotonic() + RETRY_SECONDS if retry else None
             log.error("%s%s", message, "; trying again on the next call" if retry else "")
             self._choice = {"store": None, "requested": self.requested, "error": message}
+            if owner is not None:
+                self.host.report_problem(owner, message)
             raise self._error from None
         self._error = None
+        if owner is not None:
+            self.host.report_problem(owner, None)
         store.attach(self._external_change, self._log_gap)
         log.info("variables: using the %s store at %s (%s)", name, store.location(), reason)
         self._choice = {
@@ -171,10 +176,6 @@ class VariablesRuntime:
             "history_limit": self.history_limit,
         }
         return store
-
-    def _factories(self) -> dict[str, StoreFactory]:
-        """Every store registered through ``register_variable_stores`` (the host ran the hook at start-up)."""
-        return {name: entry.value for name, entry in self.host.registry.entries(STORE_KIND).items()}
 
     def _auto(self) -> tuple[str, str]:
         """elixir when the Elixir side serves the variable RPCs (Snakepit 0.4.x); else sqlite in a pool; else memory."""

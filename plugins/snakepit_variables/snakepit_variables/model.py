@@ -17,11 +17,21 @@ ELIXIR = "ELIXIR"
 
 
 def source_of(metadata: Mapping[str, str], default: str) -> str:
-    """``PYTHON`` or ``ELIXIR`` from a ``source`` metadata entry, as Snakepit 0.4 reads it."""
+    """Who wrote a value, from its ``source`` metadata entry: ``ELIXIR`` only when that says ``elixir``.
+
+    Without an entry, ``default``. The entry is filled in by the way the write
+    arrived: Python code in the worker (``ctx.variables``) writes as
+    ``python``; the variable RPCs, whose caller is Snakepit's Elixir side,
+    default to ``elixir`` (:func:`snakepit_variables.rpcs.caller_metadata`);
+    the commands ask who sent the request
+    (:func:`snakepit_variables.commands.caller_source`). Any other word
+    (``cli``, ``notebook``) is kept in the metadata and counts as Python: a
+    variable is never said to come from Elixir unless it did.
+    """
     value = metadata.get("source")
     if value is None:
         return default
-    return PYTHON if value.lower() == "python" else ELIXIR
+    return ELIXIR if value.strip().lower() == "elixir" else PYTHON
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from google.protobuf.any_pb2 import Any as AnyMessage
 
 from snakepit_host import InvalidArgument, Unimplemented
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
-from snakepit_variables import wire
+from snakepit_variables import binary_forms, wire
 from snakepit_variables.host_state import runtime_for
 from snakepit_variables.session_variables import BatchError, SessionVariables, check_variable_name, named
 
@@ -45,6 +45,7 @@ def caller_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
     """Request metadata; a caller of these RPCs is the Elixir side unless it says otherwise."""
     meta = {k: v for k, v in metadata.items() if k != EXPECTED_VERSION_KEY}
     meta.setdefault("source", "elixir")
+    binary_forms.check_reply_format(meta)
     return meta
 
 
@@ -63,10 +64,9 @@ def register_variable(request: pb.RegisterVariableRequest, call: RpcCall) -> pb.
     value_type = named(name, runtime_for(call.host).value_type, request.type)
     constraints = named(name, wire.constraints_from_json, request.constraints_json)
     value = named(name, wire.decode_value, request.initial_value, request.initial_binary_value, value_type)
+    metadata = named(name, caller_metadata, request.metadata)
     variables = _variables(call, request.session_id, create=True)  # only once the request is known to be sound
-    variable = variables.register(
-        name, request.type, value, constraints=constraints, metadata=caller_metadata(request.metadata)
-    )
+    variable = variables.register(name, request.type, value, constraints=constraints, metadata=metadata)
     return pb.RegisterVariableResponse(success=True, variable_id=variable.id)
 
 

@@ -6,7 +6,10 @@ Elixir's BridgeServer serves (PROTOCOL.md §3.2, §5): Register, Get, Set,
 GetVariables, SetVariables, List and DeleteVariable, with §5.2's semantics
 (session must exist, ids ``var_<name>_<n>``, versions from 0, metadata
 merging, ``expected_version`` ignored, rule failures answered INTERNAL,
-unknown ids in a batch INVALID_ARGUMENT, BEAM-monotonic timestamps).
+unknown ids in a batch INVALID_ARGUMENT, BEAM-monotonic timestamps), and
+0.4.1's answers for large embeddings: from 1 281 elements, Get, GetVariables
+and List send them as ``:erlang.term_to_binary`` of the float list under a
+``.binary`` type URL with its 4-key JSON description (PROTOCOL.md §4.2).
 WatchVariables, history and rollback stay UNIMPLEMENTED, as in Elixir.
 :meth:`ElixirVariablesStandIn.set_from_elixir` models a change made by
 Elixir code::
@@ -22,6 +25,7 @@ import json
 import math
 import queue
 import re
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +42,8 @@ from snakepit_host.proto import snakepit_bridge_pb2_grpc as pb_grpc
 from snakepit_host.testing.elixir_standin import ElixirStandIn
 
 ELIXIR_SPECIAL_FLOATS = ("Infinity", "-Infinity", "NaN")
+BINARY_THRESHOLD = 10_240
+"""0.4.1 sends an embedding as Erlang terms when 8 bytes per element exceed this (1 281 elements and up)."""
 
 
 def typed(type_name: str, value: Any) -> AnyMessage:
@@ -230,7 +236,7 @@ class ElixirVariablesStandIn(ElixirStandIn):
         self._record("GetVariable", request)
         with self.lock:
             variable = self._lookup(request.session_id, request.variable_identifier, context)
-            return pb.GetVariableResponse(variable=variable, from_cache=False)
+            return pb.GetVariableResponse(variable=as_sent(variable), from_cache=False)
 
     def SetVariable(self, request: pb.SetVariableRequest, context: grpc.ServicerContext) -> pb.SetVariableResponse:
         self._record("SetVariable", request)
@@ -256,7 +262,7 @@ class ElixirVariablesStandIn(ElixirStandIn):
                 if variable is None:
                     response.missing_variables.append(identifier)
                 else:
-                    response.variables[identifier].CopyFrom(variable)
+                    response.variables[identifier].CopyFrom(as_sent(variable))
             return response
 
     def SetVariables(
@@ -297,7 +303,7 @@ class ElixirVariablesStandIn(ElixirStandIn):
             table = self._table(request.session_id, context)
             regex = re.compile(request.pattern.replace("*", ".*")) if request.pattern else None
             found = [v for v in table.values() if regex is None or regex.search(v.name)]
-            return pb.ListVariablesResponse(variables=found)
+            return pb.ListVariablesResponse(variables=[as_sent(v) for v in found])
 
     def DeleteVariable(
         self, request: pb.DeleteVariableRequest, context: grpc.ServicerContext
@@ -307,6 +313,31 @@ class ElixirVariablesStandIn(ElixirStandIn):
             variable = self._lookup(request.session_id, request.variable_identifier, context)
             del self.variables[request.session_id][variable.name]
         return pb.DeleteVariableResponse(success=True)
+
+
+def erlang_float_list(values: list[float]) -> bytes:
+    """``:erlang.term_to_binary(values)`` for a non-empty list of floats, as Elixir writes it (no options)."""
+    floats = b"".join(b"F" + struct.pack(">d", value) for value in values)
+    return b"\x83l" + struct.pack(">I", len(values)) + floats + b"j"
+
+
+def as_sent(variable: pb.Variable) -> pb.Variable:
+    """A stored variable as 0.4.1's ``encode_variable`` sends it: large embeddings as Erlang terms."""
+    if variable.type != "embedding":
+        return variable
+    values = json.loads(variable.value.value)
+    if len(values) * 8 <= BINARY_THRESHOLD or not all(isinstance(v, float) for v in values):
+        return variable
+    meta = {"binary_format": "erlang_binary", "dtype": "float32", "shape": [len(values)], "type": "embedding"}
+    sent = pb.Variable()
+    sent.CopyFrom(variable)
+    sent.value.CopyFrom(
+        AnyMessage(
+            type_url=SNAKEPIT_URL_PREFIX + "embedding.binary", value=json.dumps(meta, separators=(",", ":")).encode()
+        )
+    )
+    sent.binary_value = erlang_float_list(values)
+    return sent
 
 
 def _decode(message: AnyMessage) -> Any:

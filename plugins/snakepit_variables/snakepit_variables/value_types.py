@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from snakepit_host import InvalidArgument
 from snakepit_variables import constraints as c
+from snakepit_variables import patterns
 
 MAX_JSON_DEPTH = 100
 _MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -141,8 +142,13 @@ class StringType(BaseType):
             raise self._refuse(value, "a string")
         c.check_length(len(value), constraints, "characters")
         pattern = constraints.get("pattern")
-        if pattern is not None and re.search(pattern, value) is None:
-            raise InvalidArgument(f"{_shown(value)} does not match pattern {pattern!r}")
+        if pattern is not None:
+            try:
+                matched = patterns.contains_match(pattern, value)
+            except patterns.UnsupportedPattern as exc:  # a pattern registered elsewhere (Elixir's side)
+                raise InvalidArgument(f"pattern {pattern!r:.200} {exc}") from None
+            if not matched:
+                raise InvalidArgument(f"{_shown(value)} does not match pattern {pattern!r}")
         allowed = constraints.get("enum")
         if allowed is not None and value not in allowed:
             raise InvalidArgument(f"{_shown(value)} is not one of enum {allowed}")

@@ -2,16 +2,14 @@
 
 Values travel as ``type.googleapis.com/snakepit.<type>`` + JSON in an Any.
 Large arrays travel as 0.4.x's ``.binary`` form: the Any holds a small JSON
-description (shape, dtype, ``"binary_format": "spkb"``) and the bytes go in
-the message's binary field, in the host codec's SPKB layout. Bytes in any
-other format (0.4.x Python wrote pickle, Elixir writes Erlang terms) are
-refused, never decoded.
+description (shape, dtype, ``binary_format``) and the bytes go in the
+message's binary field; :mod:`snakepit_variables.binary_forms` reads and
+writes its forms (SPKB, raw, Erlang terms read only, pickle refused).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf.any_pb2 import Any as AnyMessage
@@ -19,13 +17,11 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from snakepit_host import InvalidArgument, codec
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
+from snakepit_variables import binary_forms
 from snakepit_variables.model import PYTHON, ChangeEvent, HistoryEntry, Variable
 
 if TYPE_CHECKING:
     from snakepit_host import ValueType
-
-BINARY_SUFFIX = ".binary"
-REFUSED_FORMATS = {"pickle": "pickle", "erlang_binary": "Erlang terms (ETF)"}
 
 
 def timestamp(seconds: float) -> Timestamp:
@@ -34,26 +30,32 @@ def timestamp(seconds: float) -> Timestamp:
     return stamp
 
 
-def encode_value(type_name: str, value_type: ValueType, value: Any) -> tuple[AnyMessage, bytes]:
-    """(Any, binary bytes or b"") for a validated value."""
+def value_form(value_type: ValueType, value: Any, binary_format: str) -> tuple[Any, bytes | None]:
+    """(JSON data, binary bytes or None) of a validated value, large ones in ``binary_format`` (spkb or raw)."""
     data, binary = value_type.to_wire(value)
-    url = codec.SNAKEPIT_URL_PREFIX + type_name + (BINARY_SUFFIX if binary else "")
+    return (data, None) if binary is None else binary_forms.reply(data, binary, binary_format)
+
+
+def encode_value(
+    type_name: str, value_type: ValueType, value: Any, binary_format: str = binary_forms.SPKB
+) -> tuple[AnyMessage, bytes]:
+    """(Any, binary bytes or b"") for a validated value."""
+    data, binary = value_form(value_type, value, binary_format)
+    url = codec.SNAKEPIT_URL_PREFIX + type_name + (codec.BINARY_SUFFIX if binary else "")
     return AnyMessage(type_url=url, value=codec.to_json_bytes(data)), binary or b""
 
 
 def decode_value(message: AnyMessage, binary: bytes, value_type: ValueType) -> Any:
     """The value a request carries, ready for ``value_type.validate`` (which may still refuse it)."""
-    if message.type_url.endswith(BINARY_SUFFIX):
+    if message.type_url.endswith(codec.BINARY_SUFFIX):
         meta = _json(message.value)
-        fmt = meta.get("binary_format") if isinstance(meta, Mapping) else None
-        if fmt in REFUSED_FORMATS:
-            raise InvalidArgument(
-                f"binary_format {fmt!r} is refused: this host never decodes {REFUSED_FORMATS[fmt]}; "
-                "send SPKB bytes (raw little-endian data with a dtype/shape header)"
-            )
         if not binary:
-            raise InvalidArgument(f"the value is marked {BINARY_SUFFIX} but no binary bytes came with it")
-        return value_type.from_wire(meta, binary)
+            raise InvalidArgument(
+                f"the value is marked {codec.BINARY_SUFFIX} but no binary bytes came with it (Snakepit 0.4.1's "
+                "Elixir client sends only the description of embeddings over 1280 elements); send at most 1280 "
+                "numbers as JSON, or the data in the binary field (SPKB or raw)"
+            )
+        return binary_forms.decode(meta, binary, value_type)
     if binary:
         return value_type.from_wire(_json(message.value) if message.value else None, binary)
     if not message.value:
@@ -96,7 +98,8 @@ def constraints_from_json(text: str) -> dict[str, Any]:
 
 
 def variable_message(variable: Variable, value_type: ValueType) -> pb.Variable:
-    value, binary = encode_value(variable.type, value_type, variable.value)
+    binary_format = binary_forms.reply_format(variable.metadata)
+    value, binary = encode_value(variable.type, value_type, variable.value, binary_format)
     return pb.Variable(
         id=variable.id,
         name=variable.name,

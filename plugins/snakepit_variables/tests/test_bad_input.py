@@ -241,12 +241,13 @@ def test_binary_header_that_lies_about_its_size_is_refused(stub: Any, variables:
     ("meta", "payload", "message"),
     [
         ({"binary_format": "pickle"}, pickle.dumps([1.0, 2.0]), "binary_format 'pickle' is refused"),
-        ({"binary_format": "erlang_binary"}, b"\x83l\x00\x00\x00\x02", "never decodes Erlang terms (ETF)"),
+        ({"binary_format": "erlang_binary"}, b"\x83l\x00\x00\x00\x02", "Erlang term at byte 6: truncated"),
+        ({"binary_format": "npy"}, b"\x93NUMPY", "binary_format 'npy' is not one of spkb, raw, erlang_binary"),
         ({"shape": [2]}, pickle.dumps([1.0, 2.0]), "not in the SPKB format"),
         ({"shape": [2], "binary_format": "spkb"}, b"", "marked .binary but no binary bytes came with it"),
     ],
 )
-def test_pickle_and_erlang_binaries_are_refused_unread(
+def test_pickle_unknown_formats_and_broken_erlang_terms_are_refused(
     stub: Any, variables: Variables, meta: dict[str, Any], payload: bytes, message: str
 ) -> None:
     variables.register("e", "embedding", [0.0, 0.0])

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 import pytest
+from google.protobuf.any_pb2 import Any as AnyMessage
 
-from snakepit_host.codec import TypedBuffer
+from snakepit_host.codec import SNAKEPIT_URL_PREFIX, TypedBuffer
 from snakepit_host.host_client import RemoteError, SnakepitClient
+from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_host.testing import RunningHost
 
 
@@ -40,6 +43,32 @@ def test_full_cycle(client: SnakepitClient) -> None:
     assert call(client, "rollback_variable", name="temperature", version=0)["value"] == 0.5
     assert call(client, "delete_variable", name="tags") == {"deleted": "tags"}
     assert [v["name"] for v in call(client, "list_variables", pattern="tag")] == []
+
+
+def test_register_variable_takes_snakepits_initial_value(client: SnakepitClient) -> None:
+    """The keys Snakepit's own examples send (``initial_value``, ``constraints``; sometimes ``metadata``)."""
+    registered = call(
+        client, "register_variable", name="temp", type="float", initial_value=0.7, constraints={"min": 0, "max": 1}
+    )
+    assert (registered["value"], registered["version"]) == (0.7, 0)
+    call(client, "register_variable", name="mode", type="string", initial_value="fast", metadata={"by": "demo"})
+    assert call(client, "get_variable", name="mode")["value"] == "fast"
+    with pytest.raises(RemoteError, match=r"temp2: 1\.5 is above max 1\.0"):
+        call(client, "register_variable", name="temp2", type="float", initial_value=1.5, constraints={"max": 1})
+
+
+def test_a_041_embedding_parameter_without_its_data_is_explained(client: SnakepitClient) -> None:
+    call(client, "register_variable", name="e", type="embedding", value=[0.0])
+    meta = {"binary_format": "erlang_binary", "dtype": "float32", "shape": [2000], "type": "embedding"}
+    request = pb.ExecuteToolRequest(tool_name="set_variable", session_id="c")
+    request.parameters["name"].CopyFrom(AnyMessage(type_url=SNAKEPIT_URL_PREFIX + "string", value=b'"e"'))
+    request.parameters["value"].CopyFrom(
+        AnyMessage(type_url=SNAKEPIT_URL_PREFIX + "embedding.binary", value=json.dumps(meta).encode())
+    )
+    response = client.stub.ExecuteTool(request)
+    assert not response.success and "expected a list of numbers" not in response.error_message
+    assert "parameter 'value': only the description of the embedding (shape [2000]) arrived" in response.error_message
+    assert call(client, "get_variable", name="e")["version"] == 0
 
 
 def test_large_tensor_goes_binary_both_ways(client: SnakepitClient) -> None:
@@ -82,6 +111,11 @@ def test_large_tensor_goes_binary_both_ways(client: SnakepitClient) -> None:
             "parameter 'constraints': 'max=1' is not of type 'object'",
         ),
         ("get_variable", {"name": "nope"}, "unknown variable 'nope' in session 'c'"),
+        (
+            "register_variable",
+            {"name": "x", "type": "float", "value": 1, "initial_value": 1},
+            "'value' and 'initial_value' cannot be given together",
+        ),
     ],
 )
 def test_bad_parameters_fail_with_a_clear_message(
@@ -108,3 +142,20 @@ def test_commands_describe_their_parameters(client: SnakepitClient) -> None:
     schema = commands["set_variable"]["parameters"]
     assert schema["required"] == ["name", "value"] and "expected_version" in schema["properties"]
     assert {"register_variable", "rollback_variable", "variable_history"} <= set(commands)
+
+
+def test_source_says_who_wrote_the_value(client: SnakepitClient) -> None:
+    """Only a request from Snakepit's Elixir client (its ``correlation_id``) or one that says so is ``ELIXIR``."""
+    from_python = call(client, "register_variable", name="p", type="integer", value=1)
+    assert (from_python["source"], from_python["metadata"]["source"]) == ("PYTHON", "python")
+    elixir_request = {"correlation_id": "corr-1"}  # what Snakepit 0.13 puts into every ExecuteTool request
+    from_elixir = client.call(
+        "register_variable", {"name": "e", "type": "integer", "value": 1}, session_id="c", metadata=elixir_request
+    )
+    assert (from_elixir["source"], from_elixir["metadata"]["source"]) == ("ELIXIR", "elixir")
+    client.call("set_variable", {"name": "p", "value": 2}, session_id="c", metadata=elixir_request)
+    assert [e["source"] for e in call(client, "variable_history", name="p")] == ["PYTHON", "ELIXIR"]
+    said = call(client, "register_variable", name="s", type="integer", value=1, metadata={"source": "Elixir"})
+    assert said["source"] == "ELIXIR"
+    other = call(client, "register_variable", name="o", type="integer", value=1, metadata={"source": "notebook"})
+    assert (other["source"], other["metadata"]["source"]) == ("PYTHON", "notebook")  # kept, but not Elixir

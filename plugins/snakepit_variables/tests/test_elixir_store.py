@@ -179,7 +179,58 @@ def test_python_only_types_are_kept_as_json_text_in_elixir(elixir: ElixirVariabl
             variables.set("config", {"a": 1, "b": 2, "c": 3, "d": 4})
 
 
-def test_erlang_binary_values_from_elixir_are_refused_clearly(elixir: ElixirVariablesStandIn) -> None:
+LARGE = [i / 7 - 100.0 for i in range(1281)]  # the smallest embedding 0.4.1 sends as Erlang terms
+
+
+def _register_in_elixir(elixir: ElixirVariablesStandIn, session: str, name: str, value: list[float]) -> None:
+    """Register a variable the way Elixir code does (SessionStore, not through Python)."""
+    with SnakepitClient(elixir.address) as elixir_client:  # any BridgeService works with this client's stub
+        elixir_client.stub.InitializeSession(pb.InitializeSessionRequest(session_id=session))
+        VariableRpcs(elixir_client.stub, session).register(name, "embedding", value)
+
+
+def test_large_embeddings_from_elixir_arrive_as_erlang_terms_and_are_read(elixir: ElixirVariablesStandIn) -> None:
+    _register_in_elixir(elixir, SESSION, "e", LARGE)
+    with SnakepitClient(elixir.address) as elixir_client:
+        sent = VariableRpcs(elixir_client.stub, SESSION).get("e")
+    assert sent.value.type_url.endswith("snakepit.embedding.binary") and sent.binary_value[:2] == b"\x83l"
+    assert json.loads(sent.value.value) == {
+        "binary_format": "erlang_binary",
+        "dtype": "float32",
+        "shape": [1281],
+        "type": "embedding",
+    }
+    with host(elixir.address, variables_store="elixir", variables_cache_ttl=0) as running:
+        client = running.client()
+        result = client.call_full("get_variable", {"name": "e"}, session_id=SESSION)  # a Python command
+        assert result.binary is not None and result.binary.to_numpy().tolist() == LARGE
+        listed = client.call("list_variables", {}, session_id=SESSION)
+        assert listed[0]["value"] == LARGE
+        assert client.call("get_variables", {"names": ["e"]}, session_id=SESSION)["variables"]["e"] == LARGE
+        assert len(elixir.calls("GetVariable")) and len(elixir.calls("ListVariables"))
+
+
+def test_python_writes_of_large_embeddings_come_back_through_erlang_terms(elixir: ElixirVariablesStandIn) -> None:
+    with host(elixir.address, variables_store="elixir", variables_cache_ttl=0) as running:
+        variables = variables_for(running.host, SESSION)
+        variables.register("e", "embedding", [0.0] * 4)
+        variables.set("e", LARGE)
+        assert elixir.value_of(SESSION, "e") == LARGE  # sent as JSON, which 0.4.1 reads
+        fetched = variables.get_variable("e", fresh=True)
+        assert fetched.version == 1 and fetched.value.tolist() == LARGE
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b"\x83h\x02d\x00\x02okF" + b"\x00" * 8, "a tuple (SMALL_TUPLE_EXT) is not allowed"),
+        (b"\x83l\x00\x00\x07\xd0", "truncated: a list of 2000 elements cannot fit in 0 bytes"),
+        (b"\x83l\x00\x00\x00\x01w\x04kill" + b"j", "the atom 'kill' is not allowed"),
+    ],
+)
+def test_erlang_terms_outside_the_numeric_subset_are_refused_clearly(
+    elixir: ElixirVariablesStandIn, payload: bytes, message: str
+) -> None:
     with host(elixir.address, variables_store="elixir", variables_cache_ttl=0) as running:
         variables = variables_for(running.host, SESSION)
         variables.register("e", "embedding", [0.0] * 4)
@@ -190,12 +241,12 @@ def test_erlang_binary_values_from_elixir_are_refused_clearly(elixir: ElixirVari
                 value=json.dumps({"shape": [2000], "dtype": "float32", "binary_format": "erlang_binary"}).encode(),
             )
         )
-        stored.binary_value = b"\x83l\x00\x00\x07\xd0"
+        stored.binary_value = payload
         stored.version += 1
-        with pytest.raises(
-            InvalidArgument, match="e: the value Elixir holds cannot be read: .*never decodes Erlang terms"
-        ):
+        with pytest.raises(InvalidArgument, match="e: the value Elixir holds cannot be read: Erlang term") as caught:
             variables.get("e")
+        assert message in str(caught.value)
+        assert running.client().ping("still serving").endswith("still serving")
 
 
 def test_sessions_made_on_the_elixir_side_are_adopted(elixir: ElixirVariablesStandIn) -> None:

@@ -1,4 +1,4 @@
-"""The distribution installs for real and its entry point is found; numpy stays unimported until needed."""
+"""The distribution installs for real and its entry point is found; numpy and re2 stay unimported until needed."""
 
 from __future__ import annotations
 
@@ -63,32 +63,40 @@ def test_pip_install_exposes_the_entry_point(tmp_path: Path) -> None:
     assert metadata_dir.startswith(str(target)) and module_file.startswith(str(target))
 
 
-LAZY_NUMPY = textwrap.dedent(
+LAZY_IMPORTS = textwrap.dedent(
     """
     import json, sys
     import snakepit_variables, snakepit_variables.plugin as plugin
     from snakepit_host.testing import running_host
     from snakepit_variables.testing import VariableRpcs
 
+    loaded = {}
     with running_host(plugin) as running:
         rpcs = VariableRpcs(running.client().stub, "s")
         rpcs.register("temperature", "float", 0.5, {"max": 1})
         rpcs.set("temperature", 0.75)
         rpcs.value("temperature")
+        rpcs.register("name", "string", "ann", {"max_length": 10})
         running.client().call("get_variable", {"name": "temperature"}, session_id="s")
-        before = "numpy" in sys.modules
+        loaded["before"] = sorted(m for m in ("numpy", "re2") if m in sys.modules)
         rpcs.register("e", "embedding", [1.0, 2.0])
-        after = "numpy" in sys.modules
-    print(json.dumps({"before": before, "after": after}))
+        loaded["embedding"] = sorted(m for m in ("numpy", "re2") if m in sys.modules)
+        rpcs.register("code", "string", "ab", {"pattern": "^[a-z]+$"})
+        loaded["pattern"] = sorted(m for m in ("numpy", "re2") if m in sys.modules)
+    print(json.dumps(loaded))
     """
 )
 
 
-def test_serving_a_float_variable_does_not_import_numpy(tmp_path: Path) -> None:
+def test_numpy_and_re2_load_only_when_a_value_needs_them(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", LAZY_NUMPY], check=True, capture_output=True, text=True, timeout=120, cwd=tmp_path
+        [sys.executable, "-c", LAZY_IMPORTS], check=True, capture_output=True, text=True, timeout=120, cwd=tmp_path
     )
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"before": False, "after": True}
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "before": [],
+        "embedding": ["numpy"],
+        "pattern": ["numpy", "re2"],
+    }
 
 
 def test_serve_flags_choose_the_store_and_describe_shows_it(tmp_path: Path) -> None:

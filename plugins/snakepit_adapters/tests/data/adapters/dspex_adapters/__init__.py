@@ -1,0 +1,3 @@
+"""A DSPex-shaped adapter package (interface of DSPex's dspex_adapters, no DSPy)."""
+
+IMPORTED = True

@@ -1,0 +1,3 @@
+from snakepit_bridge.adapters.showcase.showcase_adapter import ShowcaseAdapter
+
+__all__ = ["ShowcaseAdapter"]

@@ -1,0 +1,3 @@
+from snakepit_bridge.adapters.enhanced import EnhancedBridge
+
+__all__ = ["EnhancedBridge"]
