@@ -295,7 +295,6 @@ def load_plugins(args: argparse.Namespace, *, log_failures: bool = True) -> Plug
     from snakepit_host import _startup
     from snakepit_host._plugin_manager import PluginManager, parse_name_list
 
-    _startup.mark("imports")
     allow_from = "--plugins" if args.plugins is not None else "$SNAKEPIT_PLUGINS"
     allow = parse_name_list(args.plugins if args.plugins is not None else os.environ.get("SNAKEPIT_PLUGINS"))
     deny_env = parse_name_list(os.environ.get("SNAKEPIT_DISABLE_PLUGINS")) or []
@@ -704,6 +703,10 @@ def _run(argv: list[str]) -> int:
     from snakepit_host._plugin_manager import PluginLoadError
 
     configure_logging(_log_level(args, command), log_format)
+    if args.command == "serve":
+        import snakepit_host._worker  # noqa: F401  (gRPC and the server, the timeline's "imports")
+
+        _startup.mark("imports")
 
     if args.command == "call" and not args.local:
         return cmd_call(args, None)
