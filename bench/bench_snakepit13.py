@@ -496,8 +496,8 @@ HEADERS = (
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 rounds of 300 calls (smoke use; figures are rough)")
-    parser.add_argument("--repeat", type=int, default=None, help="rounds per shape (default 5; quick 2)")
-    parser.add_argument("--calls", type=int, default=None, help="calls per shape, kind and round (default 2000)")
+    parser.add_argument("--repeat", type=int, default=None, help="rounds per shape (default 9; quick 2)")
+    parser.add_argument("--calls", type=int, default=None, help="calls per shape, kind and round (default 1000)")
     parser.add_argument("--warmup", type=int, default=None, help="unmeasured calls first (default 200; quick 50)")
     parser.add_argument("--workers", type=int, default=2, help="pool size of each kind (default 2)")
     parser.add_argument(
@@ -506,8 +506,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--markdown", action="store_true", help="also print a markdown table for the README")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON goes")
     args = parser.parse_args(argv)
-    args.repeat = args.repeat or (2 if args.quick else 5)
-    args.calls = args.calls or (300 if args.quick else 2000)
+    args.repeat = args.repeat or (2 if args.quick else 9)  # many short rounds: the machine's drift hits all alike
+    args.calls = args.calls or (300 if args.quick else 1000)
     args.warmup = args.warmup if args.warmup is not None else (50 if args.quick else 200)
     args.shapes = [s for s in SHAPES if s in args.shape] if args.shape else list(SHAPES)
     return args
