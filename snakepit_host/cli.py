@@ -96,7 +96,19 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="largest message sent or received (default 100 MiB, or $SNAKEPIT_MAX_MESSAGE_BYTES)",
     )
-    net.add_argument("--max-workers", type=int, default=16, help="threads serving calls (default 16)")
+    net.add_argument(
+        "--max-workers",
+        type=int,
+        default=16,
+        help="most calls running at once; more are refused with RESOURCE_EXHAUSTED (default 16). "
+        "Ping, Heartbeat and health checks have threads of their own",
+    )
+    net.add_argument(
+        "--max-streams",
+        type=int,
+        default=64,
+        help="most streams open at once (streaming tools, WatchVariables, StreamTelemetry; default 64)",
+    )
     net.add_argument("--thread-safety-check", action="store_true", help=argparse.SUPPRESS)
 
     run = parser.add_argument_group("calls and sessions")
@@ -273,6 +285,7 @@ def host_config(args: argparse.Namespace, plugin_options: list[str]) -> HostConf
         bind_host=args.bind_host,
         port=DEFAULT_PORT if args.port is None else args.port,
         max_workers=max(1, args.max_workers),
+        max_streams=max(1, args.max_streams),
         session_ttl=args.session_ttl,
         max_sessions=args.max_sessions,
         call_timeout=args.call_timeout,
@@ -328,7 +341,7 @@ def cmd_serve(args: argparse.Namespace, unknown: list[str], plugins: PluginManag
             host,
             ready_file=args.ready_file or os.environ.get("SNAKEPIT_READY_FILE") or None,
             heartbeat=heartbeat,
-            watch_parent=args.exit_with_parent,
+            parent=args.parent_pid if args.exit_with_parent else None,
         )
     except PortInUse as exc:
         log.error("%s", exc)
@@ -486,6 +499,7 @@ def cmd_install_launcher(directory: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    parent = os.getppid()  # first: a parent that dies while plugins load must still be noticed (serve)
     from snakepit_host._worker import configure_logging
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -521,6 +535,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             plugin_options = plugins.add_options(parsers["serve"])
             args, unknown = parser.parse_known_args(argv)
+            args.parent_pid = parent
             return cmd_serve(args, unknown, plugins, plugin_options)
         if args.command == "plugins":
             return cmd_plugins(args, plugins)
