@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextvars
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
@@ -64,22 +65,26 @@ class Lane:
     def __init__(self, name: str, limit: int | None = None, refusal: str = "") -> None:
         self.name = name
         self.limit = limit
-        self.admitted = 0
+        self._places = deque(range(limit)) if limit is not None else None
+        """Free places: taking one is ``pop()``, giving it back ``append()`` (atomic, no lock to contend)."""
         self._refusal = refusal
-        self._lock = threading.Lock()
         self._holding = threading.local()
         threads = CONTROL_THREADS if limit is None else limit + SPARE_THREADS
         self.executor = _LaneExecutor(self, threads)
 
+    @property
+    def admitted(self) -> int:
+        """RPCs holding a place now."""
+        return 0 if self._places is None else (self.limit or 0) - len(self._places)
+
     def admit(self) -> bool:
         """Take a place for the RPC starting on this thread; False when the lane is full."""
-        if self.limit is None:
+        if self._places is None:
             return True
-        with self._lock:
-            if self.admitted >= self.limit:
-                return False
-            self.admitted += 1
-        self._holding.place = True
+        try:
+            self._holding.place = self._places.pop()
+        except IndexError:
+            return False
         return True
 
     def refusal(self) -> str:
@@ -90,10 +95,10 @@ class Lane:
         try:
             return fn(*args, **kwargs)
         finally:
-            if getattr(self._holding, "place", False):
-                self._holding.place = False
-                with self._lock:
-                    self.admitted -= 1
+            place = getattr(self._holding, "place", None)
+            if place is not None and self._places is not None:
+                self._holding.place = None
+                self._places.append(place)
 
     def behavior(self, behavior: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[..., Any]:
         """``behavior`` run on this lane's threads, refused when the lane is full, with its deadline recorded."""
