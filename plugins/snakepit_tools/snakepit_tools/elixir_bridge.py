@@ -26,7 +26,17 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from snakepit_host import EncodeError, InvalidArgument, SnakepitError, Tool, Unavailable, check_name, codec, span
+from snakepit_host import (
+    EncodeError,
+    InvalidArgument,
+    SnakepitError,
+    Tool,
+    Unavailable,
+    check_name,
+    codec,
+    describe_exception,
+    span,
+)
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -190,13 +200,11 @@ class ToolBridge:
         from snakepit_host.proto import snakepit_bridge_pb2 as pb
 
         try:
-            elixir.ensure_session(session_id)
             registrations = self.registrations()
             if registrations:
                 request = pb.RegisterToolsRequest(session_id=session_id, tools=registrations, worker_id=self.worker_id)
-                response = elixir.call("RegisterTools", request)
-                # 0.13 refuses a batch that repeats a name it has (we announced before): already done.
-                if not response.success and "duplicate_tool" not in response.error_message:
+                response = elixir.call_in_session(session_id, "RegisterTools", request, refused=_refused_tools)
+                if _refused_tools(response):
                     raise Unavailable(f"Elixir refused RegisterTools: {response.error_message or 'no reason given'}")
             self.counts["announced_sessions"] += 1
         except SnakepitError as exc:
@@ -236,10 +244,8 @@ class ToolBridge:
                 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 
                 try:
-                    elixir.ensure_session(session.id)
-                    response = elixir.call(
-                        "GetExposedElixirTools", pb.GetExposedElixirToolsRequest(session_id=session.id)
-                    )
+                    request = pb.GetExposedElixirToolsRequest(session_id=session.id)
+                    response = elixir.call_in_session(session.id, "GetExposedElixirTools", request)
                 except SnakepitError as exc:
                     self.counts["elixir_tool_failures"] += 1
                     self.counts["last_elixir_error"] = str(exc)
@@ -263,6 +269,11 @@ class ToolBridge:
         if name in self.host.registry.commands:
             log.warning("Elixir tool '%s' is shadowed by a Python command of the same name", name)
             return None
+        try:
+            parameters = spec_schema(spec)
+        except Exception as exc:  # the spec is Elixir's data: one unreadable tool must not hide the others
+            log.warning("ignoring Elixir tool '%s': its parameters cannot be read: %s", name, describe_exception(exc))
+            return None
         call = ElixirToolCall(self, name)
         metadata = {str(k): str(v) for k, v in spec.metadata.items()}
         metadata["supports_streaming"] = "true" if spec.supports_streaming else "false"
@@ -271,7 +282,7 @@ class ToolBridge:
             owner=OWNER,
             target=call,
             description=spec.description,
-            parameters=spec_schema(spec),
+            parameters=parameters,
             streaming=False,
             metadata=metadata,
             language="elixir",
@@ -293,7 +304,6 @@ class ToolBridge:
                 request.parameters[key].CopyFrom(codec.encode_json_any(value))
             except EncodeError as exc:
                 raise InvalidArgument(f"Elixir tool '{tool_name}': parameter '{key}' cannot be sent: {exc}") from None
-        elixir.ensure_session(session_id)
         if timeout is None:
             timeout = self.host.option("tools_elixir_timeout")
         with span(
@@ -301,7 +311,9 @@ class ToolBridge:
             {"snakepit.tool": tool_name, "snakepit.session_id": session_id},
             kind="client",
         ):
-            response = elixir.call("ExecuteElixirTool", request, timeout=timeout or DEFAULT_ELIXIR_TIMEOUT)
+            response = elixir.call_in_session(
+                session_id, "ExecuteElixirTool", request, timeout=timeout or DEFAULT_ELIXIR_TIMEOUT, refused=_failed
+            )
         if not response.success:
             raise ElixirToolError(response.error_message or f"Elixir tool '{tool_name}' failed without a message")
         value = codec.decode_any(response.result, lenient_text=True) if response.HasField("result") else None
@@ -327,6 +339,15 @@ class ElixirToolCall:
                 f"binary parameter(s) {', '.join(sorted(ctx.binary))} cannot be forwarded"
             )
         return self.bridge.call_elixir(ctx.session_id, self.name, params, ctx.time_remaining())
+
+
+def _refused_tools(response: pb.RegisterToolsResponse) -> bool:
+    # 0.13 refuses a batch that repeats a name it has (we announced before): that is done, not refused.
+    return not response.success and "duplicate_tool" not in response.error_message
+
+
+def _failed(response: pb.ExecuteElixirToolResponse) -> bool:
+    return not response.success
 
 
 def _replace_proxies(session: Session, old: Mapping[str, Tool], new: Mapping[str, Tool]) -> None:

@@ -42,7 +42,6 @@ STORE_KIND = "variable_stores"
 """The registry kind of ``register_variable_stores``' entries."""
 
 
-
 def runtime_for(host: Host) -> VariablesRuntime:
     """The host's variables runtime (one per host; tests run several hosts in one process)."""
     return host.state(STATE_KEY, lambda: VariablesRuntime(host))
@@ -185,7 +184,6 @@ class VariablesRuntime:
             "history_limit": self.history_limit,
         }
         return store
-
 
     def _auto(self) -> tuple[str, str]:
         """elixir when the Elixir side serves the variable RPCs (Snakepit 0.4.x); else sqlite in a pool; else memory."""
