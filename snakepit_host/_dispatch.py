@@ -2,7 +2,10 @@
 
 Synchronous handlers run inline on the gRPC worker thread (the fast path);
 only when a timeout applies do they move to a helper thread so the caller
-can be answered on time. ``async def`` handlers and async generators run on
+can be answered on time (at the timeout, or at the caller's deadline when
+that comes first). The caller's deadline alone moves nothing: gRPC answers
+the caller at its deadline anyway, and the handler sees it in
+``ctx.cancelled`` and ``ctx.time_remaining()``. ``async def`` handlers and async generators run on
 the shared background loop and are cancelled on timeout or when the client
 goes away. A thread cannot be killed, so a synchronous handler that
 overruns its timeout keeps its helper thread until it returns; the caller
@@ -56,14 +59,19 @@ def call_unary(
     if timeout is None:
         result = command.invoke(ctx, params)
     else:
-        # In a copy of this thread's context: the handler's log lines and spans stay the call's.
+        # In a copy of this thread's context: the handler's log lines and spans stay the call's, and its
+        # deadline bounds what it asks Elixir.
         future = _pool().submit(contextvars.copy_context().run, _invoke_unless_cancelled, command, ctx, params)
+        remaining = ctx.time_remaining()
+        wait = timeout if remaining is None else min(timeout, remaining)
         try:
-            result = future.result(timeout)
+            result = future.result(wait)
         except concurrent.futures.TimeoutError:
             # Not started yet (all helper threads busy)? Then it never will be.
             future.cancel()
             ctx.cancel()
+            if wait < timeout:
+                raise DeadlineExceeded(f"{command.name} was abandoned: its caller's deadline passed") from None
             raise DeadlineExceeded(f"{command.name} timed out after {timeout:g} s") from None
     if type(result) in PLAIN_TYPES:
         return result

@@ -10,6 +10,7 @@ callbacks run, so plugins can re-announce what they registered there.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any
 import grpc
 
 from snakepit_host import _errors as errors
+from snakepit_host._lanes import remaining_for
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_host.proto import snakepit_bridge_pb2_grpc as pb_grpc
 
@@ -51,7 +53,9 @@ class ElixirClient:
         self._channel: grpc.Channel | None = None
         self._stub: pb_grpc.BridgeServiceStub | None = None
         self._lock = threading.Lock()
-        self._sessions: set[str] = set()
+        self._sessions: dict[str, int] = {}
+        """Sessions initialised on Elixir since it last started, each with the serial of its initialisation."""
+        self._serials = itertools.count(1)
         self._reconnect_callbacks: list[Callable[[], None]] = []
         self._was_ready = False
         self._lost = False
@@ -80,11 +84,7 @@ class ElixirClient:
             if self._lost:
                 self._lost = False
                 log.info("Elixir at %s is reachable again", self.address)
-                with self._lock:
-                    self._sessions.clear()
-                    callbacks = list(self._reconnect_callbacks)
-                for callback in callbacks:
-                    threading.Thread(target=_run_quietly, args=(callback,), daemon=True).start()
+                self._start_over()
             self._was_ready = True
         elif state in _LOST_STATES and self._was_ready and not self._lost:
             # A restarted Elixir closes the connection (READY -> IDLE) and has
@@ -94,18 +94,40 @@ class ElixirClient:
             with self._lock:
                 self._sessions.clear()
 
+    def _start_over(self) -> None:
+        """Elixir restarted and has forgotten everything: forget its sessions here, run the reconnect callbacks."""
+        with self._lock:
+            self._sessions.clear()
+            callbacks = list(self._reconnect_callbacks)
+        for callback in callbacks:
+            threading.Thread(target=_run_quietly, args=(callback,), daemon=True).start()
+
     def on_reconnect(self, callback: Callable[[], None]) -> None:
-        """Run ``callback`` (in a thread) each time Elixir is reachable again after a loss."""
+        """Run ``callback`` (in a thread) each time Elixir is found to have restarted.
+
+        That is when it is reachable again after a loss, or when a call finds
+        that it forgot a session initialised there (the channel may not notice
+        a quick restart at all: it can be READY again before anyone looks).
+        """
         with self._lock:
             self._reconnect_callbacks.append(callback)
 
     def call(self, method: str, request: Any, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
-        """Call a BridgeService method on Elixir; gRPC failures become SnakepitErrors."""
+        """Call a BridgeService method on Elixir; gRPC failures become SnakepitErrors.
+
+        Made while serving an RPC, the call waits no longer than that RPC's
+        caller does (:data:`snakepit_host._lanes.call_deadline`).
+        """
+        timeout, callers_deadline = remaining_for(timeout)
         try:
             response = getattr(self.stub, method)(request, timeout=timeout)
         except grpc.RpcError as exc:
             code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
             details = exc.details() if hasattr(exc, "details") else str(exc)
+            if code is grpc.StatusCode.DEADLINE_EXCEEDED and callers_deadline:
+                raise errors.DeadlineExceeded(
+                    f"the caller's deadline passed while waiting for Elixir at {self.address} ({method})"
+                ) from None
             if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                 self._lost = self._lost or self._was_ready
                 self.last_error = f"{code.name}: {details}"
@@ -117,10 +139,15 @@ class ElixirClient:
         self.last_error = None
         return response
 
-    def ensure_session(self, session_id: str) -> None:
-        """Make sure Elixir's session store has this session (once per session and connection)."""
-        if session_id in self._sessions:
-            return
+    def ensure_session(self, session_id: str) -> int:
+        """Make sure Elixir's session store has this session (once per session and Elixir start).
+
+        Returns the serial of that initialisation: it changes when Elixir is
+        found to have restarted and the session is initialised again.
+        """
+        serial = self._sessions.get(session_id)
+        if serial is not None:
+            return serial
         try:
             response = self.call("InitializeSession", pb.InitializeSessionRequest(session_id=session_id))
         except errors.AlreadyExists:
@@ -131,7 +158,62 @@ class ElixirClient:
                     f"Elixir refused session '{session_id}': {response.error_message or 'no reason given'}"
                 )
         with self._lock:
-            self._sessions.add(session_id)
+            return self._sessions.setdefault(session_id, next(self._serials))
+
+    def call_in_session(
+        self,
+        session_id: str,
+        method: str,
+        request: Any,
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        refused: Callable[[Any], bool] | None = None,
+    ) -> Any:
+        """:meth:`call` for a session Elixir must know, initialised there first if needed.
+
+        The host hears of an Elixir restart from the channel, a moment later
+        than a call can already reach the new Elixir (or never, when the
+        channel is READY again before anyone looks), and the new Elixir has
+        forgotten every session. So when the answer is NOT_FOUND, or one
+        ``refused`` says is a refusal (``success=false``), and either the
+        restart was noticed meanwhile (the session's initialisation changed)
+        or Elixir confirms it no longer has the session (GetSession), the
+        session is initialised again and the call made once more: Elixir ran
+        nothing in a session it did not have.
+        """
+        serial = self.ensure_session(session_id)
+        try:
+            response = self.call(method, request, timeout)
+        except errors.NotFound:
+            if not self._lost_session(session_id, serial):
+                raise
+        else:
+            if refused is None or not refused(response) or not self._lost_session(session_id, serial):
+                return response
+        self.ensure_session(session_id)
+        return self.call(method, request, timeout)
+
+    def _lost_session(self, session_id: str, serial: int) -> bool:
+        return self._sessions.get(session_id) != serial or self._forgot(session_id)
+
+    def _forgot(self, session_id: str) -> bool:
+        """True when Elixir answers that it has no such session: it restarted, so start over (:meth:`_start_over`)."""
+        try:
+            self.call("GetSession", pb.GetSessionRequest(session_id=session_id))
+        except errors.NotFound:
+            log.info(
+                "Elixir at %s no longer knows session %r: it restarted; initialising again", self.address, session_id
+            )
+            self._start_over()
+            return True
+        except errors.SnakepitError:
+            pass  # unreachable, or GetSession unanswered: the first answer stands
+        return False
+
+    def forget_session(self, session_id: str) -> None:
+        """The host closed this session: a later one of the same id is initialised on Elixir again."""
+        with self._lock:
+            self._sessions.pop(session_id, None)
 
     def ping(self, timeout: float = 1.0) -> bool:
         """True when Elixir answers a Ping within ``timeout`` seconds."""

@@ -20,6 +20,7 @@ from snakepit_host._context import SessionContext
 from snakepit_host._dispatch import call_unary, effective_timeout, stream_items
 from snakepit_host._errors import InvalidArgument, NotFound
 from snakepit_host._host_config import HostConfig
+from snakepit_host._names import MAX_NAME_BYTES
 from snakepit_host._parameters import ROUTING_PARAMETERS
 from snakepit_host._plugin_state import PluginState
 from snakepit_host._registry import Tool
@@ -73,6 +74,8 @@ class Host(PluginState):
         """The session Elixir initialised for this worker (0.13.x), used for heartbeats."""
         self.started_at = time.time()
         self.stop_reason: str | None = None
+        self.shutdown_deadline = float("inf")
+        """``time.monotonic()`` by which a stopping host is done: the stop request plus the grace period."""
         self._stopping = threading.Event()
         self._resolvable = plugins.has_impls("resolve_command")
         self._elixir: ElixirClient | None = None
@@ -127,6 +130,7 @@ class Host(PluginState):
         """Ask the serving loop to stop (signal handlers, parent watch, heartbeat loss)."""
         if not self._stopping.is_set():
             self.stop_reason = reason
+            self.shutdown_deadline = time.monotonic() + self.config.shutdown_grace
             log.info("shutting down: %s", reason)
             self._stopping.set()
 
@@ -140,6 +144,8 @@ class Host(PluginState):
 
     def _session_closed(self, session: Session, reason: str) -> None:
         self.plugins.call_lifecycle("session_closed", self.loop, session=session, reason=reason, host=self)
+        if self._elixir is not None:
+            self._elixir.forget_session(session.id)
 
     def started(self) -> None:
         self.observers = self._start_observers()
@@ -193,6 +199,10 @@ class Host(PluginState):
         command = self.registry.commands.get(name)
         if command is not None:
             return command
+        if len(name) > MAX_NAME_BYTES:  # no name this long can be registered: nothing to search for
+            raise NotFound(
+                f"unknown command '{name[:40]}...' ({len(name):,} characters; names are at most {MAX_NAME_BYTES} bytes)"
+            )
         session = self.sessions.get(session_id)
         command = session.lookup(name) if session is not None else None
         notes: list[str] = []
@@ -286,14 +296,23 @@ class Host(PluginState):
         binary: Mapping[str, bytes | TypedBuffer] | None = None,
         deadline: float | None = None,
         is_active: Callable[[], bool] | None = None,
+        on_cancel: Callable[[Callable[[], None]], object] | None = None,
     ) -> Generator[Any, None, None]:
-        """Run a command and yield its items; the session is held until iteration ends."""
+        """Run a command and yield its items; the session is held until iteration ends.
+
+        ``on_cancel`` registers a callback for when the caller goes away (gRPC's
+        ``add_callback``): the session is released then, even while a synchronous
+        generator is still blocked and cannot be closed.
+        """
         command, ctx, params = self._begin(name, params, session_id, metadata, binary, deadline, is_active, True)
+        release = self.sessions.release_once(ctx.session)
+        if on_cancel is not None:
+            on_cancel(release)
         try:
             timeout = effective_timeout(command, self.config.call_timeout)
             yield from stream_items(command, ctx, params, self.loop, timeout)
         finally:
-            self.sessions.release(ctx.session)
+            release()
 
     # ------------------------------------------------------------ introspection
 
@@ -344,6 +363,8 @@ class Host(PluginState):
                 "elixir_address": self.config.elixir_address,
                 "limits": {
                     "max_message_bytes": self.config.max_message_bytes,
+                    "max_calls": self.config.max_workers,
+                    "max_streams": self.config.max_streams,
                     "session_ttl_seconds": self.config.session_ttl,
                     "max_sessions": self.config.max_sessions,
                     "call_timeout_seconds": self.config.call_timeout,

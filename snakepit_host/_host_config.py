@@ -16,6 +16,9 @@ class HostConfig:
     bind_host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     max_workers: int = 16
+    """Most unary calls running at once; more are refused with RESOURCE_EXHAUSTED."""
+    max_streams: int = 64
+    """Most streams (ExecuteStreamingTool, WatchVariables, StreamTelemetry...) open at once."""
     max_message_bytes: int = 100 * MiB
     session_ttl: float = 3600.0
     max_sessions: int = 10_000

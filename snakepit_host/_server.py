@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent import futures
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -32,6 +32,7 @@ from snakepit_host._errors import (
     describe_exception,
     status_of,
 )
+from snakepit_host._lanes import NO_DEADLINE, Lanes
 from snakepit_host._telemetry import Measurement, TelemetryHub
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_host.proto import snakepit_bridge_pb2_grpc as pb_grpc
@@ -149,7 +150,7 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
             "session_id": request.session_id,
             "metadata": dict(request.metadata),
             "binary": binary,
-            "deadline": None if remaining is None else time.monotonic() + remaining,
+            "deadline": None if remaining is None or remaining >= NO_DEADLINE else time.monotonic() + remaining,
             "is_active": context.is_active,
         }
 
@@ -224,7 +225,8 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
         expected = isinstance(exc, SnakepitError)
         level = logging.INFO if expected else logging.WARNING
         if log.isEnabledFor(level):
-            log.log(level, "%s failed: %s", name[:200], message, exc_info=log.isEnabledFor(logging.DEBUG))
+            details = status_details(message)
+            log.log(level, "%s failed: %s", name[:200], details, exc_info=log.isEnabledFor(logging.DEBUG))
 
     def ExecuteStreamingTool(
         self, request: pb.ExecuteToolRequest, context: grpc.ServicerContext
@@ -233,7 +235,9 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
         with CallScope(self.host, "ExecuteStreamingTool", request, context) as call:
             try:
                 call.params = params = codec.decode_parameters(request.parameters, request.binary_parameters)
-                items = self.host.stream(name, params, **self._call_inputs(request, context))
+                items = self.host.stream(
+                    name, params, on_cancel=context.add_callback, **self._call_inputs(request, context)
+                )
                 first = next(items)
             except StopIteration:
                 yield pb.ToolChunk(chunk_id=f"{name}-1", is_final=True)
@@ -242,7 +246,7 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
                 call.error = exc
                 message = describe_exception(exc)
                 self._log_failure(name, exc, message)
-                context.abort(_status_code(status_of(exc)), message)
+                context.abort(_status_code(status_of(exc)), status_details(message))
             try:
                 for chunk in _frame_stream(name, first, items, self):
                     call.chunk(chunk)
@@ -250,7 +254,7 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
             except VerbatimError as exc:  # the handler's own convention: abort, also mid-stream
                 call.error = exc
                 self._log_failure(name, exc, str(exc))
-                context.abort(_status_code(exc.status), str(exc))
+                context.abort(_status_code(exc.status), status_details(str(exc)))
             finally:
                 items.close()
 
@@ -315,10 +319,32 @@ def _abort_for(context: grpc.ServicerContext, exc: Exception, method: str, owner
     status = status_of(exc)
     message = describe_exception(exc)
     if not isinstance(exc, SnakepitError):
-        log.warning("plugin %s failed serving %s: %s", owner, method, message, exc_info=log.isEnabledFor(logging.DEBUG))
+        log.warning(
+            "plugin %s failed serving %s: %s",
+            owner,
+            method,
+            status_details(message),
+            exc_info=log.isEnabledFor(logging.DEBUG),
+        )
         if status == "INTERNAL":
             message = f"plugin '{owner}' failed serving {method}: {message}"
-    context.abort(_status_code(status), message)
+    context.abort(_status_code(status), status_details(message))
+
+
+MAX_STATUS_DETAILS_BYTES = 4096
+"""Longest status message sent: gRPC carries it in a header, and a header over 16 KiB
+(percent-encoding may triple the bytes) makes the client see RESOURCE_EXHAUSTED "Stream removed"
+instead of the status meant. Snakepit 0.13's structured JSON errors, with their stack trace,
+usually fit whole."""
+
+
+def status_details(message: str) -> str:
+    """``message`` cut to :data:`MAX_STATUS_DETAILS_BYTES`, saying how much was left out."""
+    data = message.encode()
+    if len(data) <= MAX_STATUS_DETAILS_BYTES:
+        return message
+    kept = data[:MAX_STATUS_DETAILS_BYTES].decode(errors="ignore")
+    return f"{kept}... ({len(data) - len(kept.encode())} more bytes)"
 
 
 def _plugin_method(method: str) -> Callable[..., Any]:
@@ -452,25 +478,31 @@ class _HandlerCollector:
 
     def __init__(self) -> None:
         self.handlers: list[grpc.GenericRpcHandler] = []
+        self.methods: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     def add_generic_rpc_handlers(self, handlers: tuple[grpc.GenericRpcHandler, ...]) -> None:
         self.handlers.extend(handlers)
 
     def add_registered_method_handlers(self, service: str, handlers: dict[str, Any]) -> None:
-        pass
+        self.methods.update(handlers)
 
 
 class LazyStandardServices(grpc.GenericRpcHandler):
     """grpc.health.v1 and server reflection (v1 and v1alpha), imported on their first call."""
 
-    def __init__(self) -> None:
+    def __init__(self, lanes: Lanes) -> None:
+        self._lanes = lanes
         self._health: Any = None
         self._health_handlers: list[grpc.GenericRpcHandler] | None = None
         self._reflection_handlers: list[grpc.GenericRpcHandler] | None = None
+        self._in_lanes: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
         self._serving = True
 
     def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler[Any, Any] | None:
         method = handler_call_details.method
+        known = self._in_lanes.get(method)
+        if known is not None:
+            return known
         if method.startswith("/grpc.health.v1.Health/"):
             handlers = self._health_handlers or self._load_health()
         elif method.startswith("/grpc.reflection."):
@@ -480,7 +512,9 @@ class LazyStandardServices(grpc.GenericRpcHandler):
         for handler in handlers:
             found = handler.service(handler_call_details)
             if found is not None:
-                return found
+                lane = self._lanes.for_method(method, found.response_streaming)
+                self._in_lanes[method] = lane.handler(found)
+                return self._in_lanes[method]
         return None
 
     def _load_health(self) -> list[grpc.GenericRpcHandler]:
@@ -511,7 +545,7 @@ class LazyStandardServices(grpc.GenericRpcHandler):
 
 
 class BridgeServer:
-    """A gRPC server serving one host."""
+    """A gRPC server serving one host, each RPC in its lane (:mod:`snakepit_host._lanes`)."""
 
     def __init__(self, host: Host) -> None:
         from snakepit_host._log_records import stamp_records
@@ -524,10 +558,17 @@ class BridgeServer:
             ("grpc.max_receive_message_length", config.max_message_bytes),
             ("grpc.so_reuseport", 0),  # a port in use must fail loudly, not be shared
         ]
-        self._executor = futures.ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="snakepit-rpc")
-        self.server = grpc.server(self._executor, options=options)
-        pb_grpc.add_BridgeServiceServicer_to_server(BridgeServicer(host), self.server)  # type: ignore[no-untyped-call]
-        self.standard = LazyStandardServices()
+        self.lanes = Lanes(max_calls=config.max_workers, max_streams=config.max_streams)
+        self.server = grpc.server(self.lanes.calls.executor, options=options)
+        collector = _HandlerCollector()
+        pb_grpc.add_BridgeServiceServicer_to_server(BridgeServicer(host), collector)  # type: ignore[no-untyped-call]
+        handlers = {
+            name: self.lanes.for_method(name, handler.response_streaming).handler(handler)
+            for name, handler in collector.methods.items()
+        }
+        self.server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
+        self.server.add_registered_method_handlers(SERVICE_NAME, handlers)
+        self.standard = LazyStandardServices(self.lanes)
         self.server.add_generic_rpc_handlers((self.standard,))
         self.port: int | None = None
 
@@ -550,8 +591,8 @@ class BridgeServer:
         self.server.start()
         return port
 
-    def stop(self, grace: float) -> None:
-        """Refuse new calls, give running ones ``grace`` seconds, then cancel the rest."""
+    def stop_accepting(self, grace: float) -> threading.Event:
+        """Refuse new calls now; running ones are cancelled after ``grace`` seconds. Set once all have ended."""
         self.standard.not_serving()
-        self.server.stop(grace).wait(grace + 1.0)
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        event: threading.Event = self.server.stop(grace)
+        return event

@@ -250,6 +250,22 @@ class SessionStore:
             if self._sessions.get(session.id) is session:
                 self._sessions.move_to_end(session.id)
 
+    def release_once(self, session: Session) -> Callable[[], None]:
+        """:meth:`release` as a callable that acts the first time only.
+
+        A stream's end and its cancellation both call it, perhaps at once from two threads.
+        """
+        held = [session]
+
+        def release() -> None:
+            try:
+                first = held.pop()  # atomic: of two threads calling at once, one gets the session
+            except IndexError:
+                return
+            self.release(first)
+
+        return release
+
     def close(self, session_id: str, reason: str = "cleanup") -> Session | None:
         with self._lock:
             session = self._sessions.pop(session_id, None)

@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -96,9 +97,16 @@ def join_process_group() -> None:
             pass  # already a group leader
 
 
-def _watch_parent(host: Host) -> None:
-    parent = os.getppid()
+def _watch_parent(host: Host, parent: int) -> None:
+    """Stop when ``parent`` (read when the process started) is no longer this process's parent.
+
+    Checked once at once: a parent that died while the host was starting
+    (loading plugins takes a while) must not leave a worker behind.
+    """
     if parent <= 1:
+        return  # started by init, or by a parent already gone before anything could read it
+    if os.getppid() != parent:
+        host.request_shutdown(f"parent process {parent} exited while the host was starting")
         return
 
     def run() -> None:
@@ -108,6 +116,31 @@ def _watch_parent(host: Host) -> None:
                 return
 
     threading.Thread(target=run, name="snakepit-parent-watch", daemon=True).start()
+
+
+def warn_if_exposed(bind_host: str) -> None:
+    """Anything but loopback is reachable from other machines, and nothing checks who calls."""
+    if _is_loopback(bind_host):
+        return
+    log.warning(
+        "LISTENING ON %s, NOT ONLY ON THIS MACHINE: snakepit-host has no authentication and no encryption "
+        "(like Snakepit's own worker), so anyone who can reach this port can run every command and tool of "
+        "this worker and read and change its variables. Bind 127.0.0.1 (the default) unless every machine "
+        "that can reach the port is trusted; see docs/snakepit.md, 'Trust model'.",
+        bind_host,
+    )
+
+
+def _is_loopback(bind_host: str) -> bool:
+    host = bind_host.strip("[]")
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return True
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve to any address
 
 
 def _heartbeat_loop(host: Host, config: HeartbeatConfig) -> None:
@@ -147,13 +180,20 @@ def serve(
     *,
     ready_file: str | None = None,
     heartbeat: HeartbeatConfig | None = None,
-    watch_parent: bool = True,
+    parent: int | None = None,
     handle_signals: bool = True,
 ) -> BridgeServer:
-    """Bind, start, announce readiness, and block until asked to stop; then drain and stop."""
+    """Bind, start, announce readiness, and block until asked to stop; then drain and stop.
+
+    With ``parent`` (the parent's pid, read as the process started), the
+    host stops when that process exits. Once stopping, the process exits
+    within :data:`EXIT_MARGIN` seconds after the grace period, whatever its
+    threads are doing (:func:`_exit_by`).
+    """
     server = BridgeServer(host)
     port = server.bind()
     _startup.mark("server bound")
+    warn_if_exposed(host.config.bind_host)
     server.start()
     _startup.mark("server started")
     host.started()
@@ -161,25 +201,63 @@ def serve(
     if handle_signals:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda number, frame: host.request_shutdown(signal.Signals(number).name))
-    announce_ready(port, ready_file)
-    _startup.mark("ready")
-    _startup.resume_gc()
-    quiet_stdout()
-    log.info("snakepit-host %s serving on %s (pid %d)", host.version, host.address, os.getpid())
-    if watch_parent:
-        _watch_parent(host)
+    if parent is not None:
+        _watch_parent(host, parent)
+    if not host.stopping:  # the parent may be gone already: nobody would read the line
+        announce_ready(port, ready_file)
+        _startup.mark("ready")
+        _startup.resume_gc()
+        quiet_stdout()
+        log.info("snakepit-host %s serving on %s (pid %d)", host.version, host.address, os.getpid())
     if heartbeat is not None:
         _heartbeat_loop(host, heartbeat)
     while not host.wait_for_shutdown(1.0):
         pass
+    _exit_by(host.shutdown_deadline + EXIT_MARGIN, server)
     shutdown(host, server)
     return server
 
 
+EXIT_MARGIN = 0.2
+"""Seconds past the grace period by which a stopping process is gone (1.5 + 0.2 s: inside Snakepit 0.4.1's 2 s)."""
+
+
 def shutdown(host: Host, server: BridgeServer) -> None:
-    """Drain: plugins hear ``host_stopping``, running calls get the grace period."""
+    """Drain within the grace period, counted from the stop request.
+
+    New calls are refused at once; plugins hear ``host_stopping`` while the
+    running calls finish; calls still running when the grace period ends are
+    cancelled.
+    """
     host.request_shutdown(host.stop_reason or "stop requested")
+    stopped = server.stop_accepting(max(host.shutdown_deadline - time.monotonic(), 0.0))
     host.stopping_hooks()
-    server.stop(host.config.shutdown_grace)
+    stopped.wait(max(host.shutdown_deadline - time.monotonic(), 0.0) + 0.1)
+    server.lanes.shutdown()
     host.closed()
     log.info("snakepit-host stopped (%s)", host.stop_reason)
+
+
+def _exit_by(deadline: float, server: BridgeServer) -> None:
+    """End the process at ``deadline`` if a normal exit has not by then.
+
+    Python's exit waits for every non-daemon thread, and a handler that
+    ignores cancellation (``time.sleep(30)``) would keep the worker alive
+    until Snakepit kills it (0.4.1: 2 s after SIGTERM). Past the deadline
+    the process leaves without those threads, with exit status 0.
+    """
+
+    def run() -> None:
+        time.sleep(max(deadline - time.monotonic(), 0.0))
+        log.warning(
+            "exiting at the end of the grace period with %d call(s) and %d stream(s) still running "
+            "(handlers that did not return)",
+            server.lanes.calls.admitted,
+            server.lanes.streams.admitted,
+        )
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+    threading.Thread(target=run, name="snakepit-exit-deadline", daemon=True).start()

@@ -137,7 +137,19 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="largest message sent or received (default 100 MiB, or $SNAKEPIT_MAX_MESSAGE_BYTES)",
     )
-    net.add_argument("--max-workers", type=int, default=16, help="threads serving calls (default 16)")
+    net.add_argument(
+        "--max-workers",
+        type=int,
+        default=16,
+        help="most calls running at once; more are refused with RESOURCE_EXHAUSTED (default 16). "
+        "Ping, Heartbeat and health checks have threads of their own",
+    )
+    net.add_argument(
+        "--max-streams",
+        type=int,
+        default=64,
+        help="most streams open at once (streaming tools, WatchVariables, StreamTelemetry; default 64)",
+    )
     net.add_argument("--thread-safety-check", action="store_true", help=argparse.SUPPRESS)
 
     run = parser.add_argument_group("calls and sessions")
@@ -350,6 +362,7 @@ def host_config(args: argparse.Namespace, plugin_options: list[str]) -> HostConf
         bind_host=args.bind_host,
         port=DEFAULT_PORT if args.port is None else args.port,
         max_workers=max(1, args.max_workers),
+        max_streams=max(1, args.max_streams),
         session_ttl=args.session_ttl,
         max_sessions=args.max_sessions,
         call_timeout=args.call_timeout,
@@ -414,7 +427,7 @@ def cmd_serve(
             host,
             ready_file=args.ready_file or os.environ.get("SNAKEPIT_READY_FILE") or None,
             heartbeat=heartbeat,
-            watch_parent=args.exit_with_parent,
+            parent=args.parent_pid if args.exit_with_parent else None,
         )
     except PortInUse as exc:
         log.error("%s", exc)
@@ -642,6 +655,7 @@ def cmd_install_launcher(directory: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run a sub-command; its status is the exit status. Nothing a user does ends in a traceback."""
+    parent = os.getppid()  # first: a parent that dies while plugins load must still be noticed (serve)
     from snakepit_host import _startup
 
     if argv is None:  # the command line (a test calling main(...) keeps its collector)
@@ -650,7 +664,7 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["serve", *argv]
     try:
-        status = _run(argv)
+        status = _run(argv, parent)
         sys.stdout.flush()  # a reader that left early shows up here at the latest
         return status
     except CliError as exc:
@@ -666,7 +680,7 @@ def main(argv: list[str] | None = None) -> int:
         _startup.resume_gc()
 
 
-def _run(argv: list[str]) -> int:
+def _run(argv: list[str], parent: int) -> int:
     if argv[0] not in SUBCOMMANDS and not argv[0].startswith("-"):
         from snakepit_host._names import did_you_mean
 
@@ -718,6 +732,7 @@ def _run(argv: list[str]) -> int:
         if args.command == "serve":
             plugin_options = plugins.add_options(command)
             args, unknown = parser.parse_known_args(argv)
+            args.parent_pid = parent
             _startup.mark("options")
             return cmd_serve(args, unknown, plugins, plugin_options, command)
         if args.command == "plugins":

@@ -215,6 +215,8 @@ def decode_any(any_message: AnyMessage, *, lenient_text: bool = False) -> Any:
         value = _decode_json(raw.decode())
     except ValueError as exc:  # includes UnicodeDecodeError
         return _decode_non_json(url, raw, exc, lenient_text)
+    except RecursionError:
+        raise DecodeError(f"value of type {url or '(no type)'} is JSON nested too deeply to decode") from None
     if url.startswith(SNAKEPIT_URL_PREFIX):
         return _snakepit_semantics(semantic_type(any_message), value)
     return value
@@ -228,7 +230,7 @@ def _snakepit_semantics(kind: str, value: Any) -> Any:
         # 0.4.x sends maps and mixed lists as JSON text inside a JSON string.
         try:
             inner = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return value
         if isinstance(inner, (dict, list)):
             return inner
@@ -250,22 +252,31 @@ def _decode_non_json(url: str, raw: bytes, error: ValueError, lenient_text: bool
 
 
 _NOT_UNPACKED = object()
+_WRAPPERS = frozenset(
+    {"DoubleValue", "FloatValue", "Int64Value", "UInt64Value", "Int32Value", "UInt32Value", "BoolValue", "StringValue"}
+).union({"BytesValue"})
+_STRUCTS = frozenset({"Struct", "Value", "ListValue"})
 
 
 def _unpack_wrapper(name: str, raw: bytes) -> Any:
-    """Read a genuinely packed wrapper/struct message (0.13.x ``call_elixir_tool`` sends these)."""
+    """Read a genuinely packed wrapper/struct message (0.13.x ``call_elixir_tool`` sends these).
+
+    Only the message types named above: the name comes from the wire, and
+    looking any other up on the protobuf modules would reach whatever they
+    hold (``__dir__``, their imports).
+    """
+    if name not in _WRAPPERS and name not in _STRUCTS:
+        return _NOT_UNPACKED
     from google.protobuf import json_format, struct_pb2, wrappers_pb2
     from google.protobuf.message import DecodeError as ProtobufDecodeError
 
-    cls = getattr(wrappers_pb2, name, None) or getattr(struct_pb2, name, None)
-    if cls is None:
-        return _NOT_UNPACKED
+    cls = getattr(wrappers_pb2 if name in _WRAPPERS else struct_pb2, name)
     message = cls()
     try:
         message.ParseFromString(raw)
     except ProtobufDecodeError:
         return _NOT_UNPACKED
-    if hasattr(message, "value") and cls.__module__ == wrappers_pb2.__name__:
+    if name in _WRAPPERS:
         return message.value
     return json_format.MessageToDict(message)
 
@@ -334,6 +345,8 @@ def to_json_bytes(value: Any) -> bytes:
         return to_json_bytes(_replace_non_finite(value))
     except TypeError as exc:
         raise EncodeError(f"result is not JSON-serializable: {exc}") from exc
+    except RecursionError:
+        raise EncodeError("result is nested too deeply to encode as JSON") from None
 
 
 def encode_any(value: Any) -> AnyMessage:

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from snakepit_host._sessions import Session
 
 PROJECT = "snakepit"
-HOOK_API_VERSION = (1, 1)
+HOOK_API_VERSION = (2, 0)
 """(major, minor) of this hook surface. Minor bumps add; only a major bump removes."""
 REGISTRATION_KIND_ATTRIBUTE = "snakepit_registration_kind"
 """Attribute :func:`registration_hookspec` sets on a spec: the kind of entries its hook registers."""
@@ -162,7 +162,7 @@ def register_call_observers(register: Registrar) -> None:
 
     :param register: registrar bound to this plugin.
 
-    .. versionadded:: 1.1
+    .. versionadded:: 2.0
     """
 
 
@@ -226,7 +226,7 @@ def serve_adapter(spec: str) -> object | None:
     :param spec: the ``--adapter`` value, e.g. ``"snakepit_bridge.adapters.showcase.ShowcaseAdapter"``.
     :returns: a plugin object, or ``None``.
 
-    .. versionadded:: 1.1
+    .. versionadded:: 2.0
     """
 
 
@@ -241,7 +241,7 @@ def stands_in_for() -> list[str] | None:
 
     :returns: adapter specs (``"package.module.Class"``), compared exactly; ``None`` for none.
 
-    .. versionadded:: 1.1
+    .. versionadded:: 2.0
     """
 
 
@@ -313,7 +313,7 @@ def register_options(register: OptionRegistrar) -> None:
 
     :param register: option registrar bound to this plugin.
 
-    .. versionadded:: 1.0
+    .. versionadded:: 2.0 (replaces ``add_arguments``)
     """
 
 

@@ -151,15 +151,22 @@ class SnakepitClient:
         metadata: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> Iterator[Any]:
-        """Decoded chunk payloads; the terminal chunk is consumed, an error chunk raises."""
+        """Decoded chunk payloads; the terminal chunk is consumed, an error chunk raises.
+
+        Closing the iterator early (``close()``, ``break``) cancels the call at once.
+        """
         request = self.request(name, params, session_id=session_id, binary=binary, metadata=metadata, stream=True)
-        for chunk in self.stub.ExecuteStreamingTool(request, timeout=timeout or self.timeout):
-            if chunk.metadata.get("error") == "true":
-                raise RemoteError(chunk.metadata.get("error_message", "stream failed"), chunk.metadata)
-            if chunk.data:
-                yield decode_chunk(chunk.data)
-            if chunk.is_final:
-                return
+        call = self.stub.ExecuteStreamingTool(request, timeout=timeout or self.timeout)
+        try:
+            for chunk in call:
+                if chunk.metadata.get("error") == "true":
+                    raise RemoteError(chunk.metadata.get("error_message", "stream failed"), chunk.metadata)
+                if chunk.data:
+                    yield decode_chunk(chunk.data)
+                if chunk.is_final:
+                    return
+        finally:
+            call.cancel()  # a no-op once the stream has ended
 
 
 def decode_chunk(data: bytes) -> Any:

@@ -30,11 +30,13 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf.any_pb2 import Any as AnyMessage
+from snakepit_variables.testing import watch_updates
 
-from snakepit_host.codec import SNAKEPIT_URL_PREFIX
+from snakepit_host.codec import SNAKEPIT_URL_PREFIX, STRING_VALUE_URL
 from snakepit_host.host_client import RemoteError, SnakepitClient
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_host.testing import RunningHost, running_host
+from snakepit_host.testing.elixir_standin import ElixirStandIn
 
 CANARY_MODULES = ("snakepit_canary_a", "snakepit_canary_b", "snakepit_canary_c")
 SIDE_EFFECT_MODULES = ("antigravity", "this")
@@ -513,3 +515,120 @@ def test_hostile_program_ids(client: SnakepitClient, canary: Canary) -> None:
 def test_describe_tool_does_not_echo_a_huge_name(client: SnakepitClient) -> None:
     error = refused(client, "describe_tool", {"name": HUGE})
     assert "is not a known tool" in error.message and len(error.message) < 1000
+
+
+# ---------------------------------------------------------------- issue 13: floods, type tricks, huge identifiers
+
+
+def test_a_20_mb_unknown_tool_name_is_refused_without_searching(client: SnakepitClient) -> None:
+    name = "x" * 20_000_000  # the "did you mean" search over it took seconds and ~380 MB
+    error = refused(client, name)
+    assert error.metadata["error_status"] == "NOT_FOUND"
+    assert "(20,000,000 characters; names are at most 64 bytes)" in error.message
+    assert "did you mean" not in error.message and len(error.message) < 200
+    with pytest.raises(grpc.RpcError) as caught:
+        list(client.stream(name[:1_000_000]))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
+    assert "names are at most 64 bytes" in caught.value.details()  # type: ignore[attr-defined]
+
+
+def test_a_watch_of_100k_patterns_is_refused(client: SnakepitClient) -> None:
+    session = "hostile-watch"
+    client.call("register_variable", {"name": "t1", "type": "integer", "value": 0}, session_id=session)
+    flood = pb.WatchVariablesRequest(session_id=session, variable_identifiers=[f"t{n}*" for n in range(100_000)])
+    error = rpc_refused(lambda request, timeout: next(client.stub.WatchVariables(request, timeout=timeout)), flood)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.details() == "a watch follows at most 1024 names or patterns, got 100,000"
+    long_pattern = pb.WatchVariablesRequest(session_id=session, variable_identifiers=["t" * 300 + "*"])
+    error = rpc_refused(
+        lambda request, timeout: next(client.stub.WatchVariables(request, timeout=timeout)), long_pattern
+    )
+    assert "is not a string of at most 256 characters" in error.details()
+    # Up to the limit is fine, and every write is matched against all 1,024 at once.
+    allowed = [f"t{n}*" for n in range(1023)] + ["t1"]
+    stream, updates = watch_updates(client.stub, session, allowed, include_initial=True)
+    try:
+        assert updates.get(timeout=10).variable.name == "t1"
+        client.call("set_variable", {"name": "t1", "value": 1}, session_id=session)
+        assert updates.get(timeout=10).variable.version == 1
+    finally:
+        stream.cancel()
+
+
+TYPE_URL_TRICKS = ["__dir__", "__class__", "__init__", "json_format", "descriptor", "Timestamp", "message"]
+
+
+def test_type_url_tricks_and_deep_json_are_invalid_arguments(client: SnakepitClient) -> None:
+    values = [
+        AnyMessage(type_url=f"type.googleapis.com/google.protobuf.{tail}", value=b"\x08\x01")
+        for tail in TYPE_URL_TRICKS
+    ]
+    deep = ("[" * 100_000 + "]" * 100_000).encode()
+    values += [AnyMessage(type_url=url, value=deep) for url in (SNAKEPIT_URL_PREFIX + "list", STRING_VALUE_URL)]
+    for value in values:
+        request = pb.ExecuteToolRequest(tool_name="echo", session_id=SESSION)
+        request.parameters["x"].CopyFrom(value)
+        response = client.stub.ExecuteTool(request, timeout=10)
+        assert not response.success and response.metadata["error_status"] == "INVALID_ARGUMENT", response
+        assert response.error_message.startswith("parameter 'x': value of type ")
+        register = pb.RegisterVariableRequest(session_id=SESSION, name="deep", type="json", initial_value=value)
+        assert rpc_refused(client.stub.RegisterVariable, register).code() == grpc.StatusCode.INVALID_ARGUMENT
+    constraints = pb.RegisterVariableRequest(
+        session_id=SESSION,
+        name="c",
+        type="float",
+        initial_value=AnyMessage(type_url=STRING_VALUE_URL, value=b"1"),
+        constraints_json=deep.decode(),
+    )
+    assert rpc_refused(client.stub.RegisterVariable, constraints).code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_huge_identifiers_in_variable_errors_keep_their_status(client: SnakepitClient) -> None:
+    client.stub.InitializeSession(pb.InitializeSessionRequest(session_id=SESSION), timeout=10)
+    get = pb.GetVariableRequest(session_id=SESSION, variable_identifier=HUGE)
+    error = rpc_refused(client.stub.GetVariable, get)  # was RESOURCE_EXHAUSTED "Stream removed"
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+    assert error.details().startswith("unknown variable 'nnnn") and error.details().endswith(" more bytes)")
+    assert len(error.details()) < 4200
+    batch = pb.BatchSetVariablesRequest(session_id=SESSION)
+    for n in range(20):
+        batch.updates[f"{n}{HUGE}"].CopyFrom(AnyMessage(type_url=STRING_VALUE_URL, value=b"1"))
+    error = rpc_refused(client.stub.SetVariables, batch)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and len(error.details()) < 4200
+
+
+def test_an_unreadable_elixir_tool_spec_hides_only_that_tool(elixir_standin: ElixirStandIn) -> None:
+    elixir_standin.expose_tool("good", lambda p: p["a"] * 2, parameters=[("a", "integer")])
+    for name in ("deep_rule", "odd_default"):
+        elixir_standin.expose_tool(name, lambda p: "ran", parameters=[("a", "integer")])
+    elixir_standin.exposed["deep_rule"][1].parameters[0].validation_json = "[" * 5000 + "]" * 5000
+    odd = AnyMessage(type_url="type.googleapis.com/google.protobuf.__dir__", value=b"\x00")
+    elixir_standin.exposed["odd_default"][1].parameters[0].default_value.CopyFrom(odd)
+    with running_host(entry_points=True, elixir_address=elixir_standin.address) as running:
+        client = running.client()
+        listed = client.call("list_tools", {"language": "elixir"}, session_id="s")["tools"]
+        assert sorted(t["name"] for t in listed) == ["good", "odd_default"]  # that default is dropped
+        assert "default" not in next(t for t in listed if t["name"] == "odd_default")["parameters"]["properties"]["a"]
+        assert client.call("good", {"a": 21}, session_id="s") == 42
+        assert client.call("odd_default", {"a": 1}, session_id="s") == "ran"
+        assert refused(client, "deep_rule", {"a": 1}, session_id="s").metadata["error_status"] == "NOT_FOUND"
+
+
+# ---------------------------------------------------------------- issue 13 item 5: exposure
+
+
+def test_binding_anything_but_loopback_warns_loudly() -> None:
+    from hostproc import HostProcess, python
+
+    warning = "NOT ONLY ON THIS MACHINE: snakepit-host has no authentication and no encryption"
+    for bind_host, warned in [("0.0.0.0", True), ("127.0.0.1", False)]:
+        host = HostProcess([python(), "-m", "snakepit_host", "serve", "--port", "0", "--host", bind_host])
+        try:
+            host.wait_ready()
+            host.process.terminate()
+            assert host.wait() == 0
+        finally:
+            if host.process.poll() is None:
+                host.process.kill()
+        assert (warning in host.stderr) is warned, (bind_host, host.stderr)
+        assert ("docs/snakepit.md, 'Trust model'" in host.stderr) is warned

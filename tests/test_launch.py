@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hostproc import GRPC_SERVER, ROOT, HostProcess, free_port, python
+from hostproc import GRPC_SERVER, ROOT, HostProcess, alive, free_port, python
 
 from snakepit_host.host_client import RemoteError, SnakepitClient
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
@@ -286,7 +286,7 @@ def test_exits_when_the_parent_dies(tmp_path: Path) -> None:
     time.sleep(1.0)  # let the host start and begin watching its parent
     parent.kill()
     parent.wait()
-    wait_until(lambda: not _alive(child_pid), timeout=4.0)
+    wait_until(lambda: not alive(child_pid), timeout=4.0)
 
 
 def test_dependent_heartbeat_loss_stops_the_host(spawn_host: Spawn, elixir: ElixirStandIn) -> None:
@@ -329,15 +329,6 @@ def test_install_launcher_runs_this_host_in_place_of_snakepits_server(spawn_host
         assert client.call("ping")["status"] == "ok"
     host.process.terminate()
     assert host.wait() == 0
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split()[2] != "Z"
 
 
 def test_a_dspex_pool_launched_by_snakepit_041_works_unchanged(spawn_host: Spawn) -> None:

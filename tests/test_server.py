@@ -347,7 +347,7 @@ def test_health(client: SnakepitClient) -> None:  # reflection: test_reflection.
 
 def test_describe_lists_everything(client: SnakepitClient) -> None:
     info = client.call("describe")
-    assert info["host"]["hook_api"] == "1.1"
+    assert info["host"]["hook_api"] == "2.0"
     names = {c["name"] for c in info["commands"]}
     assert {"ping", "echo", "describe", "count", "slow"} <= names
     slow = next(c for c in info["commands"] if c["name"] == "slow")

@@ -127,6 +127,15 @@ class ElixirStandIn(pb_grpc.BridgeServiceServicer):
             existed = self.sessions.pop(request.session_id, None) is not None
         return pb.CleanupSessionResponse(success=existed, resources_cleaned=int(existed))
 
+    def GetSession(self, request: pb.GetSessionRequest, context: grpc.ServicerContext) -> pb.GetSessionResponse:
+        self._record("GetSession", request)
+        with self.lock:
+            metadata = self.sessions.get(request.session_id)
+            tools = sum(1 for session, _ in self.registered_tools if session == request.session_id)
+        if metadata is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"Session not found: {request.session_id}")
+        return pb.GetSessionResponse(session_id=request.session_id, metadata=metadata, tool_count=tools)
+
     def Heartbeat(self, request: pb.HeartbeatRequest, context: grpc.ServicerContext) -> pb.HeartbeatResponse:
         self._record("Heartbeat", request)
         if not self.heartbeat_ok:

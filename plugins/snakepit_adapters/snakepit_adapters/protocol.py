@@ -76,6 +76,11 @@ class Snakepit04(Protocol):
         return SessionContextV04(ctx)
 
 
+MAX_ERROR_BYTES = 4000
+"""A 0.13 error payload is kept under the host's status-message limit (4 KiB), frames dropped first."""
+MAX_MESSAGE_CHARS = 1000
+
+
 class Snakepit013(Protocol):
     """Snakepit 0.13: structured JSON errors, lenient results, raw string chunks, a minimal context."""
 
@@ -89,14 +94,21 @@ class Snakepit013(Protocol):
         context: dict[str, Any] = {"tool_name": ctx.tool_name, "session_id": ctx.session_id}
         if isinstance(arguments, dict):
             context.update({key: arguments[key] for key in _CALLSITE_KEYS if key in arguments})
-        payload = {
+        payload: dict[str, Any] = {
             "type": type(exc).__name__,
-            "message": str(exc),
+            "message": str(exc)[:MAX_MESSAGE_CHARS],
             "stacktrace": stacktrace,
             "traceback": "".join(stacktrace),
             "context": {k: v for k, v in context.items() if v is not None},
         }
-        return json.dumps(payload, default=str)
+        text = json.dumps(payload, default=str)
+        while len(text.encode()) > MAX_ERROR_BYTES and len(payload["stacktrace"]) > 1:
+            # A stream's error travels as the gRPC status message, which the host cuts at 4 KiB: drop the
+            # outermost frames (the innermost, where it failed, matter most) so the JSON stays whole.
+            del payload["stacktrace"][1]
+            payload["traceback"] = "".join(payload["stacktrace"])
+            text = json.dumps(payload, default=str)
+        return text
 
     def chunk(self, item: Any) -> StreamChunk:
         data, final, metadata = encoding.chunk_v013(item)

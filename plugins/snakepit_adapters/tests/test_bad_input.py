@@ -110,6 +110,17 @@ def test_a_stream_that_raises_midway(serve: Serve) -> None:
     assert (payload["type"], payload["message"]) == ("ValueError", "stream broke")
 
 
+def test_a_long_stack_trace_still_arrives_as_whole_json(serve: Serve) -> None:
+    served = serve(MISBEHAVING, options={"adapter_protocol": "0.13"})
+    request = served.client.request("deep_failure_stream", stream=True)
+    with pytest.raises(grpc.RpcError) as raised:
+        list(served.client.stub.ExecuteStreamingTool(request, timeout=10))
+    payload = json.loads(raised.value.details())  # cut to the status-message limit, yet still JSON
+    assert (payload["type"], payload["message"]) == ("RecursionError", "gave up at the bottom")
+    assert "raise RecursionError" in payload["traceback"], "the innermost frames are the ones kept"
+    assert len(raised.value.details().encode()) <= 4096
+
+
 def test_a_failing_cleanup_is_logged_and_the_result_stands(serve: Serve, caplog: pytest.LogCaptureFixture) -> None:
     served = serve("bad_adapters.CleanupFails", version="0.4")
     assert served.error("explode", {"message": "first"}) == "first"

@@ -18,8 +18,8 @@ RegisterTools (PROTOCOL.md §6.1), under a worker id Elixir can route back to
 
 Outcomes are counted in the bridge's status (``describe``: ``status.tools``).
 When Elixir comes back after a loss (it restarted and forgot everything),
-the eagerly announced sessions are announced again at once, the others
-again on their next use of Elixir, and Elixir tools are fetched again.
+every session it knew (announced before) is announced again at once and its
+Elixir tools are fetched again.
 
 Elixir -> Python tools: GetExposedElixirTools is asked once per session (and
 again after a reconnect); each tool becomes a session-local proxy
@@ -48,6 +48,7 @@ from snakepit_host import (
     Unavailable,
     check_name,
     codec,
+    describe_exception,
     span,
 )
 from snakepit_tools.commands import DEFAULT_ELIXIR_TIMEOUT
@@ -206,14 +207,18 @@ class ToolBridge:
     def reconnected(self) -> None:
         """Elixir is back after a loss: it has forgotten sessions and tools, so tell it again.
 
-        The eagerly announced sessions are told at once; the others on their next use of Elixir
-        (the new generation makes :meth:`elixir_tools` and :meth:`call_elixir` announce them first).
+        The sessions it knew are told again at once: the eagerly announced ones and those that
+        reached Elixir before. The others still cost it nothing (the new generation makes
+        :meth:`elixir_tools` and :meth:`call_elixir` announce them first, if they ever use it).
         """
         self.generation += 1
         self.counts["reconnects"] += 1
         for session_id in self.host.sessions.ids():
             session = self.host.sessions.get(session_id)
-            if session is not None and announced_eagerly(session):
+            if session is None:
+                continue
+            standing = session.get_state(ELIXIR_STATE_KEY)
+            if announced_eagerly(session) or (isinstance(standing, ElixirTools) and standing.announced >= 0):
                 self._submit(session_id)
 
     # ------------------------------------------------------------ Python tools -> Elixir
@@ -244,13 +249,11 @@ class ToolBridge:
         from snakepit_host.proto import snakepit_bridge_pb2 as pb
 
         try:
-            elixir.ensure_session(session.id)
             registrations = self.registrations()
             if registrations:
                 request = pb.RegisterToolsRequest(session_id=session.id, tools=registrations, worker_id=self.worker_id)
-                response = elixir.call("RegisterTools", request)
-                # 0.13 refuses a batch that repeats a name it has (we announced before): already done.
-                if not response.success and "duplicate_tool" not in response.error_message:
+                response = elixir.call_in_session(session.id, "RegisterTools", request, refused=_refused_tools)
+                if _refused_tools(response):
                     raise Unavailable(f"Elixir refused RegisterTools: {response.error_message or 'no reason given'}")
         except SnakepitError as exc:
             self.counts["announce_failures"] += 1
@@ -288,10 +291,8 @@ class ToolBridge:
 
                 self._announce(session, cache, generation)
                 try:
-                    elixir.ensure_session(session.id)
-                    response = elixir.call(
-                        "GetExposedElixirTools", pb.GetExposedElixirToolsRequest(session_id=session.id)
-                    )
+                    request = pb.GetExposedElixirToolsRequest(session_id=session.id)
+                    response = elixir.call_in_session(session.id, "GetExposedElixirTools", request)
                 except SnakepitError as exc:
                     self.counts["elixir_tool_failures"] += 1
                     self.counts["last_elixir_error"] = str(exc)
@@ -315,6 +316,11 @@ class ToolBridge:
         if name in self.host.registry.commands:
             log.warning("Elixir tool '%s' is shadowed by a Python command of the same name", name)
             return None
+        try:
+            parameters = spec_schema(spec)
+        except Exception as exc:  # the spec is Elixir's data: one unreadable tool must not hide the others
+            log.warning("ignoring Elixir tool '%s': its parameters cannot be read: %s", name, describe_exception(exc))
+            return None
         call = ElixirToolCall(self, name)
         metadata = {str(k): str(v) for k, v in spec.metadata.items()}
         metadata["supports_streaming"] = "true" if spec.supports_streaming else "false"
@@ -323,7 +329,7 @@ class ToolBridge:
             owner=OWNER,
             target=call,
             description=spec.description,
-            parameters=spec_schema(spec),
+            parameters=parameters,
             streaming=False,
             metadata=metadata,
             language="elixir",
@@ -348,7 +354,6 @@ class ToolBridge:
         session = self.host.sessions.get(session_id)
         if session is not None:
             self.ensure_announced(session)
-        elixir.ensure_session(session_id)
         if timeout is None:
             timeout = self.host.option("tools_elixir_timeout")
         with span(
@@ -356,7 +361,9 @@ class ToolBridge:
             {"snakepit.tool": tool_name, "snakepit.session_id": session_id},
             kind="client",
         ):
-            response = elixir.call("ExecuteElixirTool", request, timeout=timeout or DEFAULT_ELIXIR_TIMEOUT)
+            response = elixir.call_in_session(
+                session_id, "ExecuteElixirTool", request, timeout=timeout or DEFAULT_ELIXIR_TIMEOUT, refused=_failed
+            )
         if not response.success:
             raise ElixirToolError(response.error_message or f"Elixir tool '{tool_name}' failed without a message")
         value = codec.decode_any(response.result, lenient_text=True) if response.HasField("result") else None
@@ -382,6 +389,15 @@ class ElixirToolCall:
                 f"binary parameter(s) {', '.join(sorted(ctx.binary))} cannot be forwarded"
             )
         return self.bridge.call_elixir(ctx.session_id, self.name, params, ctx.time_remaining())
+
+
+def _refused_tools(response: pb.RegisterToolsResponse) -> bool:
+    # 0.13 refuses a batch that repeats a name it has (we announced before): that is done, not refused.
+    return not response.success and "duplicate_tool" not in response.error_message
+
+
+def _failed(response: pb.ExecuteElixirToolResponse) -> bool:
+    return not response.success
 
 
 def _replace_proxies(session: Session, old: Mapping[str, Tool], new: Mapping[str, Tool]) -> None:

@@ -92,9 +92,8 @@ class ElixirStore(VariableStore):
 
         (Elixir 0.4.x reports a broken type or constraint rule as INTERNAL.)
         """
-        self._client.ensure_session(session_id)
         try:
-            return self._client.call(method, request)
+            return self._client.call_in_session(session_id, method, request)
         except SnakepitError as exc:
             if refusal is not None and exc.status == "INTERNAL":
                 raise InvalidArgument(f"{refusal}: Elixir refused it: {exc}") from None

@@ -29,7 +29,7 @@ from snakepit_variables.history import (
     within_budget,
 )
 from snakepit_variables.model import PYTHON, ChangeEvent, HistoryEntry, Variable, Write, source_of
-from snakepit_variables.watch import Watch
+from snakepit_variables.watch import Watch, check_patterns
 
 if TYPE_CHECKING:
     from snakepit_variables.host_state import VariablesRuntime
@@ -71,7 +71,7 @@ def named(name: str, function: Callable[..., T], *args: Any) -> T:
         if isinstance(exc, InvalidArgument):
             raise InvalidArgument(f"{name}: {exc}") from None
         raise
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: JSON nested too deeply
         raise InvalidArgument(f"{name}: {type(exc).__name__}: {exc}") from None
 
 
@@ -272,7 +272,7 @@ class SessionVariables:
     def watch(self, names_or_patterns: str | Iterable[str], *, include_initial: bool = False) -> Watch:
         """Changes of matching variables (names or globs), as an iterator; close it when done."""
         patterns = [names_or_patterns] if isinstance(names_or_patterns, str) else list(names_or_patterns)
-        patterns = [self._name_of(p) for p in patterns]
+        patterns = [self._name_of(p) for p in check_patterns(patterns)]
         store = self._runtime.store
         poll = self._refresh if store.changes_elsewhere else None
         unfollow = store.follow() if store.logs_changes else None

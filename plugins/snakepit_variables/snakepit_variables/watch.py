@@ -18,13 +18,14 @@ watching again with initial values resynchronises it.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from fnmatch import fnmatchcase
+from fnmatch import translate
 
-from snakepit_host import SnakepitError
+from snakepit_host import InvalidArgument, SnakepitError
 from snakepit_variables.model import ChangeEvent
 
 log = logging.getLogger("snakepit_variables")
@@ -33,6 +34,9 @@ MAX_PENDING = 1024
 """Events queued for a slow consumer before the watch gives up on it."""
 MAX_PENDING_BYTES = 16 * 1024 * 1024
 """Bytes of values queued for a slow consumer before the watch gives up on it."""
+MAX_PATTERNS = 1024
+"""Names or globs one watch may follow: each write of the session is matched against them."""
+MAX_PATTERN_LENGTH = 256
 
 
 class WatchLagged(SnakepitError):
@@ -53,6 +57,8 @@ class Watch:
         on_close: Callable[[Watch], None] | None = None,
     ) -> None:
         self.patterns = tuple(patterns) or ("*",)
+        self.matches = _matcher(self.patterns)
+        """Whether a variable name is one this watch follows (one set lookup and one regex, however many patterns)."""
         self.dropped = 0
         """Changes not delivered since the watch failed."""
         self._poll = poll
@@ -64,9 +70,6 @@ class Watch:
         self._failure: str | None = None
         self._closed = False
         self._condition = threading.Condition()
-
-    def matches(self, name: str) -> bool:
-        return any(fnmatchcase(name, pattern) for pattern in self.patterns)
 
     @property
     def closed(self) -> bool:
@@ -174,3 +177,31 @@ class Watch:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def check_patterns(patterns: list[str]) -> list[str]:
+    """``patterns`` when a watch may follow them; InvalidArgument naming the limit otherwise."""
+    if len(patterns) > MAX_PATTERNS:
+        raise InvalidArgument(f"a watch follows at most {MAX_PATTERNS} names or patterns, got {len(patterns):,}")
+    for pattern in patterns:
+        if not isinstance(pattern, str) or len(pattern) > MAX_PATTERN_LENGTH:
+            raise InvalidArgument(
+                f"watch pattern {pattern!r:.60} is not a string of at most {MAX_PATTERN_LENGTH} characters"
+            )
+    return patterns
+
+
+def _matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    names = frozenset(p for p in patterns if not _GLOB.search(p))
+    globs = [p for p in patterns if _GLOB.search(p)]
+    if not globs:
+        return names.__contains__
+    expression = re.compile("|".join(translate(p) for p in globs))
+
+    def matches(name: str) -> bool:
+        return name in names or expression.match(name) is not None
+
+    return matches
+
+
+_GLOB = re.compile(r"[*?\[]")

@@ -44,6 +44,17 @@ class Misbehaving(BaseAdapter):
         yield {"ok": 1}
         raise ValueError("stream broke")
 
+    @tool(description="Stream, then fail deep in a recursion (a stack trace far over 4 KiB)", supports_streaming=True)
+    def deep_failure_stream(self):
+        yield {"ok": 1}
+
+        def down(n):
+            if n == 0:
+                raise RecursionError("gave up at the bottom")
+            return down(n - 1)
+
+        down(200)
+
     @tool(description="A generator called through the unary endpoint", supports_streaming=True)
     def generator(self):
         yield 1
