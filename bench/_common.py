@@ -60,12 +60,15 @@ class ServerProcess:
 
     ``ready_seconds`` is the time from just before spawning to reading that
     line: interpreter start, imports, plugin loading, bind and start.
+    ``spawned_at`` is the wall clock (``time.time()``) just before spawning,
+    to set against the host's own start-up timeline.
     """
 
     name: str
     process: subprocess.Popen[str]
     port: int
     ready_seconds: float
+    spawned_at: float
     _stderr: IO[str] = field(repr=False)
 
     @classmethod
@@ -73,6 +76,7 @@ class ServerProcess:
         cls, name: str, argv: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float = 60.0
     ) -> ServerProcess:
         stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115  (closed by stop())
+        spawned_at = time.time()
         started = time.perf_counter()
         process = subprocess.Popen(
             list(argv),
@@ -98,7 +102,14 @@ class ServerProcess:
                 f"  argv: {' '.join(argv)}\n  stderr:\n{stderr.read()[-4000:]}"
             )
         threading.Thread(target=_drain, args=(process.stdout,), daemon=True).start()
-        return cls(name=name, process=process, port=port, ready_seconds=ready - started, _stderr=stderr)
+        return cls(
+            name=name,
+            process=process,
+            port=port,
+            ready_seconds=ready - started,
+            spawned_at=spawned_at,
+            _stderr=stderr,
+        )
 
     @property
     def pid(self) -> int:
@@ -178,6 +189,23 @@ def read_cpu_seconds(pid: int) -> float:
     fields = text[text.rindex(")") + 2 :].split()
     utime, stime = int(fields[11]), int(fields[12])
     return (utime + stime) / _CLOCK_TICKS
+
+
+def read_task_cpu_seconds(pid: int) -> float:
+    """CPU time of a process's live threads, in seconds, to the nanosecond (``/proc/<pid>/task/*/schedstat``).
+
+    Far finer than :func:`read_cpu_seconds`, but a thread that has exited no
+    longer counts: compare readings over a span in which the process's
+    threads live on (a gRPC server's pool threads do).
+    """
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat", encoding="ascii") as schedstat:
+                total += int(schedstat.read().split()[0])
+        except (OSError, ValueError, IndexError):  # the thread exited meanwhile
+            continue
+    return total / 1e9
 
 
 # ---------------------------------------------------------------- statistics

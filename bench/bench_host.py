@@ -4,7 +4,10 @@ Both servers run as real subprocesses on 127.0.0.1 and are measured
 interleaved in one run (bare, host, then host, bare, ...), each repetition
 on a fresh process, with the same client code and channel options:
 
-- cold start: spawn -> ``GRPC_READY`` line on stdout;
+- cold start: spawn -> ``GRPC_READY`` line on stdout, and the CPU used by
+  then; for the host also its own start-up timeline (``describe``
+  ``host.startup``: interpreter, imports, each plugin's load and registration,
+  server bound, ready), printed as medians over the repetitions;
 - RSS: ``VmRSS`` after a couple of warm-up calls;
 - ``echo`` p50/p99 latency of unary ExecuteTool from one client, and the
   server's CPU (utime+stime from /proc) over that run divided by the calls;
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import threading
 import time
@@ -47,6 +51,7 @@ from _common import (
     markdown_table,
     percentile,
     python,
+    read_task_cpu_seconds,
     text_table,
     write_results,
 )
@@ -62,7 +67,8 @@ ECHO_PARAMS: dict[str, Any] = {"text": "hello snakepit", "count": 42, "ratio": 0
 GROUPS = ("startup", "rss", "latency", "throughput", "binary")
 SERVERS: dict[str, list[str]] = {
     "bare": [python(), str(BENCH_DIR / "bare_server.py"), "--port", "0"],
-    "host": [python(), "-m", "snakepit_host", "serve", "--port", "0"],
+    # The script Snakepit runs (grpc_server.py), as bare_server.py is run: `python -m` alone costs ~5 ms more.
+    "host": [python(), str(ROOT / "snakepit_host" / "grpc_server.py"), "--port", "0"],
 }
 
 
@@ -91,9 +97,9 @@ class Metric:
 
 
 METRICS = (
-    Metric("cold_start_ms", "cold start to ready (ms)", "startup", 1.3),
+    Metric("cold_start_ms", "cold start to ready (ms)", "startup", 1.1),
     Metric("cold_start_cpu_ms", "CPU used until ready (ms)", "startup", None),
-    Metric("rss_mb", "RSS after ready (MiB)", "rss", 1.15),
+    Metric("rss_mb", "RSS after ready (MiB)", "rss", 1.05),
     Metric("p50_us", "echo p50 latency (us)", "latency", 1.25),
     Metric("p99_us", "echo p99 latency (us)", "latency", None),
     Metric("cpu_per_call_us", "server CPU per call (us)", "latency", 1.25),
@@ -226,16 +232,22 @@ def binary_run(client: EchoClient, payload: bytes, rounds: int) -> float:
 # ---------------------------------------------------------------- one server process
 
 
-def measure(kind: str, settings: Settings, payload: bytes) -> dict[str, float]:
-    """Start one fresh server of ``kind`` and measure the selected groups on it, in a fixed order."""
+def measure(kind: str, settings: Settings, payload: bytes, timeline: list[dict[str, float]]) -> dict[str, float]:
+    """Start one fresh server of ``kind`` and measure the selected groups on it, in a fixed order.
+
+    The host's start-up timeline goes to ``timeline`` (read last, so that its
+    ``describe`` call changes none of the other figures).
+    """
     figures: dict[str, float] = {}
     with ServerProcess.start(kind, SERVERS[kind]) as server:
         figures["cold_start_ms"] = server.ready_seconds * 1000
-        figures["cold_start_cpu_ms"] = server.cpu_seconds() * 1000
-        if settings.groups == ("startup",):
-            return figures
+        figures["cold_start_cpu_ms"] = read_task_cpu_seconds(server.pid) * 1000
         client = EchoClient(server.address)
         try:
+            if settings.groups == ("startup",):
+                if kind == "host":
+                    timeline.append(startup_timeline(client, server))
+                return figures
             client.check_echo(echo_request())
             client.call(echo_request())
             figures["rss_mb"] = server.rss_bytes() / MiB
@@ -249,9 +261,44 @@ def measure(kind: str, settings: Settings, payload: bytes) -> dict[str, float]:
                 figures["throughput_cps"] = throughput_run(client, settings.threads, settings.duration)
             if settings.wants("binary"):
                 figures["binary_mib_s"] = binary_run(client, payload, settings.binary_rounds)
+            if kind == "host" and settings.wants("startup"):
+                timeline.append(startup_timeline(client, server))
         finally:
             client.close()
     return figures
+
+
+def startup_timeline(client: EchoClient, server: ServerProcess) -> dict[str, float]:
+    """The host's start-up phases as milliseconds after spawn (``<phase>``) and CPU by then (``<phase> cpu``)."""
+    described = codec.decode_any(client.call(pb.ExecuteToolRequest(tool_name="describe")).result)
+    startup = described["host"]["startup"]
+    points: dict[str, float] = {}
+    for phase in startup["phases"]:
+        points[phase["phase"]] = (phase["at"] - server.spawned_at) * 1000
+        points[f"{phase['phase']} cpu"] = phase["cpu"] * 1000
+    points["(plugin discovery)"] = startup["discovery_ms"]
+    for plugin in startup["plugins"]:
+        points[f"plugin {plugin['name']} load"] = plugin["load_ms"] - plugin["registration_ms"]
+        points[f"plugin {plugin['name']} registration"] = plugin["registration_ms"]
+    return points
+
+
+def timeline_rows(timelines: list[dict[str, float]]) -> list[list[str]]:
+    """Median over the repetitions: each phase's end after spawn, its own duration and CPU, then each plugin's share."""
+    if not timelines:
+        return []
+    phases = [key for key in timelines[0] if not key.endswith(" cpu") and not key.startswith(("plugin ", "("))]
+    rows = []
+    previous, previous_cpu = 0.0, 0.0
+    for phase in phases:
+        at = statistics.median(t[phase] for t in timelines)
+        cpu = statistics.median(t[f"{phase} cpu"] for t in timelines)
+        rows.append([phase, f"{at:.1f}", f"{at - previous:.1f}", f"{cpu - previous_cpu:.1f}"])
+        previous, previous_cpu = at, cpu
+    for key in timelines[0]:
+        if key.startswith(("plugin ", "(")):
+            rows.append([f"  {key}", "", f"{statistics.median(t[key] for t in timelines):.2f}", ""])
+    return rows
 
 
 def host_plugins() -> list[dict[str, Any]]:
@@ -300,14 +347,16 @@ def repository_plugins_missing() -> list[str]:
 # ---------------------------------------------------------------- the run
 
 
-def run(settings: Settings, progress: Callable[[str], None]) -> dict[str, dict[str, list[float]]]:
+def run(
+    settings: Settings, progress: Callable[[str], None], timeline: list[dict[str, float]]
+) -> dict[str, dict[str, list[float]]]:
     """Interleaved repetitions; returns samples[metric][kind] in repetition order."""
     payload = b"\0" + os.urandom(settings.binary_bytes - 1) if settings.wants("binary") else b""
     samples: dict[str, dict[str, list[float]]] = {}
     for rep in range(settings.repeat):
         order = ("bare", "host") if rep % 2 == 0 else ("host", "bare")
         for kind in order:
-            figures = measure(kind, settings, payload)
+            figures = measure(kind, settings, payload, timeline)
             progress(
                 f"  rep {rep + 1}/{settings.repeat} {kind}: " + ", ".join(f"{k} {v:.4g}" for k, v in figures.items())
             )
@@ -428,11 +477,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("WARNING: repository plugins not installed (the host runs without them): " + "; ".join(missing))
     sys.stdout.flush()
 
-    samples = run(settings, lambda line: print(line, file=sys.stderr, flush=True))
+    timeline: list[dict[str, float]] = []
+    samples = run(settings, lambda line: print(line, file=sys.stderr, flush=True), timeline)
     summary = summarize(samples, settings)
     rows = table_rows(summary)
     print()
     print(text_table(HEADERS, rows))
+    if timeline:
+        print(f"\nhost start-up timeline (median of {len(timeline)}; ms; CPU = the host's own process time)")
+        print(text_table(("phase", "ended after spawn", "took", "CPU"), timeline_rows(timeline)))
     print("\nbare/host: median (min-max) over fresh processes; ratio: of medians (range of per-repetition ratios)")
     if settings.wants("latency") and settings.latency_calls < 1000:
         print(
@@ -449,6 +502,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "plugins": plugins,
         "missing_repository_plugins": missing,
         "metrics": summary,
+        "startup_timeline": timeline,
     }
     path = write_results("host", results, args.results_dir)
     print(f"results: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")

@@ -19,7 +19,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from snakepit_host import _startup
 from snakepit_host._version import __version__
+
+_startup.mark("python")  # the interpreter and site are up: the first of the host's code runs
 
 if TYPE_CHECKING:
     from snakepit_host._calls import CallObserver as CallObserver

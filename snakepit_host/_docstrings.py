@@ -8,10 +8,11 @@ themselves in ``@tool(parameter_descriptions=...)``.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 
-_SPHINX = re.compile(r"^:param\s+(?:[^:]*\s)?\**(?P<name>\w+)\s*:\s*(?P<text>.*)$")
+_SPHINX_PATTERN = r"^:param\s+(?:[^:]*\s)?\**(?P<name>\w+)\s*:\s*(?P<text>.*)$"
 _GOOGLE_HEADERS = {"args:", "arguments:", "parameters:", "params:", "keyword args:", "keyword arguments:"}
 _GOOGLE_ENTRY = re.compile(r"^\**(?P<name>\w+)\s*(?:\([^)]*\))?\s*:\s*(?P<text>.*)$")
 
@@ -26,6 +27,12 @@ def parameter_docs(function: object) -> dict[str, str]:
     return {name: text for name, text in found.items() if text}
 
 
+@functools.cache
+def _sphinx_entry() -> re.Pattern[str]:
+    """Compiled on the first ``:param`` line: compiling costs a worker's start-up when no tool uses the style."""
+    return re.compile(_SPHINX_PATTERN)
+
+
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip())
 
@@ -35,7 +42,7 @@ def _sphinx(lines: list[str]) -> dict[str, str]:
     current: list[str] | None = None
     for raw in lines:
         line = raw.strip()
-        match = _SPHINX.match(line)
+        match = _sphinx_entry().match(line) if line.startswith(":param") else None
         if match:
             current = found.setdefault(match["name"], [])
             current.append(match["text"])

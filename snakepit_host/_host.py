@@ -316,6 +316,19 @@ class Host(PluginState):
 
     # ------------------------------------------------------------ introspection
 
+    def _startup(self) -> dict[str, Any]:
+        """The process's start-up timeline (:mod:`snakepit_host._startup`) and each plugin's share of it."""
+        from snakepit_host import _startup
+
+        return {
+            "phases": _startup.timeline(),
+            "discovery_ms": round(self.plugins.discovery_ms, 3),
+            "plugins": [
+                {"name": r.name, "load_ms": round(r.load_ms, 3), "registration_ms": round(r.registration_ms, 3)}
+                for r in self.plugins.records.values()
+            ],
+        }
+
     def stats(self) -> dict[str, Any]:
         from snakepit_host._stats import process_figures
 
@@ -326,7 +339,12 @@ class Host(PluginState):
                 "uptime_seconds": round(time.time() - self.started_at, 3),
                 **process_figures(),
             },
-            "sessions": {"live": len(self.sessions), "max": self.config.max_sessions, "ttl_seconds": self.sessions.ttl},
+            "sessions": {
+                "live": len(self.sessions),
+                "max": self.config.max_sessions,
+                "ttl_seconds": self.sessions.ttl,
+                "evicted": self.sessions.evicted,
+            },
             **self.call_stats.snapshot(),
             "observers": [owner for owner, _ in self.observers],
         }
@@ -341,6 +359,7 @@ class Host(PluginState):
                 "pid": os.getpid(),
                 "address": self.address,
                 "uptime_seconds": round(time.time() - self.started_at, 3),
+                "startup": self._startup(),
                 "elixir_address": self.config.elixir_address,
                 "limits": {
                     "max_message_bytes": self.config.max_message_bytes,
@@ -359,7 +378,7 @@ class Host(PluginState):
                 for t in sorted(self.registry.types.values(), key=lambda t: t.name)
             ],
             "rpcs": {m: r.owner for m, r in sorted(self.registry.rpcs.items())},
-            "sessions": {"count": len(self.sessions), "ttl_seconds": self.sessions.ttl},
+            "sessions": self.sessions.describe(),
             "telemetry": self.telemetry.describe(),
             "status": self.status,
         }

@@ -30,7 +30,7 @@ def check_key(kind: str, value: object, max_length: int = 256) -> str:
         raise InvalidArgument(f"{kind} is longer than {max_length} characters ({value[:40]!r}...)")
     if not value.isprintable():
         raise InvalidArgument(f"{kind} {value[:60]!r} contains control characters")
-    if value.startswith(("/", "\\")) or _TRAVERSAL.search(value):
+    if value.startswith(("/", "\\")) or (".." in value and _TRAVERSAL.search(value)):
         raise InvalidArgument(f"{kind} {value[:60]!r} looks like a file path ('..' or a leading slash)")
     return value
 

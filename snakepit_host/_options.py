@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from snakepit_host._errors import RegistrationError
 
@@ -28,9 +27,12 @@ _ENV = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _TYPE_WORDS = {str: "a string", int: "an integer", float: "a number", bool: "a boolean (1/0, true/false, yes/no)"}
 
 
-@dataclass(frozen=True, eq=False)
-class Option:
-    """One declared option (what ``register.option`` recorded)."""
+class Option(NamedTuple):
+    """One declared option (what ``register.option`` recorded).
+
+    A NamedTuple rather than a dataclass: every worker start defines this
+    class, and a dataclass costs a few times more to define.
+    """
 
     name: str
     owner: str
@@ -146,7 +148,7 @@ class OptionRegistrar:
                 default = spec._check(default, "its default")
             except ValueError as exc:
                 raise RegistrationError(f"plugin '{self.owner}': {exc}") from None
-        self._table.add(replace(spec, default=default))
+        self._table.add(spec._replace(default=default))
 
 
 class OptionTable:

@@ -89,6 +89,8 @@ class PluginRecord:
     hooks: list[str] = field(default_factory=list)
     provides: dict[str, list[str]] = field(default_factory=dict)
     load_ms: float = 0.0
+    registration_ms: float = 0.0
+    """The part of ``load_ms`` spent in registration hooks (the start-up timeline shows it)."""
     runtime_errors: list[str] = field(default_factory=list)
     registration_kinds: dict[str, str] = field(default_factory=dict)
     """Registration hooks this plugin declared (``registration_hookspec``): hook name -> kind."""
@@ -153,6 +155,8 @@ class PluginManager:
         self._options_declared = False
         self.loads_entry_points = False
         """Whether installed plugins were looked for (``serve`` does; a test's host may not)."""
+        self.discovery_ms = 0.0
+        """How long finding the installed plugins took (the start-up timeline shows it)."""
         self._callers: dict[str, list[tuple[PluginRecord, pluggy.HookCaller]]] = {}
 
     # ------------------------------------------------------------ loading
@@ -186,7 +190,10 @@ class PluginManager:
     def load_entry_points(self, paths: list[str] | None = None) -> None:
         """Discover, filter, version-check and load every ``snakepit`` entry point."""
         self.loads_entry_points = True
-        for ep in sorted(scan(ENTRY_POINT_GROUP, paths), key=lambda e: (e.name, e.distribution)):
+        started = time.perf_counter()
+        found = scan(ENTRY_POINT_GROUP, paths)
+        self.discovery_ms = (time.perf_counter() - started) * 1000
+        for ep in sorted(found, key=lambda e: (e.name, e.distribution)):
             record = PluginRecord(name=ep.name, module=ep.value, distribution=ep.distribution, version=ep.version)
             if ep.name in self.records:
                 other = self.records[ep.name]
@@ -473,7 +480,9 @@ class PluginManager:
                 registry.withdraw(record.name)
                 self._fail(record, f"{hook_name} failed: {_one_line(exc)}")
             finally:
-                record.load_ms += (time.perf_counter() - started) * 1000
+                elapsed = (time.perf_counter() - started) * 1000
+                record.load_ms += elapsed
+                record.registration_ms += elapsed
 
     def _fail_unserved_adapters(self, registry: Registry) -> None:
         """An adapter whose serving plugin failed since (a bad option, say) is not served either."""

@@ -58,17 +58,36 @@ class LazyTarget:
             raise RegistrationError(f"lazy reference {ref!r} must look like 'package.module:attribute'")
         self.ref = ref
         self.owner = owner
-        self._resolved: Handler | None = None
+        self._resolved: Any = None
         self._lock = threading.Lock()
 
     def resolve(self) -> Handler:
+        """The referenced callable (a handler)."""
+        target = self._load(instantiate=False)
+        if not callable(target):
+            raise SnakepitError(f"plugin '{self.owner}': {self.ref} is not callable")
+        return target  # type: ignore[no-any-return]
+
+    def resolve_instance(self) -> Any:
+        """The referenced object; a class is instantiated once (as entry points and ``--adapter`` are)."""
+        return self._load(instantiate=True)
+
+    def _load(self, *, instantiate: bool) -> Any:
         if self._resolved is None:
             with self._lock:
                 if self._resolved is None:
-                    self._resolved = self._import()
+                    target = self._import()
+                    if instantiate and inspect.isclass(target):
+                        try:
+                            target = target()
+                        except Exception as exc:
+                            raise SnakepitError(
+                                f"plugin '{self.owner}' could not make {self.ref}: {type(exc).__name__}: {exc}"
+                            ) from exc
+                    self._resolved = target
         return self._resolved
 
-    def _import(self) -> Handler:
+    def _import(self) -> Any:
         module_name, _, attribute = self.ref.partition(":")
         try:
             target: Any = importlib.import_module(module_name)
@@ -78,9 +97,7 @@ class LazyTarget:
             raise SnakepitError(
                 f"plugin '{self.owner}' could not load {self.ref}: {type(exc).__name__}: {exc}"
             ) from exc
-        if not callable(target):
-            raise SnakepitError(f"plugin '{self.owner}': {self.ref} is not callable")
-        return target  # type: ignore[no-any-return]
+        return target
 
 
 def _same_target(a: object, b: object) -> bool:
@@ -193,7 +210,13 @@ class Tool(Command):
 class TypeEntry(NamedTuple):
     name: str
     owner: str
-    value_type: ValueType
+    target: ValueType | LazyTarget
+
+    @property
+    def value_type(self) -> ValueType:
+        """The type; one registered as ``"module:attribute"`` is imported on first use."""
+        target = self.target
+        return target.resolve_instance() if isinstance(target, LazyTarget) else target
 
 
 class RpcEntry(NamedTuple):
@@ -354,7 +377,7 @@ class Registry:
 
 
 def _target_of(entry: Any) -> object:
-    for attribute in ("target", "value_type", "factory", "value"):
+    for attribute in ("target", "factory", "value"):
         if hasattr(entry, attribute):
             return getattr(entry, attribute)
     raise AssertionError(f"unknown registry entry {entry!r}")
@@ -509,12 +532,18 @@ class Registrar:
         self._registry._add(self._registry.commands, "command", name, entry, target)
         return function
 
-    def type(self, name: str, value_type: ValueType) -> None:
-        """Register a value type under ``name`` (see :mod:`snakepit_host._value_types`)."""
+    def type(self, name: str, value_type: ValueType | str) -> None:
+        """Register a value type under ``name`` (see :mod:`snakepit_host._value_types`).
+
+        ``value_type`` may be ``"package.module:attribute"`` (an instance, or a
+        class instantiated once): the module is then imported when the type is
+        first used, not at every worker start.
+        """
         if not isinstance(name, str) or not re.match(r"^[A-Za-z][A-Za-z0-9_.\-]*$", name):
             raise RegistrationError(f"type name {name!r} must start with a letter")
-        entry = TypeEntry(name=name, owner=self.owner, value_type=value_type)
-        self._registry._add(self._registry.types, "type", name, entry, value_type)
+        target = LazyTarget(value_type, self.owner) if isinstance(value_type, str) else value_type
+        entry = TypeEntry(name=name, owner=self.owner, target=target)
+        self._registry._add(self._registry.types, "type", name, entry, target)
 
     def rpc(self, method: str, handler: Handler | str) -> None:
         """Serve the BridgeService ``method`` with ``handler(request, call)``."""

@@ -33,7 +33,7 @@ from snakepit_host._errors import (
     status_of,
 )
 from snakepit_host._lanes import NO_DEADLINE, Lanes
-from snakepit_host._telemetry import TelemetryHub
+from snakepit_host._telemetry import Measurement, TelemetryHub
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_host.proto import snakepit_bridge_pb2_grpc as pb_grpc
 
@@ -101,7 +101,7 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
         self, request: pb.InitializeSessionRequest, context: grpc.ServicerContext
     ) -> pb.InitializeSessionResponse:
         try:
-            self.host.sessions.ensure(request.session_id, dict(request.metadata))
+            self.host.sessions.ensure(request.session_id, dict(request.metadata), explicit=True)
         except SnakepitError as exc:
             return pb.InitializeSessionResponse(success=False, error_message=str(exc))
         if self.host.worker_session_id is None:
@@ -158,7 +158,7 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
         with CallScope(self.host, "ExecuteTool", request, context) as call:
             telemetry = self.host.telemetry
             if telemetry.active:
-                _emit_start(telemetry, request)
+                _report_start(telemetry, request)
             try:
                 call.params = params = codec.decode_parameters(request.parameters, request.binary_parameters)
                 result = self.host.execute(request.tool_name, params, **self._call_inputs(request, context))
@@ -174,7 +174,7 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
             elapsed = time.perf_counter() - call.started
             response.execution_time_ms = int(elapsed * 1000)
             if telemetry.active:
-                _emit_end(telemetry, request, response, elapsed)
+                _report_end(telemetry, request, response, elapsed)
             return response
 
     def StreamTelemetry(
@@ -285,7 +285,7 @@ class BridgeServicer(pb_grpc.BridgeServiceServicer):
                 close()
 
 
-def _emit_start(telemetry: TelemetryHub, request: pb.ExecuteToolRequest) -> None:
+def _report_start(telemetry: TelemetryHub, request: pb.ExecuteToolRequest) -> None:
     telemetry.emit(
         "tool.execution.start",
         {"system_time": time.time_ns()},
@@ -294,19 +294,25 @@ def _emit_start(telemetry: TelemetryHub, request: pb.ExecuteToolRequest) -> None
     )
 
 
-def _emit_end(
+def _report_end(
     telemetry: TelemetryHub, request: pb.ExecuteToolRequest, response: pb.ExecuteToolResponse, elapsed: float
 ) -> None:
+    """``tool.execution.stop`` and ``tool.result_size`` (or ``.exception``), handed to the streams together."""
+    now = time.time_ns()
     metadata = {"tool": request.tool_name[:200]}
     correlation = request.metadata.get("correlation_id", "")
-    measurements: dict[str, int | float | str] = {"duration_ms": elapsed * 1000}
+    measurements: dict[str, Measurement] = {"duration_ms": elapsed * 1000}
     if response.success:
-        telemetry.emit("tool.execution.stop", measurements, metadata, correlation)
         size = len(response.result.value) + len(response.binary_result)
-        telemetry.emit("tool.result_size", {"bytes": size}, metadata, correlation)
+        telemetry.emit_batch(
+            (
+                ("tool.execution.stop", measurements, metadata, correlation, now),
+                ("tool.result_size", {"bytes": size}, metadata, correlation, now),
+            )
+        )
     else:
-        metadata["error_type"] = response.metadata.get("error_type", "")
-        telemetry.emit("tool.execution.exception", measurements, metadata, correlation)
+        failed = {**metadata, "error_type": response.metadata.get("error_type", "")}
+        telemetry.emit_batch((("tool.execution.exception", measurements, failed, correlation, now),))
 
 
 def _abort_for(context: grpc.ServicerContext, exc: Exception, method: str, owner: str) -> None:

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import fnmatch
 import queue
-import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
@@ -42,6 +41,8 @@ CATALOG = frozenset(
 """Event names Snakepit 0.13 accepts from Python (and this host emits)."""
 
 Measurement = int | float | str
+PendingEvent = tuple[str, Mapping[str, Measurement], Mapping[str, str], str, int]
+"""An event not yet built: name, measurements, metadata, correlation id, wall-clock time in ns."""
 
 
 class _Stream:
@@ -52,7 +53,8 @@ class _Stream:
         self.sampling_rate = 1.0
         self.allow: list[str] = []
         self.deny: list[str] = []
-        self.events: queue.Queue[pb.TelemetryEvent] = queue.Queue(maxsize=QUEUE_LIMIT)
+        self.events: queue.Queue[tuple[pb.TelemetryEvent, ...]] = queue.Queue(maxsize=QUEUE_LIMIT)
+        """Batches of events (a call's events travel together: one hand-off to the sender per call)."""
         self.dropped = 0
         self.broken = False
         """The control side failed (an undecodable message): the stream ends."""
@@ -70,17 +72,20 @@ class _Stream:
     def wants(self, name: str) -> bool:
         if not self.enabled:
             return False
-        if self.sampling_rate < 1.0 and random.random() >= self.sampling_rate:
-            return False
+        if self.sampling_rate < 1.0:
+            import random  # only a sampled stream needs it (random costs a worker's start-up ~1 ms)
+
+            if random.random() >= self.sampling_rate:
+                return False
         if self.allow and not any(fnmatch.fnmatchcase(name, pattern) for pattern in self.allow):
             return False
         return not any(fnmatch.fnmatchcase(name, pattern) for pattern in self.deny)
 
-    def offer(self, event: pb.TelemetryEvent) -> None:
+    def offer(self, batch: tuple[pb.TelemetryEvent, ...]) -> None:
         try:
-            self.events.put_nowait(event)
+            self.events.put_nowait(batch)
         except queue.Full:
-            self.dropped += 1
+            self.dropped += len(batch)
 
 
 class TelemetryHub:
@@ -106,16 +111,30 @@ class TelemetryHub:
         correlation_id: str = "",
     ) -> None:
         """Send an event to every stream that wants it; a no-op while none is open."""
+        if self._streams:
+            self.emit_batch(((name, measurements, metadata or {}, correlation_id, time.time_ns()),))
+
+    def emit_batch(self, events: Sequence[PendingEvent]) -> None:
+        """Several events, each ``(name, measurements, metadata, correlation_id, timestamp_ns)``, in one hand-off.
+
+        Each open stream gets the ones it wants as one batch: its sender
+        wakes once for them, not once per event.
+        """
         streams = self._streams
         if not streams:
             return
-        event: pb.TelemetryEvent | None = None
+        built: dict[int, pb.TelemetryEvent] = {}
         for stream in streams:
-            if not stream.wants(name):
-                continue
-            if event is None:
-                event = _event(name, measurements, metadata or {}, correlation_id)
-            stream.offer(event)
+            batch = []
+            for index, pending in enumerate(events):
+                if not stream.wants(pending[0]):
+                    continue
+                event = built.get(index)
+                if event is None:
+                    event = built[index] = _event(*pending)
+                batch.append(event)
+            if batch:
+                stream.offer(tuple(batch))
 
     def serve(
         self, controls: Iterator[pb.TelemetryControl], context: grpc.ServicerContext, stopping: Callable[[], bool]
@@ -132,9 +151,10 @@ class TelemetryHub:
         try:
             while context.is_active() and not stopping() and not stream.broken:
                 try:
-                    yield stream.events.get(timeout=POLL_SECONDS)
+                    batch = stream.events.get(timeout=POLL_SECONDS)
                 except queue.Empty:
                     continue
+                yield from batch
         finally:
             with self._lock:
                 self._streams = [s for s in self._streams if s is not stream]
@@ -150,12 +170,16 @@ def _read_controls(controls: Iterator[pb.TelemetryControl], stream: _Stream) -> 
 
 
 def _event(
-    name: str, measurements: Mapping[str, Measurement], metadata: Mapping[str, str], correlation_id: str
+    name: str,
+    measurements: Mapping[str, Measurement],
+    metadata: Mapping[str, str],
+    correlation_id: str,
+    timestamp_ns: int,
 ) -> pb.TelemetryEvent:
     event = pb.TelemetryEvent(
         event_parts=name.split("."),
-        metadata=dict(metadata),
-        timestamp_ns=time.time_ns(),
+        metadata=metadata,
+        timestamp_ns=timestamp_ns,
         correlation_id=correlation_id,
     )
     for key, value in measurements.items():

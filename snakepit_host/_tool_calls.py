@@ -28,7 +28,7 @@ import inspect
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from snakepit_host._docstrings import parameter_docs
 from snakepit_host._errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, RegistrationError
@@ -37,33 +37,35 @@ from snakepit_host._parameters import summary
 from snakepit_host._registry import LazyTarget, declared_tool_options
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from snakepit_host._host_config import HostConfig
     from snakepit_host._registry import Tool
 
+    # Protocols exist for the type checker only (defining them costs every worker's start-up).
+    class _HasConfig(Protocol):
+        @property
+        def config(self) -> HostConfig: ...
+
+    class CallContext(Protocol):
+        """What a tool call reads of its :class:`~snakepit_host._context.SessionContext`.
+
+        The context module sits above this one (the registry reaches this module,
+        and the context reaches the registry through the host), so the call is
+        typed by the few attributes it uses rather than by the class.
+        """
+
+        @property
+        def binary(self) -> Mapping[str, Any]: ...
+
+        @property
+        def cancelled(self) -> bool: ...
+
+        @property
+        def host(self) -> _HasConfig: ...
+
+
 CANCEL_POLL_SECONDS = 0.1
-
-
-class _HasConfig(Protocol):
-    @property
-    def config(self) -> HostConfig: ...
-
-
-class CallContext(Protocol):
-    """What a tool call reads of its :class:`~snakepit_host._context.SessionContext`.
-
-    The context module sits above this one (the registry reaches this module,
-    and the context reaches the registry through the host), so the call is
-    typed by the few attributes it uses rather than by the class.
-    """
-
-    @property
-    def binary(self) -> Mapping[str, Any]: ...
-
-    @property
-    def cancelled(self) -> bool: ...
-
-    @property
-    def host(self) -> _HasConfig: ...
 
 
 def prepare(tool: Tool) -> Tool:

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from snakepit_host import _startup
 from snakepit_host._server import BridgeServer
 
 if TYPE_CHECKING:
@@ -191,9 +192,12 @@ def serve(
     """
     server = BridgeServer(host)
     port = server.bind()
+    _startup.mark("server bound")
     warn_if_exposed(host.config.bind_host)
     server.start()
+    _startup.mark("server started")
     host.started()
+    _startup.mark("host_started hooks")
     if handle_signals:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda number, frame: host.request_shutdown(signal.Signals(number).name))
@@ -201,6 +205,8 @@ def serve(
         _watch_parent(host, parent)
     if not host.stopping:  # the parent may be gone already: nobody would read the line
         announce_ready(port, ready_file)
+        _startup.mark("ready")
+        _startup.resume_gc()
         quiet_stdout()
         log.info("snakepit-host %s serving on %s (pid %d)", host.version, host.address, os.getpid())
     if heartbeat is not None:

@@ -304,6 +304,7 @@ def load_plugins(args: argparse.Namespace, *, log_failures: bool = True) -> Plug
     Every name in the allow and deny lists must be a plugin's (see
     :meth:`PluginManager.check_names`): a typo is an error, fatal in strict mode.
     """
+    from snakepit_host import _startup
     from snakepit_host._plugin_manager import PluginManager, parse_name_list
 
     allow_from = "--plugins" if args.plugins is not None else "$SNAKEPIT_PLUGINS"
@@ -323,6 +324,7 @@ def load_plugins(args: argparse.Namespace, *, log_failures: bool = True) -> Plug
     named += [(name, "--disable-plugin") for name in args.disable_plugin]
     named += [(name, "$SNAKEPIT_DISABLE_PLUGINS") for name in deny_env]
     plugins.check_names(named)
+    _startup.mark("plugins loaded")
     return plugins
 
 
@@ -377,9 +379,12 @@ def host_config(args: argparse.Namespace, plugin_options: list[str]) -> HostConf
 
 
 def make_host(config: HostConfig, plugins: PluginManager) -> Host:
+    from snakepit_host import _startup
     from snakepit_host._host import Host
 
-    return Host(config, plugins, plugins.build_registry(config.options))
+    registry = plugins.build_registry(config.options)
+    _startup.mark("registration")
+    return Host(config, plugins, registry)
 
 
 # ---------------------------------------------------------------- commands
@@ -651,6 +656,10 @@ def cmd_install_launcher(directory: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run a sub-command; its status is the exit status. Nothing a user does ends in a traceback."""
     parent = os.getppid()  # first: a parent that dies while plugins load must still be noticed (serve)
+    from snakepit_host import _startup
+
+    if argv is None:  # the command line (a test calling main(...) keeps its collector)
+        _startup.pause_gc()  # resumed once serving, or on the way out
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["serve", *argv]
@@ -667,6 +676,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    finally:
+        _startup.resume_gc()
 
 
 def _run(argv: list[str], parent: int) -> int:
@@ -690,7 +701,7 @@ def _run(argv: list[str], parent: int) -> int:
         print(f"snakepit-host {__version__}")
         return EXIT_OK
     if args.command == "script-path":
-        print(Path(__file__).with_name("grpc_server.py"))
+        print(os.path.join(os.path.dirname(os.path.abspath(__file__)), "grpc_server.py"))
         return EXIT_OK
     if args.command == "install-launcher":
         return cmd_install_launcher(Path(args.directory))
@@ -702,9 +713,14 @@ def _run(argv: list[str], parent: int) -> int:
     log_format = (args.log_format or os.environ.get("SNAKEPIT_LOG_FORMAT") or "text").strip().lower()
     if log_format not in ("text", "json"):
         parser.error(f"$SNAKEPIT_LOG_FORMAT is {log_format!r}, not text or json")
+    from snakepit_host import _startup
     from snakepit_host._plugin_manager import PluginLoadError
 
     configure_logging(_log_level(args, command), log_format)
+    if args.command == "serve":
+        import snakepit_host._worker  # noqa: F401  (gRPC and the server, the timeline's "imports")
+
+        _startup.mark("imports")
 
     if args.command == "call" and not args.local:
         return cmd_call(args, None)
@@ -717,6 +733,7 @@ def _run(argv: list[str], parent: int) -> int:
             plugin_options = plugins.add_options(command)
             args, unknown = parser.parse_known_args(argv)
             args.parent_pid = parent
+            _startup.mark("options")
             return cmd_serve(args, unknown, plugins, plugin_options, command)
         if args.command == "plugins":
             return cmd_plugins(args, plugins)

@@ -15,7 +15,11 @@ import sys
 if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
     del sys.path[0]
 
-from snakepit_host.cli import main
+from snakepit_host import _startup
+
+_startup.pause_gc()  # until the worker is ready (see snakepit_host._startup)
+
+from snakepit_host.cli import main  # noqa: E402  (after the pause: this import is most of the start)
 
 if __name__ == "__main__":
     sys.exit(main(["serve", *sys.argv[1:]]))

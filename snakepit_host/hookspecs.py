@@ -273,7 +273,9 @@ def host_stopping(host: Host) -> None:
 
 @hookspec
 def session_created(session: Session, host: Host) -> None:
-    """A session was created (first use of its id, or InitializeSession).
+    """A session was created (first use of its id, or InitializeSession: ``session.explicit``).
+
+    Keep it short: callers may make a new session per call.
 
     :param session: the new :class:`snakepit_host.Session`.
     :param host: the running host.
@@ -287,7 +289,8 @@ def session_closed(session: Session, reason: str, host: Host) -> None:
     """A session ended.
 
     :param session: the session; its state is still readable.
-    :param reason: ``"cleanup"`` (CleanupSession), ``"expired"`` (TTL) or ``"shutdown"``.
+    :param reason: ``"cleanup"`` (CleanupSession), ``"expired"`` (TTL), ``"evicted"`` (the table was full:
+        the least recently used idle session makes room) or ``"shutdown"``.
     :param host: the host.
 
     .. versionadded:: 1.0

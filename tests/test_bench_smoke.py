@@ -1,4 +1,4 @@
-"""The host benchmark runs end to end in its smallest mode (no timing is judged here)."""
+"""The benchmarks run end to end in their smallest modes (no timing is judged here)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench" / "bench_host.py"
@@ -32,3 +33,34 @@ def test_bench_host_quick_latency_prints_a_table(tmp_path: Path) -> None:
     for metric in results["metrics"]:
         assert len(metric["bare"]["samples"]) == len(metric["host"]["samples"]) == 1
         assert metric["bare"]["median"] >= 0 and metric["host"]["median"] >= 0
+
+
+def run_bench(script: str, *args: str, tmp_path: Path) -> tuple[str, dict[str, Any]]:
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args, "--results-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-4000:]
+    [written] = tmp_path.glob("*.json")
+    return completed.stdout, json.loads(written.read_text())
+
+
+def test_bench_snakepit13_replays_013_against_bare(tmp_path: Path) -> None:
+    args = ("--quick", "--shape", "0.13", "--shape", "0.13, session per call", "--calls", "40", "--repeat", "1")
+    out, results = run_bench("bench_snakepit13.py", *args, tmp_path=tmp_path)
+    assert "0.13, session per call" in out and "p50 host/bare" in out
+    assert [s["shape"] for s in results["shapes"]] == ["0.13", "0.13, session per call"]
+    assert results["errors"] == []
+    requests = results["elixir_requests"]
+    assert requests["RegisterTools"] == 2  # one per worker session, none per throwaway one
+
+
+def test_bench_growth_quick(tmp_path: Path) -> None:
+    out, results = run_bench("bench_growth.py", "--quick", tmp_path=tmp_path)
+    for heading in ("third-party plugins", "idle sessions", "echo round trip against payload size"):
+        assert heading in out
+    plugins = results["results"]["plugins"]
+    assert [plugins[str(n)]["plugins"] for n in (0, 5, 25)] == [plugins["0"]["plugins"] + n for n in (0, 5, 25)]

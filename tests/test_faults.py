@@ -132,6 +132,8 @@ def test_elixir_killed_mid_call_then_restarted(elixir: ElixirProcess) -> None:
     bill = {"total": "10.00", "people": 2}
     with running_host(entry_points=True, elixir_address=elixir.address) as running:
         client = running.client()
+        # As Snakepit 0.13 does for the worker's session: an initialised session is announced at once.
+        client.stub.InitializeSession(pb.InitializeSessionRequest(session_id=session), timeout=10)
         assert client.call("split_bill", bill, session_id=session)["shares"] == ["5.00", "5.00"]
         wait_until(lambda: elixir.seen("RegisterTools", session), "this worker's tools announced to Elixir")
         client.call("register_variable", {"name": "x", "type": "float", "value": 1.0}, session_id=session)
@@ -489,15 +491,16 @@ def test_sessions_closed_on_the_host_are_forgotten_by_its_elixir_client(elixir_s
     with running_host(entry_points=True, elixir_address=elixir_standin.address) as running:
         client = running.client()
         sessions = [f"s{n}" for n in range(20)]
-        for session in sessions:
-            client.call("echo", {}, session_id=session)  # tools are announced to Elixir in each
+        for session in sessions:  # initialised, as Snakepit does: tools are announced to Elixir in each
+            assert client.stub.InitializeSession(pb.InitializeSessionRequest(session_id=session), timeout=5).success
         wait_until(lambda: running.host.status["tools"]["announced_sessions"] == 20, "20 sessions announced")
         elixir = running.host.elixir
         assert elixir is not None and set(sessions) <= elixir._sessions.keys()
         for session in sessions:
             assert client.stub.CleanupSession(pb.CleanupSessionRequest(session_id=session), timeout=5).success
         assert not elixir._sessions.keys() & set(sessions)
-        client.call("echo", {}, session_id="s0")  # the same id again is a new session, initialised again
+        # The same id again is a new session; once it reaches Elixir it is initialised there again.
+        client.stub.InitializeSession(pb.InitializeSessionRequest(session_id="s0"), timeout=5)
         wait_until(lambda: len(elixir_standin.calls("InitializeSession")) == 21, "s0 initialised on Elixir again")
 
 

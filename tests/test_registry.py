@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -101,6 +103,34 @@ def test_lazy_target_resolves_on_first_call_and_reports_failures() -> None:
         registry.commands["missing"].invoke(_FakeCtx(), {})
     with pytest.raises(RegistrationError):
         register.command("bad", "not-a-reference")
+
+
+def test_lazy_types_are_imported_and_made_once_on_first_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "lazy_money.py").write_text(
+        "made = []\n"
+        "class MoneyType:\n"
+        "    name = 'money'\n"
+        "    def __init__(self):\n"
+        "        made.append(self)\n"
+        "    def describe(self):\n"
+        "        return {'wire': 'JSON'}\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry = Registry()
+    register = registry.registrar("p")
+    register.type("money", "lazy_money:MoneyType")
+    register.type("money", "lazy_money:MoneyType")  # the same reference again: a no-op
+    register.type("nothing", "no_such_module_anywhere:Type")
+    assert "lazy_money" not in sys.modules  # registering imported nothing
+    entry = registry.types["money"]
+    money = entry.value_type
+    assert entry.value_type is money and sys.modules["lazy_money"].made == [money]  # made once
+    assert money.describe() == {"wire": "JSON"}
+    with pytest.raises(SnakepitError, match="plugin 'p' could not load no_such_module_anywhere:Type"):
+        _ = registry.types["nothing"].value_type
+    with pytest.raises(RegistrationError, match="registered type 'money' twice"):
+        register.type("money", "lazy_money:Other")
+    del sys.modules["lazy_money"]
 
 
 def test_frozen_registry_refuses_registration() -> None:

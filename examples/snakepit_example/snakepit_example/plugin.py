@@ -2,8 +2,8 @@
 
 This module is imported at every worker start, so it imports only the host
 (already loaded) at top level. Each hook imports the module it needs when
-it runs, and the command is registered as a ``"module:attribute"`` string,
-imported on its first call.
+it runs, and the command and the value type are registered as
+``"module:attribute"`` strings, imported on their first use.
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ if TYPE_CHECKING:
 
 @hookimpl
 def register_types(register: Registrar) -> None:
-    from snakepit_example.money import MoneyType
-
-    register.type("money", MoneyType())
+    register.type("money", "snakepit_example.money:MoneyType")  # imported (and made) on first use
 
 
 @hookimpl

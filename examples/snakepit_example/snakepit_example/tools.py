@@ -8,16 +8,16 @@ say (a decimal string that fits the currency).
 
 Hints must be resolvable at run time (the host reads them with
 ``typing.get_type_hints``): import what you annotate with, not only under
-``TYPE_CHECKING``.
+``TYPE_CHECKING``. This module is imported at start-up (the host derives
+the schemas then), so what only the bodies need (``decimal``, the money
+parser) is imported by the bodies, on the first call.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any, Literal
 
-from snakepit_example.money import decimal_places, parse_amount
 from snakepit_host import InvalidArgument, SessionContext
 
 Currency = Literal["CHF", "EUR", "GBP", "JPY", "USD"]
@@ -40,6 +40,8 @@ def split_bill(total: str, people: People, currency: Currency = "EUR", tip_perce
         currency: ISO 4217 code of the bill
         tip_percent: tip added before splitting, in whole percent (0 to 100)
     """
+    from decimal import ROUND_HALF_EVEN, Decimal
+
     places = MINOR_UNIT_PLACES[currency]
     units = _minor_units(total, "total", places)
     with_tip = int((Decimal(units) * (100 + tip_percent) / 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
@@ -81,6 +83,8 @@ def split_units(units: int, parts: int) -> list[int]:
 
 
 def _minor_units(value: object, what: str, places: int) -> int:
+    from snakepit_example.money import decimal_places, parse_amount
+
     amount = parse_amount(value, what)
     if amount < 0:
         raise InvalidArgument(f"{what} must not be negative, got {amount}")
@@ -90,4 +94,6 @@ def _minor_units(value: object, what: str, places: int) -> int:
 
 
 def _format(units: int, places: int) -> str:
+    from decimal import Decimal
+
     return str(Decimal(units).scaleb(-places))

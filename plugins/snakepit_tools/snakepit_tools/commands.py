@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from snakepit_tools.elixir_bridge import bridge_for
-
 if TYPE_CHECKING:
     from snakepit_host import SessionContext
+
+DEFAULT_ELIXIR_TIMEOUT = 60.0
+"""Seconds an Elixir tool call may take when its caller set no deadline (``--tools-elixir-timeout``)."""
 
 LIST_TOOLS_SCHEMA = {
     "type": "object",
@@ -53,4 +54,6 @@ def describe_tool(ctx: SessionContext, params: dict[str, Any]) -> dict[str, Any]
 def call_elixir_tool(ctx: SessionContext, params: dict[str, Any]) -> Any:
     """Call a tool Elixir exposes (ExecuteElixirTool), listed or not; Elixir's error text comes back unchanged."""
     arguments = params.get("parameters") or {}
+    from snakepit_tools.elixir_bridge import bridge_for
+
     return bridge_for(ctx.host).call_elixir(ctx.session_id, params["tool_name"], arguments, ctx.time_remaining())

@@ -1,12 +1,25 @@
 """The two-way tool bridge with Elixir's BridgeServer, one per host.
 
-Python -> Elixir announcement: for every session, on first use, this worker's
-tools are registered with RegisterTools (PROTOCOL.md §6.1), under a worker id
-Elixir can route back to (see :func:`worker_id_for`). It runs on one
-background thread so that a slow or absent Elixir never delays or fails a
-call; the outcome is counted in the bridge's status (``describe``: ``status.tools``). When Elixir comes
-back after a loss (it restarted and forgot everything), every live session
-is announced again and its Elixir tools are fetched again.
+Python -> Elixir announcement: this worker's tools are registered with
+RegisterTools (PROTOCOL.md §6.1), under a worker id Elixir can route back to
+(see :func:`worker_id_for`), once per session that Elixir knows:
+
+- the sessions a client created with InitializeSession (under Snakepit 0.13,
+  the worker's own session, once per worker) and ``default_session`` (every
+  call of Snakepit 0.4 carries it) are announced as soon as they exist, on
+  one background thread, so that a slow or absent Elixir never delays or
+  fails a call;
+- any other session (one a call created by naming its id) is announced the
+  first time this worker talks to Elixir about it (its Elixir tools, an
+  Elixir tool call), just before. A session that never reaches Elixir costs
+  Elixir nothing: no InitializeSession, no RegisterTools. That is what
+  Snakepit's own server does too, which registers tools under the request's
+  session only.
+
+Outcomes are counted in the bridge's status (``describe``: ``status.tools``).
+When Elixir comes back after a loss (it restarted and forgot everything),
+every session it knew (announced before) is announced again at once and its
+Elixir tools are fetched again.
 
 Elixir -> Python tools: GetExposedElixirTools is asked once per session (and
 again after a reconnect); each tool becomes a session-local proxy
@@ -27,6 +40,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from snakepit_host import (
+    DEFAULT_SESSION_ID,
     EncodeError,
     InvalidArgument,
     SnakepitError,
@@ -37,6 +51,7 @@ from snakepit_host import (
     describe_exception,
     span,
 )
+from snakepit_tools.commands import DEFAULT_ELIXIR_TIMEOUT
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -48,7 +63,6 @@ log = logging.getLogger("snakepit_tools")
 
 OWNER = "tools"
 """Owner recorded on Elixir tool proxies: this plugin's entry-point name."""
-DEFAULT_ELIXIR_TIMEOUT = 60.0
 MAX_METADATA_ENTRIES = 32
 MAX_METADATA_BYTES = 4096
 _READY_FILE = re.compile(r"^snakepit_ready_(?P<worker>.+)_\d+$")
@@ -82,6 +96,8 @@ _ELIXIR_TYPES = {
 
 STATE_KEY = "tools"
 """The bridge's ``host.state`` key (and so its name under ``status`` in ``describe``)."""
+ELIXIR_STATE_KEY = "snakepit-tools.elixir"
+"""A session's :class:`ElixirTools` (``session.state`` key)."""
 
 
 def bridge_for(host: Host) -> ToolBridge:
@@ -123,12 +139,18 @@ def worker_id_for(host: Host) -> str:
 
 
 class ElixirTools:
-    """One session's Elixir tools, fetched once per connection generation."""
+    """One session's standing with Elixir: announced, and its Elixir tools fetched, once per connection generation."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.generation = -1
+        self.announced = -1
         self.tools: dict[str, Tool] = {}
+
+
+def announced_eagerly(session: Session) -> bool:
+    """Sessions Elixir knows from the start: initialised by a client, or Snakepit 0.4's ``default_session``."""
+    return session.explicit or session.id == DEFAULT_SESSION_ID
 
 
 class ToolBridge:
@@ -169,7 +191,7 @@ class ToolBridge:
                 from concurrent.futures import ThreadPoolExecutor
 
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snakepit-tools-announce")
-            self._executor.submit(self.announce, session_id)
+            self._executor.submit(self.prefetch, session_id)
 
     def close(self) -> None:
         with self._lock:
@@ -179,43 +201,67 @@ class ToolBridge:
             executor.shutdown(wait=False, cancel_futures=True)
 
     def session_created(self, session: Session) -> None:
-        if self.host.elixir is not None:
+        if self.host.elixir is not None and announced_eagerly(session):
             self._submit(session.id)
 
     def reconnected(self) -> None:
-        """Elixir is back after a loss: it has forgotten sessions and tools, so tell it again."""
+        """Elixir is back after a loss: it has forgotten sessions and tools, so tell it again.
+
+        The sessions it knew are told again at once: the eagerly announced ones and those that
+        reached Elixir before. The others still cost it nothing (the new generation makes
+        :meth:`elixir_tools` and :meth:`call_elixir` announce them first, if they ever use it).
+        """
         self.generation += 1
         self.counts["reconnects"] += 1
         for session_id in self.host.sessions.ids():
-            self._submit(session_id)
+            session = self.host.sessions.get(session_id)
+            if session is None:
+                continue
+            standing = session.get_state(ELIXIR_STATE_KEY)
+            if announced_eagerly(session) or (isinstance(standing, ElixirTools) and standing.announced >= 0):
+                self._submit(session_id)
 
     # ------------------------------------------------------------ Python tools -> Elixir
 
-    def announce(self, session_id: str) -> None:
-        """Register this worker's tools with Elixir for one session, then fetch Elixir's tools."""
-        elixir = self.host.elixir
+    def prefetch(self, session_id: str) -> None:
+        """Background work for an eagerly announced session: announce it, then fetch its Elixir tools."""
         session = self.host.sessions.get(session_id)
-        if elixir is None or session is None:
+        if session is None or self.host.elixir is None:
+            return
+        try:
+            self.elixir_tools(session)
+        except SnakepitError:
+            pass  # counted in the status; callers that need them will ask again
+
+    def ensure_announced(self, session: Session) -> None:
+        """Announce this worker's tools for ``session`` unless done in this connection generation."""
+        cache = session.state(ELIXIR_STATE_KEY, ElixirTools)
+        generation = self.generation
+        if cache.announced != generation:
+            with cache.lock:
+                self._announce(session, cache, generation)
+
+    def _announce(self, session: Session, cache: ElixirTools, generation: int) -> None:
+        """Register this worker's tools with Elixir for one session (once per generation; the caller holds the lock)."""
+        elixir = self.host.elixir
+        if elixir is None or cache.announced == generation:
             return
         from snakepit_host.proto import snakepit_bridge_pb2 as pb
 
         try:
             registrations = self.registrations()
             if registrations:
-                request = pb.RegisterToolsRequest(session_id=session_id, tools=registrations, worker_id=self.worker_id)
-                response = elixir.call_in_session(session_id, "RegisterTools", request, refused=_refused_tools)
+                request = pb.RegisterToolsRequest(session_id=session.id, tools=registrations, worker_id=self.worker_id)
+                response = elixir.call_in_session(session.id, "RegisterTools", request, refused=_refused_tools)
                 if _refused_tools(response):
                     raise Unavailable(f"Elixir refused RegisterTools: {response.error_message or 'no reason given'}")
-            self.counts["announced_sessions"] += 1
         except SnakepitError as exc:
             self.counts["announce_failures"] += 1
-            self.counts["last_announce_error"] = f"session '{session_id}': {exc}"
-            log.warning("could not announce tools to Elixir for session %s: %s", session_id, exc)
+            self.counts["last_announce_error"] = f"session '{session.id}': {exc}"
+            log.warning("could not announce tools to Elixir for session %s: %s", session.id, exc)
             return
-        try:
-            self.elixir_tools(session)
-        except SnakepitError:
-            pass  # counted in the status; callers that need them will ask again
+        cache.announced = generation
+        self.counts["announced_sessions"] += 1
 
     def registrations(self) -> list[pb.ToolRegistration]:
         """This worker's Python tools as ToolRegistration messages (built once: the registry is frozen)."""
@@ -235,7 +281,7 @@ class ToolBridge:
         elixir = self.host.elixir
         if elixir is None:
             return {}
-        cache = session.state("snakepit-tools.elixir", ElixirTools)
+        cache = session.state(ELIXIR_STATE_KEY, ElixirTools)
         if cache.generation == self.generation:
             return cache.tools
         with cache.lock:
@@ -243,6 +289,7 @@ class ToolBridge:
             if cache.generation != generation:
                 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 
+                self._announce(session, cache, generation)
                 try:
                     request = pb.GetExposedElixirToolsRequest(session_id=session.id)
                     response = elixir.call_in_session(session.id, "GetExposedElixirTools", request)
@@ -304,6 +351,9 @@ class ToolBridge:
                 request.parameters[key].CopyFrom(codec.encode_json_any(value))
             except EncodeError as exc:
                 raise InvalidArgument(f"Elixir tool '{tool_name}': parameter '{key}' cannot be sent: {exc}") from None
+        session = self.host.sessions.get(session_id)
+        if session is not None:
+            self.ensure_announced(session)
         if timeout is None:
             timeout = self.host.option("tools_elixir_timeout")
         with span(

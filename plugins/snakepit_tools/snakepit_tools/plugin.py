@@ -1,6 +1,7 @@
 """snakepit-tools' hooks (the ``tools`` entry point).
 
-Imports only the host and light stdlib. Schemas, validation and conversion
+Imports only the host and light stdlib; the bridge with Elixir is imported
+and made on its first use (a session Elixir knows, or one that calls it). Schemas, validation and conversion
 of every tool are the host's; this plugin adds ``ctx.tools``, the commands
 that list, describe and call tools, and the bridge with Elixir's tools.
 """
@@ -11,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from snakepit_host import hookimpl
 from snakepit_tools import commands
-from snakepit_tools.elixir_bridge import DEFAULT_ELIXIR_TIMEOUT, bridge_for, close_bridge
 
 if TYPE_CHECKING:
     from snakepit_host import Host, OptionRegistrar, Registrar, Session, SessionContext, Tool
@@ -30,7 +30,7 @@ def register_options(register: OptionRegistrar) -> None:
     register.option(
         "tools_elixir_timeout",
         type=float,
-        default=DEFAULT_ELIXIR_TIMEOUT,
+        default=commands.DEFAULT_ELIXIR_TIMEOUT,
         minimum=0,
         env="SNAKEPIT_TOOLS_ELIXIR_TIMEOUT",
         metavar="SECONDS",
@@ -52,19 +52,17 @@ def register_session_attributes(register: Registrar) -> None:
 
 def session_tools(ctx: SessionContext) -> Tools:
     """``ctx.tools`` (see :class:`snakepit_tools.session_tools.SessionTools`)."""
+    from snakepit_tools.elixir_bridge import bridge_for
     from snakepit_tools.session_tools import SessionTools
 
     return SessionTools(ctx, bridge_for(ctx.host))
 
 
 @hookimpl
-def host_started(host: Host) -> None:
-    bridge_for(host)  # shows its status in describe and subscribes to Elixir reconnects
-
-
-@hookimpl
 def session_created(session: Session, host: Host) -> None:
     if host.config.elixir_address is not None:
+        from snakepit_tools.elixir_bridge import bridge_for
+
         bridge_for(host).session_created(session)
 
 
@@ -73,10 +71,14 @@ def resolve_command(name: str, session_id: str, host: Host) -> Tool | None:
     """An Elixir tool named on the first call of a session, before its tools were fetched."""
     if host.config.elixir_address is None:
         return None
+    from snakepit_tools.elixir_bridge import bridge_for
+
     session, _ = host.sessions.ensure(session_id)
     return bridge_for(host).elixir_tools(session).get(name)
 
 
 @hookimpl
 def host_stopping(host: Host) -> None:
+    from snakepit_tools.elixir_bridge import close_bridge
+
     close_bridge(host)

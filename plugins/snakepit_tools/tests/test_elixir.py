@@ -97,9 +97,14 @@ def registered(elixir: ElixirStandIn, session_id: str) -> dict[str, pb.ToolRegis
         return {name: reg for (sid, name), reg in elixir.registered_tools.items() if sid == session_id}
 
 
-def test_python_tools_are_announced_once_per_session(running: Any, elixir: ElixirStandIn, wait_until: Any) -> None:
+def initialize(client: Any, session_id: str) -> None:
+    """What Snakepit 0.13 does once per worker: InitializeSession of the worker's session."""
+    assert client.stub.InitializeSession(pb.InitializeSessionRequest(session_id=session_id), timeout=10).success
+
+
+def test_an_initialized_session_is_announced_once(running: Any, elixir: ElixirStandIn, wait_until: Any) -> None:
     client = running.client()
-    assert client.call("add", {"a": 1}, session_id="s1") == 2
+    initialize(client, "s1")
     tools = wait_until(lambda: registered(elixir, "s1"), "RegisterTools for s1")
     assert sorted(tools) == ["add", "ask_elixir", "send_object", "session_view", "ticker"]
     request = elixir.calls("RegisterTools")[0]
@@ -113,19 +118,47 @@ def test_python_tools_are_announced_once_per_session(running: Any, elixir: Elixi
     assert tools["add"].metadata["language"] == "python"
     assert tools["ticker"].supports_streaming and not tools["add"].supports_streaming
     assert {p.type for p in tools["ask_elixir"].parameters} == {"str", "dict"}
-    # InitializeSession came first, and a second call in the session announces nothing new.
+    # InitializeSession came first, and calls in the session announce nothing new.
     assert [m for m, r in elixir.requests if getattr(r, "session_id", "") == "s1"][:2] == [
         "InitializeSession",
         "RegisterTools",
     ]
     client.call("add", {"a": 2}, session_id="s1")
+    client.call("ask_elixir", {"tool_name": "multiply", "arguments": {"a": 3, "b": 4}}, session_id="s1")
     wait_until(lambda: running.host.status["tools"]["announced_sessions"] == 1, "the status to count s1")
     assert len(elixir.calls("RegisterTools")) == 1
 
 
+def test_sessions_made_by_calls_reach_elixir_only_when_they_use_it(
+    running: Any, elixir: ElixirStandIn, wait_until: Any
+) -> None:
+    """A session id named by a call costs Elixir nothing until the session needs Elixir."""
+    client = running.client()
+    for n in range(50):
+        assert client.call("add", {"a": n}, session_id=f"throwaway-{n}") == n + 1
+    assert len(running.host.sessions) >= 50
+    assert not [m for m, r in elixir.requests if getattr(r, "session_id", "").startswith("throwaway-")]
+    # The first use of Elixir in such a session announces it first (an Elixir tool may call back into it).
+    assert client.call("ask_elixir", {"tool_name": "multiply", "arguments": {"a": 3, "b": 4}}, session_id="s9") == 12
+    assert [m for m, r in elixir.requests if getattr(r, "session_id", "") == "s9"][:3] == [
+        "InitializeSession",
+        "RegisterTools",
+        "GetExposedElixirTools",
+    ]
+    assert sorted(registered(elixir, "s9")) == ["add", "ask_elixir", "send_object", "session_view", "ticker"]
+    client.call("call_elixir_tool", {"tool_name": "greet", "parameters": {"name": "x"}}, session_id="s9")
+    assert len(elixir.calls("RegisterTools")) == 1 and running.host.status["tools"]["announced_sessions"] == 1
+
+
+def test_default_session_is_announced_when_it_appears(running: Any, elixir: ElixirStandIn, wait_until: Any) -> None:
+    """Snakepit 0.4 sends every call in ``default_session``: that one Elixir knows from the start."""
+    running.client().call("add", {"a": 1})
+    wait_until(lambda: registered(elixir, "default_session"), "RegisterTools for default_session")
+
+
 def test_tools_are_announced_again_after_elixir_restarts(running: Any, elixir: ElixirStandIn, wait_until: Any) -> None:
     client = running.client()
-    client.call("add", {"a": 1}, session_id="s1")
+    initialize(client, "s1")
     wait_until(lambda: registered(elixir, "s1"), "the first announcement")
     elixir.restart()  # same port, every session and registration forgotten
     assert not registered(elixir, "s1")
@@ -190,8 +223,8 @@ def test_elixir_errors_surface_unchanged(running: Any) -> None:
 
 def test_binary_results_from_elixir(running: Any, wait_until: Any) -> None:
     client = running.client()
-    client.call("add", {"a": 1}, session_id="s4")
-    # A new session's Elixir tools are fetched in the background right after it is created.
+    initialize(client, "s4")
+    # An initialised session's Elixir tools are fetched in the background right after it is created.
     wait_until(lambda: "raw_bytes" in running.host.sessions.get("s4").local_commands, "the proxies of s4")
     result = client.call_full("raw_bytes", {}, session_id="s4")
     assert result.value == {"kind": "ones"}

@@ -1,4 +1,9 @@
-"""JSON schemas of the variable commands' parameters: shown by ``describe``, enforced by the host on every call.
+"""What the plugin registers at every worker start, without importing it: the value types and the commands.
+
+:data:`TYPES` names each value type by reference (``"module:Class"``), so
+its module loads with the first variable, not at start-up. The JSON schemas
+of the variable commands' parameters are shown by ``describe`` and enforced
+by the host on every call.
 
 Each says exactly what its handler in :mod:`snakepit_variables.commands`
 reads. The rules of a variable's own domain (the name rule, the type's
@@ -21,6 +26,23 @@ _VALUE = {
 def _object(required: list[str], **properties: Any) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
 
+
+_SCALARS = "snakepit_variables.value_types"
+TYPES: dict[str, str] = {
+    "float": f"{_SCALARS}:FloatType",
+    "integer": f"{_SCALARS}:IntegerType",
+    "string": f"{_SCALARS}:StringType",
+    "boolean": f"{_SCALARS}:BooleanType",
+    "choice": f"{_SCALARS}:ChoiceType",
+    "module": f"{_SCALARS}:ModuleType",
+    "list": f"{_SCALARS}:ListType",
+    "dict": f"{_SCALARS}:DictType",
+    "map": f"{_SCALARS}:DictType",  # Snakepit's name for dict
+    "json": f"{_SCALARS}:JsonType",
+    "embedding": "snakepit_variables.arrays:EmbeddingType",
+    "tensor": "snakepit_variables.arrays:TensorType",
+}
+"""Type name -> the ``ValueType`` class that serves it (the host makes one instance per name on first use)."""
 
 COMMANDS: dict[str, tuple[str, dict[str, Any]]] = {
     "register_variable": (

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from snakepit_host import InvalidArgument
 from snakepit_host.codec import DTYPE_SIZES
@@ -85,8 +84,7 @@ def _choice(options: tuple[str, ...]) -> Callable[[Any], Any]:
     return check
 
 
-@dataclass(frozen=True)
-class Key:
+class Key(NamedTuple):
     """A constraint key: what it means, its JSON schema, and its checker (raises ValueError)."""
 
     name: str

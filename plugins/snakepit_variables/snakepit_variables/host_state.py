@@ -2,8 +2,9 @@
 
 One plugin module may serve several hosts in one process (tests do), so the
 runtime lives in ``host.state("variables", ...)``, never in module globals.
-The store is chosen once, on first need or in the background right after
-start-up: ``memory``, ``elixir``, ``sqlite``, ``redis``, any store a
+The store is chosen once, on first need (never before the worker is ready:
+an ``auto`` choice may ask Elixir, and a worker that never uses variables
+never opens a store): ``memory``, ``elixir``, ``sqlite``, ``redis``, any store a
 plugin registered through ``register_variable_stores``, or ``auto``
 (elixir when the Elixir side answers the variable RPCs; else sqlite when
 Snakepit launched the worker, so that the workers of a pool share their
@@ -21,13 +22,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from snakepit_host import FailedPrecondition, InvalidArgument, NotFound, SnakepitError, Unavailable
-from snakepit_variables.session_variables import SessionVariables
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from snakepit_host import Host, Session, ValueType
     from snakepit_variables.model import ChangeEvent
+    from snakepit_variables.session_variables import SessionVariables
     from snakepit_variables.stores import VariableStore
 
 log = logging.getLogger("snakepit_variables")
@@ -82,6 +83,9 @@ class VariablesRuntime:
     # ------------------------------------------------------------ sessions
 
     def variables(self, session: Session) -> SessionVariables:
+        """The session's variables (sessions, stores and watches are imported on the first use of variables)."""
+        from snakepit_variables.session_variables import SessionVariables
+
         return session.state(STATE_KEY, lambda: SessionVariables(self, session.id))
 
     def variables_for(self, session_id: str, *, create: bool) -> SessionVariables:
@@ -96,24 +100,25 @@ class VariablesRuntime:
         return self.variables(sessions.require(session_id))
 
     def session_closed(self, session: Session) -> None:
-        variables = session.get_state(STATE_KEY)
-        if isinstance(variables, SessionVariables):
-            variables.close()
+        variables: SessionVariables | None = session.get_state(STATE_KEY)
+        if variables is None:
+            return  # variables were never used in it here: nothing to close, and nothing to drop from a store
+        variables.close()
         if self._store is not None:
             self._store.drop_session(session.id)
 
     def _external_change(self, session_id: str, event: ChangeEvent) -> None:
         session = self.host.sessions.get(session_id)
-        variables = session.get_state(STATE_KEY) if session is not None else None
-        if isinstance(variables, SessionVariables):
+        variables: SessionVariables | None = session.get_state(STATE_KEY) if session is not None else None
+        if variables is not None:
             variables.observe(event)
 
     def _log_gap(self, reason: str) -> None:
         log.warning("variables: %s; ending every watch with DATA_LOSS", reason)
         for session_id in self.host.sessions.ids():
             session = self.host.sessions.get(session_id)
-            variables = session.get_state(STATE_KEY) if session is not None else None
-            if isinstance(variables, SessionVariables):
+            variables: SessionVariables | None = session.get_state(STATE_KEY) if session is not None else None
+            if variables is not None:
                 variables.fail_watches(reason)
 
     def close(self) -> None:
@@ -132,19 +137,6 @@ class VariablesRuntime:
             if self._store is None:
                 self._store = self._choose()
             return self._store
-
-    def choose_in_background(self) -> None:
-        """Decide the store now, off the start-up path (an auto probe may wait for Elixir)."""
-        if self.requested == "memory" or self.host.elixir is None:
-            self._quietly_choose()
-            return
-        threading.Thread(target=self._quietly_choose, name="snakepit-variables-store", daemon=True).start()
-
-    def _quietly_choose(self) -> None:
-        try:
-            _ = self.store
-        except SnakepitError:
-            pass  # logged and published by _choose; every use reports it
 
     def _choose(self) -> VariableStore:
         if self._error is not None and (self._retry_at is None or time.monotonic() < self._retry_at):

@@ -1,21 +1,19 @@
 """The ``variables`` plugin (entry point ``snakepit: variables``): hooks only.
 
-Imports stay light: the value types (no numpy until an array is touched),
-and the RPC and command modules on their first call.
+Imports stay light: the value types, the RPC and the command modules are
+registered by reference and imported on their first use (numpy only when an
+array is touched).
 """
 
 from __future__ import annotations
 
 import importlib
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from snakepit_host import hookimpl
 from snakepit_variables import hookspecs
-from snakepit_variables.arrays import EmbeddingType, TensorType
-from snakepit_variables.catalog import COMMANDS
-from snakepit_variables.value_types import SCALAR_TYPES, DictType
+from snakepit_variables.catalog import COMMANDS, TYPES
 
 if TYPE_CHECKING:
     import pluggy
@@ -100,11 +98,8 @@ def register_options(register: OptionRegistrar) -> None:
 
 @hookimpl
 def register_types(register: Registrar) -> None:
-    for cls in (*SCALAR_TYPES, EmbeddingType, TensorType):
-        value_type = cls()
-        register.type(value_type.name, value_type)
-        if isinstance(value_type, DictType):
-            register.type("map", value_type)
+    for name, ref in TYPES.items():
+        register.type(name, ref)
 
 
 @hookimpl
@@ -195,16 +190,9 @@ def _redis_store(host: Host) -> VariableStore:
 
 @hookimpl
 def host_started(host: Host) -> None:
-    # Importing the runtime (sessions, stores, watches) costs a few ms; do it,
-    # and the store choice, off the start-up path. A call that arrives first
-    # simply makes the same choice itself (runtime_for and .store are locked).
-    threading.Thread(target=_choose_store, args=(host,), name="snakepit-variables-store", daemon=True).start()
-
-
-def _choose_store(host: Host) -> None:
     from snakepit_variables.host_state import runtime_for
 
-    runtime_for(host).choose_in_background()
+    runtime_for(host)  # describe shows the requested store; it is chosen (and opened) on first use
 
 
 @hookimpl

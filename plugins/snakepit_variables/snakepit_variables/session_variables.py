@@ -16,7 +16,6 @@ import json
 import re
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -102,7 +101,8 @@ class SessionVariables:
         self._runtime = runtime
         self.session_id = session_id
         self._lock = threading.RLock()
-        self._history: dict[str, deque[HistoryEntry]] = {}
+        self._history: dict[str, list[HistoryEntry]] = {}
+        """Past versions per variable, oldest first (a list: a deque costs ~600 bytes more per variable)."""
         self._history_bytes: dict[str, int] = {}
         self._watches: list[Watch] = []
         self._unfollow: dict[Watch, Callable[[], None]] = {}
@@ -364,17 +364,16 @@ class SessionVariables:
             return
         entries = self._history.get(variable.name)
         if entries is None:
-            entries = self._history[variable.name] = deque()
+            entries = self._history[variable.name] = []
         entry = history_entry(variable, metadata)
         entries.append(entry)
         kept = self._history_bytes.get(variable.name, 0) + (entry.size if entry.value_kept else 0)
         if len(entries) > self._runtime.history_limit:
-            oldest = entries.popleft()
+            oldest = entries.pop(0)  # at most history_limit entries (100 by default) to move
             kept -= oldest.size if oldest.value_kept else 0
         if kept > HISTORY_VARIABLE_BYTES:
             bounded = within_budget(entries)
-            entries.clear()
-            entries.extend(bounded)
+            entries[:] = bounded
             kept = sum(e.size for e in bounded if e.value_kept)
         self._history_bytes[variable.name] = kept
         self._notify(ChangeEvent(kind, variable, variable.source, time.time(), dict(metadata)))

@@ -194,7 +194,11 @@ def test_unsupported_0_4_rpcs_say_so(stub: Any) -> None:
 
 
 def test_status_and_types_are_described(running: Any) -> None:
-    description = running.client().call("describe", {})
+    client = running.client()
+    unused = client.call("describe", {})["status"]["variables"]
+    assert unused == {"store": None, "requested": "auto"}  # chosen on first use, never at start-up
+    client.call("list_variables", {}, session_id=SESSION)
+    description = client.call("describe", {})
     assert description["status"]["variables"]["store"] == "memory"
     types = {t["name"]: t for t in description["types"]}
     assert set(types) >= {"float", "integer", "string", "boolean", "choice", "module", "embedding", "tensor"}

@@ -92,3 +92,14 @@ def test_tensor_shape_wildcards() -> None:
     assert tensor.validate(np.zeros((5, 3)), constraints).shape == (5, 3)
     with pytest.raises(InvalidArgument, match=r"tensor shape \[5, 4\] does not match shape \['\*', 3\]"):
         tensor.validate(np.zeros((5, 4)), constraints)
+
+
+def test_every_registered_type_name_is_served_by_its_class() -> None:
+    import importlib
+
+    from snakepit_variables.catalog import TYPES
+
+    for name, ref in TYPES.items():
+        module, _, attribute = ref.partition(":")
+        served = getattr(importlib.import_module(module), attribute).name
+        assert served == name or (name, served) == ("map", "dict"), ref
