@@ -100,6 +100,11 @@ class LazyTarget:
         return target
 
 
+def _handler_of(target: Handler | LazyTarget) -> Handler:
+    """The callable a command, RPC or observer entry holds: itself, or the one its lazy reference names."""
+    return target.resolve() if isinstance(target, LazyTarget) else target
+
+
 def _same_target(a: object, b: object) -> bool:
     if isinstance(a, LazyTarget) and isinstance(b, LazyTarget):
         return a.ref == b.ref
@@ -134,8 +139,7 @@ class Command:
         return f"{type(self).__name__}(name={self.name!r}, owner={self.owner!r})"
 
     def handler(self) -> Handler:
-        target = self.target
-        return target.resolve() if isinstance(target, LazyTarget) else target
+        return _handler_of(self.target)
 
     def invoke(self, ctx: SessionContext, params: dict[str, Any]) -> Any:
         return self.handler()(ctx, params)
@@ -225,8 +229,7 @@ class RpcEntry(NamedTuple):
     target: Handler | LazyTarget
 
     def handler(self) -> Handler:
-        target = self.target
-        return target.resolve() if isinstance(target, LazyTarget) else target
+        return _handler_of(self.target)
 
 
 class AttributeEntry(NamedTuple):
@@ -244,8 +247,7 @@ class ObserverEntry(NamedTuple):
 
     @property
     def factory(self) -> Handler:
-        target = self.target
-        return target.resolve() if isinstance(target, LazyTarget) else target
+        return _handler_of(self.target)
 
 
 class RegistryEntry(NamedTuple):
