@@ -211,16 +211,26 @@ def read_task_cpu_seconds(pid: int) -> float:
 # ---------------------------------------------------------------- statistics
 
 
-def call_options(description: str | None) -> argparse.Namespace:
-    """The options of the one-client call benchmarks: ``--calls``, ``--repeat``, ``--warmup``, ``--quick``."""
+def call_options(
+    description: str | None,
+    argv: Sequence[str] | None = None,
+    *,
+    calls: int = 2000,
+    repeat: int = 7,
+    warmup: int = 300,
+    quick: tuple[int, int, int] = (200, 3, 50),
+    repeat_means: str = "measurements per case, interleaved",
+) -> argparse.Namespace:
+    """The call benchmarks' options: ``--calls``, ``--repeat``, ``--warmup``; ``--quick`` sets them to ``quick``."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=2000, help="calls per measurement (default 2000)")
-    parser.add_argument("--repeat", type=int, default=7, help="measurements per case, interleaved (default 7)")
-    parser.add_argument("--warmup", type=int, default=300, help="unmeasured calls per case first (default 300)")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: few calls, rough figures")
-    args = parser.parse_args()
+    parser.add_argument("--calls", type=int, default=calls, help=f"calls per measurement (default {calls})")
+    parser.add_argument("--repeat", type=int, default=repeat, help=f"{repeat_means} (default {repeat})")
+    parser.add_argument("--warmup", type=int, default=warmup, help=f"unmeasured calls first (default {warmup})")
+    smoke = "--calls {} --repeat {} --warmup {}".format(*quick)
+    parser.add_argument("--quick", action="store_true", help=f"a smoke run, rough figures: {smoke}")
+    args = parser.parse_args(argv)
     if args.quick:
-        args.calls, args.repeat, args.warmup = 200, 3, 50
+        args.calls, args.repeat, args.warmup = quick
     return args
 
 
@@ -371,6 +381,28 @@ def write_results(prefix: str, results: Mapping[str, Any], directory: Path = RES
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    return path
+
+
+def save_run(
+    prefix: str,
+    machine: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    directory: Path = RESULTS_DIR,
+    **results: Any,
+) -> Path:
+    """Write one run's results after what every run records (which bench, when, the machine, its load
+    afterwards, the settings) with :func:`write_results`, and print where."""
+    stamped = {
+        "bench": prefix,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": machine,
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "settings": settings,
+        **results,
+    }
+    path = write_results(prefix, stamped, directory)
+    print(f"results: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return path
 
 

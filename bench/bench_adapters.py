@@ -218,8 +218,8 @@ def main() -> None:
         format_spread,
         machine_info,
         python,
+        save_run,
         text_table,
-        write_results,
     )
 
     from snakepit_host.testing.elixir_standin import ElixirStandIn
@@ -270,17 +270,14 @@ def main() -> None:
     print(f"  added by the adapter's per-call lifecycle, in process: {added:.1f} us per call")
     if not priv:
         print("  (set SNAKEPIT_PRIV_PYTHON to a Snakepit priv/python folder to compare with Snakepit's own server)")
-    path = write_results(
+    save_run(
         "adapters",
-        {
-            "settings": {**vars(args), "snakepit_priv_python": priv},
-            "machine": info,
-            "grpc_us": {name: spread.as_dict() for name, spread in remote.items()},
-            "in_process_us": {name: spread.as_dict() for name, spread in local.items()},
-            "ratios": ratios,
-        },
+        info,
+        {**vars(args), "snakepit_priv_python": priv},
+        grpc_us={name: spread.as_dict() for name, spread in remote.items()},
+        in_process_us={name: spread.as_dict() for name, spread in local.items()},
+        ratios=ratios,
     )
-    print(f"\nresults: {path}")
 
 
 if __name__ == "__main__":

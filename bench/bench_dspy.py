@@ -28,7 +28,6 @@ printed as microseconds and as the ratio to the in-process call.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -38,12 +37,13 @@ from _common import (
     ServerProcess,
     Spread,
     bench_env,
+    call_options,
     describe_machine,
     format_spread,
     machine_info,
     python,
+    save_run,
     text_table,
-    write_results,
 )
 
 from snakepit_host.host_client import SnakepitClient
@@ -212,35 +212,28 @@ def report(start: dict[str, dict[str, Spread]], calls: dict[str, Spread]) -> str
     )
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=5, help="processes per kind, and overhead runs (default 5)")
-    parser.add_argument("--calls", type=int, default=300, help="timed calls per overhead run (default 300)")
-    parser.add_argument("--warmup", type=int, default=30, help="untimed calls first (default 30)")
-    parser.add_argument("--quick", action="store_true", help="--repeat 2 --calls 50 --warmup 10")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.repeat, args.calls, args.warmup = 2, 50, 10
-    return args
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = call_options(
+        __doc__,
+        argv,
+        calls=300,
+        repeat=5,
+        warmup=30,
+        quick=(50, 2, 10),
+        repeat_means="processes per kind, and overhead runs",
+    )
     info = machine_info()
     print(describe_machine(info))
     start = startup(args.repeat)
     calls = overhead(args.calls, args.warmup, args.repeat)
     print(report(start, calls))
-    path = write_results(
+    save_run(
         "dspy",
-        {
-            "machine": info,
-            "settings": vars(args),
-            "startup": {kind: {k: s.as_dict() for k, s in figures.items()} for kind, figures in start.items()},
-            "per_call_us": {k: s.as_dict() for k, s in calls.items()},
-        },
+        info,
+        vars(args),
+        startup={kind: {k: s.as_dict() for k, s in figures.items()} for kind, figures in start.items()},
+        per_call_us={k: s.as_dict() for k, s in calls.items()},
     )
-    print(f"\nresults: {path}")
     return 0
 
 

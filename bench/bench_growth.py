@@ -45,7 +45,6 @@ from _common import (
     BENCH_DIR,
     CHANNEL_OPTIONS,
     RESULTS_DIR,
-    ROOT,
     ServerProcess,
     bench_env,
     describe_machine,
@@ -53,8 +52,8 @@ from _common import (
     machine_info,
     python,
     read_rss_bytes,
+    save_run,
     text_table,
-    write_results,
 )
 
 from snakepit_host import codec
@@ -465,16 +464,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     for line in verdicts(results):
         print(line)
-    results_json = {
-        "bench": "growth",
-        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": machine,
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "settings": {"repeat": args.repeat, "quick": args.quick, "parts": args.parts},
-        "results": results,
-    }
-    path = write_results("growth", results_json, args.results_dir)
-    print(f"results: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    settings = {"repeat": args.repeat, "quick": args.quick, "parts": args.parts}
+    save_run("growth", machine, settings, args.results_dir, results=results)
     return 0
 
 

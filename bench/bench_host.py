@@ -52,8 +52,8 @@ from _common import (
     percentile,
     python,
     read_task_cpu_seconds,
+    save_run,
     text_table,
-    write_results,
 )
 
 from snakepit_host import codec
@@ -492,20 +492,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"note: CPU per call is coarse over {settings.latency_calls} calls "
             "(/proc counts whole clock ticks, usually 10 ms)"
         )
-    results = {
-        "bench": "host",
-        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": machine,
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "settings": settings.__dict__,
-        "servers": SERVERS,
-        "plugins": plugins,
-        "missing_repository_plugins": missing,
-        "metrics": summary,
-        "startup_timeline": timeline,
-    }
-    path = write_results("host", results, args.results_dir)
-    print(f"results: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    save_run(
+        "host",
+        machine,
+        settings.__dict__,
+        args.results_dir,
+        servers=SERVERS,
+        plugins=plugins,
+        missing_repository_plugins=missing,
+        metrics=summary,
+        startup_timeline=timeline,
+    )
     if args.markdown:
         print()
         print(markdown_table(HEADERS, rows))

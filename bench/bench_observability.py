@@ -28,7 +28,6 @@ log record with and without the stamping factory.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -39,12 +38,13 @@ from _common import (
     ServerProcess,
     Spread,
     bench_env,
+    call_options,
     describe_machine,
     format_spread,
     machine_info,
     python,
+    save_run,
     text_table,
-    write_results,
 )
 from bench_host import EchoClient, echo_request, latency_run
 
@@ -161,20 +161,10 @@ def in_process(calls: int, repeat: int) -> dict[str, float]:
 # ---------------------------------------------------------------- output
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=5, help="fresh processes per server (default 5)")
-    parser.add_argument("--calls", type=int, default=3000, help="measured echo calls per process (default 3000)")
-    parser.add_argument("--warmup", type=int, default=300, help="unmeasured calls first (default 300)")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: rough figures")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.repeat, args.calls, args.warmup = 1, 300, 50
-    return args
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = call_options(
+        __doc__, argv, calls=3000, repeat=5, warmup=300, quick=(300, 1, 50), repeat_means="fresh processes per server"
+    )
     info = machine_info()
     print(describe_machine(info), flush=True)
     samples = servers(args.repeat, args.calls, args.warmup, lambda line: print(line, flush=True))
@@ -190,8 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     micro = in_process(20_000 if not args.quick else 2_000, 5 if not args.quick else 2)
     print()
     print(text_table(["in process", "us per call"], [[name, f"{value:.3f}"] for name, value in micro.items()]))
-    path = write_results("observability", {"machine": info, "servers": samples, "in_process": micro})
-    print(f"\nresults: {path}")
+    save_run("observability", info, vars(args), servers=samples, in_process=micro)
     return 0
 
 

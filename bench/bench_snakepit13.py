@@ -90,8 +90,8 @@ from _common import (
     python,
     read_rss_bytes,
     read_task_cpu_seconds,
+    save_run,
     text_table,
-    write_results,
 )
 
 from snakepit_host import codec
@@ -563,20 +563,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"requests the host workers made to Elixir: {requests}")
     for error in errors:
         print(f"ERROR {error}")
-    results = {
-        "bench": "snakepit13",
-        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": machine,
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "settings": {k: v for k, v in vars(args).items() if k != "results_dir"},
-        "spawn_to_ready_ms": started,
-        "shapes": summary,
-        "host": report,
-        "elixir_requests": elixir_counts,
-        "errors": errors,
-    }
-    path = write_results("snakepit13", results, args.results_dir)
-    print(f"results: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    save_run(
+        "snakepit13",
+        machine,
+        {k: v for k, v in vars(args).items() if k != "results_dir"},
+        args.results_dir,
+        spawn_to_ready_ms=started,
+        shapes=summary,
+        host=report,
+        elixir_requests=elixir_counts,
+        errors=errors,
+    )
     if args.markdown:
         print()
         print(markdown_table(HEADERS, rows))

@@ -41,8 +41,8 @@ from _common import (
     machine_info,
     percentile,
     python,
+    save_run,
     text_table,
-    write_results,
 )
 from snakepit_variables.redis_testing import RedisServer
 
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     results = run(args)
     print(report(results))
     if args.save:
-        print(write_results("stores", {"machine": info, "settings": vars(args), "results": results}))
+        save_run("stores", info, vars(args), results=results)
     return 0
 
 

@@ -201,8 +201,8 @@ def main() -> None:
         format_spread,
         machine_info,
         python,
+        save_run,
         text_table,
-        write_results,
     )
 
     from snakepit_host.testing.elixir_standin import ElixirStandIn
@@ -247,17 +247,14 @@ def main() -> None:
     print(f"  added by validation + dispatch, in process: {added:.1f} us per call")
     print(f"  the same without the verdict memo: {added_no_memo:.1f} us per call")
     print(f"  Python -> Elixir leg added to a call (call_elixir_tool - plain): {elixir_leg:.0f} us")
-    path = write_results(
+    save_run(
         "tools",
-        {
-            "settings": vars(args),
-            "machine": info,
-            "grpc_us": {name: spread.as_dict() for name, spread in remote.items()},
-            "in_process_us": {name: spread.as_dict() for name, spread in local.items()},
-            "ratios": ratios,
-        },
+        info,
+        vars(args),
+        grpc_us={name: spread.as_dict() for name, spread in remote.items()},
+        in_process_us={name: spread.as_dict() for name, spread in local.items()},
+        ratios=ratios,
     )
-    print(f"\nresults: {path}")
 
 
 if __name__ == "__main__":

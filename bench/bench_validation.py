@@ -44,8 +44,8 @@ from _common import (
     interleaved,
     machine_info,
     python,
+    save_run,
     text_table,
-    write_results,
 )
 
 from snakepit_host import hookimpl
@@ -344,21 +344,18 @@ def main() -> None:
     if "fastjsonschema" not in library_results["problems"]:
         print("  (fastjsonschema is not installed: pip install fastjsonschema to compare)")
 
-    path = write_results(
+    save_run(
         "validation",
-        {
-            "settings": vars(args),
-            "machine": info,
-            "grpc_us": {name: spread.as_dict() for name, spread in remote.items()},
-            "in_process_us": {name: spread.as_dict() for name, spread in local.items()},
-            "libraries_us": {name: spread.as_dict() for name, spread in library.items()},
-            "ratios": ratios,
-            "problems": library_results["problems"],
-            "startup_ms": library_results["startup_ms"],
-            "verdicts": library_results["verdicts"],
-        },
+        info,
+        vars(args),
+        grpc_us={name: spread.as_dict() for name, spread in remote.items()},
+        in_process_us={name: spread.as_dict() for name, spread in local.items()},
+        libraries_us={name: spread.as_dict() for name, spread in library.items()},
+        ratios=ratios,
+        problems=library_results["problems"],
+        startup_ms=library_results["startup_ms"],
+        verdicts=library_results["verdicts"],
     )
-    print(f"\nresults: {path}")
 
 
 if __name__ == "__main__":

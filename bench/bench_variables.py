@@ -51,8 +51,8 @@ from _common import (
     machine_info,
     python,
     read_rss_bytes,
+    save_run,
     text_table,
-    write_results,
 )
 
 from snakepit_host import codec
@@ -316,8 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     result = run(args)
     print(report(args, result))
     if args.save:
-        path = write_results("variables", {"machine": info, "arguments": vars(args), **result})
-        print(f"results: {path}")
+        save_run("variables", info, vars(args), **result)
     return 0
 
 

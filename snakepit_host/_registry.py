@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar, overload
 
 from snakepit_host._bridge_methods import HOST_METHODS, service_methods
 from snakepit_host._errors import FailedPrecondition, RegistrationError, SnakepitError
@@ -36,6 +36,7 @@ SessionContext = Any
 Handler = Callable[..., Any]
 Invoker = Callable[[SessionContext, dict[str, Any]], Any]
 F = TypeVar("F", bound=Callable[..., Any])
+H = TypeVar("H", bound="Handler | str")
 
 HOST_KINDS = frozenset(
     {"commands", "tools", "types", "rpcs", "session_attributes", "call_observers", "shadowed", "shadows"}
@@ -403,6 +404,36 @@ class Registrar:
             raise RegistrationError(f"plugin '{self.owner}': {handler!r} is not callable")
         return handler
 
+    # The overloads type both forms (``command(name, handler)`` returns the handler,
+    # ``@command(name)`` is a decorator), so a strictly typed plugin keeps its handlers' types.
+    @overload
+    def command(
+        self,
+        name: str,
+        handler: None = None,
+        *,
+        description: str | None = ...,
+        parameters: Mapping[str, Any] | None = ...,
+        streaming: bool | None = ...,
+        timeout: float | None = ...,
+        metadata: Mapping[str, str] | None = ...,
+        keep_routing: bool = ...,
+    ) -> Callable[[F], F]: ...
+
+    @overload
+    def command(
+        self,
+        name: str,
+        handler: H,
+        *,
+        description: str | None = ...,
+        parameters: Mapping[str, Any] | None = ...,
+        streaming: bool | None = ...,
+        timeout: float | None = ...,
+        metadata: Mapping[str, str] | None = ...,
+        keep_routing: bool = ...,
+    ) -> H: ...
+
     def command(
         self,
         name: str,
@@ -454,6 +485,36 @@ class Registrar:
             keep_routing=bool(keep_routing),
         )
         return handler
+
+    @overload
+    def tool(
+        self,
+        function: None = None,
+        *,
+        name: str | None = ...,
+        description: str | None = ...,
+        parameters: Mapping[str, Any] | None = ...,
+        returns: Mapping[str, Any] | None = ...,
+        streaming: bool | None = ...,
+        tags: tuple[str, ...] | list[str] = ...,
+        timeout: float | None = ...,
+        metadata: Mapping[str, str] | None = ...,
+    ) -> Callable[[F], F]: ...
+
+    @overload
+    def tool(
+        self,
+        function: H,
+        *,
+        name: str | None = ...,
+        description: str | None = ...,
+        parameters: Mapping[str, Any] | None = ...,
+        returns: Mapping[str, Any] | None = ...,
+        streaming: bool | None = ...,
+        tags: tuple[str, ...] | list[str] = ...,
+        timeout: float | None = ...,
+        metadata: Mapping[str, str] | None = ...,
+    ) -> H: ...
 
     def tool(
         self,

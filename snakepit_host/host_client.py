@@ -11,7 +11,7 @@ Used by ``snakepit-host call``, the testing kit and the benchmarks::
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,7 +150,7 @@ class SnakepitClient:
         binary: Mapping[str, bytes | codec.TypedBuffer] | None = None,
         metadata: Mapping[str, str] | None = None,
         timeout: float | None = None,
-    ) -> Iterator[Any]:
+    ) -> Generator[Any, None, None]:
         """Decoded chunk payloads; the terminal chunk is consumed, an error chunk raises.
 
         Closing the iterator early (``close()``, ``break``) cancels the call at once.

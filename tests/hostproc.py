@@ -102,6 +102,25 @@ def host_processes() -> Iterator[Callable[..., HostProcess]]:
                 host.process.wait(5)
 
 
+def snakepit_argv(
+    server: str | Path,
+    adapter: str,
+    port: int | str,
+    *,
+    elixir_address: str = "localhost:50051",
+    run_id: str = "1732000000123456_424242",
+) -> list[str]:
+    """Snakepit's worker command line after the interpreter, as 0.4.1 builds it (PROTOCOL.md §1).
+
+    0.13 adds flags around these; a test appends or inserts them.
+    """
+    return [
+        str(server),
+        *("--adapter", adapter, "--port", str(port)),
+        *("--elixir-address", elixir_address, "--snakepit-run-id", run_id),
+    ]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

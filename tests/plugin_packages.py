@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEPIT_HOST = str(Path(sys.executable).with_name("snakepit-host"))
@@ -55,3 +55,34 @@ def listing(env: dict[str, str], *args: str) -> dict[str, dict[str, Any]]:
     done = run_cli(["plugins", "--json", *args], env)
     assert done.returncode == 0, done.stderr
     return {item["name"]: item for item in json.loads(done.stdout)}
+
+
+def python_lines(code: str, env: dict[str, str], cwd: Path) -> list[str]:
+    """The lines ``python -c code`` prints; ``cwd`` (first on its path) should hold no package of the checkout."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, f"python -c failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+    return done.stdout.splitlines()
+
+
+class Installed(NamedTuple):
+    """One distribution installed alone: where, the environment that sees it, and the host's plugin listing there."""
+
+    site: Path
+    env: dict[str, str]
+    plugins: dict[str, dict[str, Any]]
+
+
+def install_alone(distribution: Path, workdir: Path, *listing_args: str, path: tuple[Path, ...] = ()) -> Installed:
+    """pip-install a plugin distribution (a copy) and list the plugins with it ahead of the venv's editable install.
+
+    Its package (named as its folder) must ship ``py.typed``: its users type-check
+    against it. ``path`` goes last on ``PYTHONPATH``.
+    """
+    site = pip_install([distribution], workdir)
+    package = site / distribution.name
+    assert {"plugin.py", "py.typed"} <= {entry.name for entry in package.iterdir()}, f"{package} lacks files"
+    env = cli_env(site)
+    env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], *map(str, path)])
+    return Installed(site, env, listing(env, *listing_args))

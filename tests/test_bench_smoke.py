@@ -2,50 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench" / "bench_host.py"
+from bench_runs import run_bench
 
 
 def test_bench_host_quick_latency_prints_a_table(tmp_path: Path) -> None:
-    completed = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--only", "latency", "--results-dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        cwd=ROOT,
-    )
-    assert completed.returncode == 0, completed.stderr[-4000:]
-    out = completed.stdout
+    out, results = run_bench("bench_host.py", "--quick", "--only", "latency", tmp_path=tmp_path)
     assert "metric" in out and "ratio host/bare" in out
     for label in ("echo p50 latency", "echo p99 latency", "server CPU per call"):
         assert label in out
     assert "cold start" not in out  # --only latency measures only the latency group
     assert "host plugins (load ms): core" in out
-    [written] = tmp_path.glob("host-*.json")
-    results = json.loads(written.read_text())
+    assert results["bench"] == "host"
     assert [m["metric"] for m in results["metrics"]] == ["p50_us", "p99_us", "cpu_per_call_us"]
     for metric in results["metrics"]:
         assert len(metric["bare"]["samples"]) == len(metric["host"]["samples"]) == 1
         assert metric["bare"]["median"] >= 0 and metric["host"]["median"] >= 0
-
-
-def run_bench(script: str, *args: str, tmp_path: Path) -> tuple[str, dict[str, Any]]:
-    completed = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), *args, "--results-dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
-    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-4000:]
-    [written] = tmp_path.glob("*.json")
-    return completed.stdout, json.loads(written.read_text())
 
 
 def test_bench_snakepit13_replays_013_against_bare(tmp_path: Path) -> None:

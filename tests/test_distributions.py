@@ -3,7 +3,6 @@ example's tests pass when run from its unpacked sdist, as a packager or a user w
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -12,22 +11,13 @@ import sys
 import tarfile
 import zipfile
 from pathlib import Path
-from types import ModuleType
 
+import build_dists
 import pytest
 from plugin_packages import ROOT
 
 pytestmark = pytest.mark.packaging
-SCRIPT = ROOT / "scripts" / "build_dists.py"
-
-
-def build_dists_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("build_dists", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
-    spec.loader.exec_module(module)
-    return module
+SCRIPT = Path(build_dists.__file__)
 
 
 @pytest.fixture(scope="module")
@@ -37,19 +27,14 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [sys.executable, str(SCRIPT), "--out", str(out)], capture_output=True, text=True, timeout=600, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"checked {len(distribution_folders())} distributions" in done.stdout
+    assert f"checked {len(build_dists.distribution_folders())} distributions" in done.stdout
     return out
-
-
-def distribution_folders() -> list[Path]:
-    projects = [*ROOT.glob("plugins/*/pyproject.toml"), *ROOT.glob("examples/*/pyproject.toml")]
-    return [ROOT, *(project.parent for project in projects)]
 
 
 def test_every_distribution_folder_is_built(dists: Path) -> None:
     names = {
         re.search(r'^name = "(.+)"', (folder / "pyproject.toml").read_text(), re.M)[1].replace("-", "_")  # type: ignore[index]
-        for folder in distribution_folders()
+        for folder in build_dists.distribution_folders()
     }
     assert {path.name.split("-")[0] for path in dists.glob("*.tar.gz")} == names
     assert {path.name.split("-")[0] for path in dists.glob("*.whl")} == names
@@ -113,7 +98,6 @@ def test_the_checks_name_what_a_distribution_lacks(tmp_path: Path) -> None:
         '[project]\nname = "incomplete"\nversion = "0.1.0"\nreadme = "README.md"\n\n'
         '[tool.setuptools]\npackages = ["incomplete_pkg"]\n'
     )
-    build_dists = build_dists_module()
     (tmp_path / "out").mkdir()
     built = build_dists.build(folder, tmp_path / "out", tmp_path / "scratch")
     problems = build_dists.metadata_problems(built) + build_dists.content_problems(built)

@@ -106,7 +106,8 @@ def _spec_options(decorator: ast.expr) -> dict[str, Any] | None:
     if not isinstance(decorator, ast.Call) or not isinstance(decorator.func, ast.Name):
         return None
     if decorator.func.id == "hookspec":
-        return {keyword.arg: ast.literal_eval(keyword.value) for keyword in decorator.keywords}
+        assert all(keyword.arg for keyword in decorator.keywords), "hookspec options are spelled out, not **unpacked"
+        return {str(keyword.arg): ast.literal_eval(keyword.value) for keyword in decorator.keywords}
     if decorator.func.id == "registration_hookspec":
         return {"kind": ast.literal_eval(decorator.args[0])}
     return None

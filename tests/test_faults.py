@@ -159,7 +159,11 @@ def test_elixir_killed_mid_call_then_restarted(elixir: ElixirProcess) -> None:
         assert f"Elixir at {elixir.address} is unreachable" in error.message
 
         # While Elixir is down: what needs it fails clearly, the rest keeps working.
-        for name, params in [("slow_add", {"a": 1, "b": 2}), ("set_variable", {"name": "x", "value": 2.0})]:
+        needs_elixir: list[tuple[str, dict[str, Any]]] = [
+            ("slow_add", {"a": 1, "b": 2}),
+            ("set_variable", {"name": "x", "value": 2.0}),
+        ]
+        for name, params in needs_elixir:
             down = failure(client, name, params, session)
             assert down.metadata["error_status"] == "UNAVAILABLE", down.message
             assert f"Elixir at {elixir.address} is unreachable" in down.message
@@ -347,7 +351,7 @@ def _give_up_after(client: SnakepitClient, name: str, seconds: float) -> threadi
     def call() -> None:
         with pytest.raises(grpc.RpcError) as caught:
             client.call(name, {}, timeout=seconds)
-        assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED  # type: ignore[attr-defined]
+        assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
 
     thread = threading.Thread(target=call)
     thread.start()
@@ -376,7 +380,7 @@ def _answers(client: SnakepitClient) -> bool:
     try:
         return bool(client.call("echo", {"n": 1}, timeout=2) == {"n": 1})
     except grpc.RpcError as exc:
-        assert exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, exc  # type: ignore[attr-defined]
+        assert exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, exc
         return False
 
 
@@ -429,7 +433,7 @@ def _opens(client: SnakepitClient, request: pb.WatchVariablesRequest) -> bool:
     try:
         return bool(next(stream).variable.name)
     except grpc.RpcError as exc:
-        assert exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, exc  # type: ignore[attr-defined]
+        assert exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, exc
         return False
     finally:
         stream.cancel()
@@ -477,7 +481,7 @@ def _rpc_gives_up(method: Any, request: Any, seconds: float) -> threading.Thread
     def call() -> None:
         with pytest.raises(grpc.RpcError) as caught:
             method(request, timeout=seconds)
-        assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED  # type: ignore[attr-defined]
+        assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
 
     thread = threading.Thread(target=call)
     thread.start()

@@ -41,7 +41,11 @@ OPEN_ENDED = {"WatchVariables", "StreamTelemetry"}
 
 # Longer than any generated string (max 40) and not among NAMES: no fuzz call can name it.
 GUARDED_SESSION = "guarded-session-that-no-fuzz-call-can-name-0001"
-GUARDED_VARIABLES = {"x": ("float", [0.25, 0.5, 0.75]), "temperature": ("integer", [3]), "label": ("string", ["kept"])}
+GUARDED_VARIABLES: dict[str, tuple[str, list[Any]]] = {
+    "x": ("float", [0.25, 0.5, 0.75]),
+    "temperature": ("integer", [3]),
+    "label": ("string", ["kept"]),
+}
 NAMES = ["echo", "ping", "describe", "default_session", "s1", "x", "temperature", "", "../etc/passwd", "a\x00b"]
 TYPE_URLS = [
     "type.googleapis.com/snakepit.float",
@@ -91,6 +95,7 @@ def _scalar(field: FieldDescriptor) -> st.SearchStrategy[Any]:
     if kind in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
         return st.floats()
     if kind == FieldDescriptor.TYPE_ENUM:
+        assert field.enum_type is not None
         return st.sampled_from([v.number for v in field.enum_type.values])
     raise AssertionError(f"unhandled field type {kind}")
 
@@ -242,15 +247,19 @@ def test_raw_garbage_to_every_method(served: RunningHost, garbage: bytes) -> Non
         try:
             if method.server_streaming or method.client_streaming:
                 wait = 0.3 if method.name in OPEN_ENDED else 1
+                responses: Iterator[bytes]
                 if method.client_streaming:
-                    responses = channel.stream_stream(path)(iter([garbage]), timeout=wait)
+                    bidirectional: grpc.StreamStreamMultiCallable[bytes, bytes] = channel.stream_stream(path)
+                    responses = bidirectional(iter([garbage]), timeout=wait)
                 else:
-                    responses = channel.unary_stream(path)(garbage, timeout=wait)
+                    streaming: grpc.UnaryStreamMultiCallable[bytes, bytes] = channel.unary_stream(path)
+                    responses = streaming(garbage, timeout=wait)
                 for index, _ in enumerate(responses):
                     if index > 20:
                         break
             else:
-                channel.unary_unary(path)(garbage, timeout=3)
+                unary: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(path)
+                unary(garbage, timeout=3)
         except grpc.RpcError as exc:
             if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED and method.name in OPEN_ENDED:
                 continue

@@ -13,12 +13,12 @@ import ast
 import importlib.metadata
 from pathlib import Path
 
+import typecheck
 from installed_hooks import all_hook_specs, plugin_defined_hooks
-from plugin_packages import ROOT
 
 from snakepit_host._entry_points import normalize, scan
 
-TEST_FOLDERS = [ROOT / "tests", *ROOT.glob("plugins/*/tests"), *ROOT.glob("examples/*/tests")]
+TEST_FOLDERS = typecheck.checked_directories()
 
 
 def _is_hookimpl(decorator: ast.expr) -> bool:
@@ -32,8 +32,9 @@ def hooks_implemented_in_tests() -> set[str]:
     for folder in TEST_FOLDERS:
         for path in folder.rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text())):
-                is_function = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                if is_function and any(_is_hookimpl(d) for d in node.decorator_list):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+                    _is_hookimpl(d) for d in node.decorator_list
+                ):
                     found.add(node.name)
     return found
 

@@ -22,7 +22,7 @@ import json
 import pickle
 import struct
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf.any_pb2 import Any as AnyMessage
-from snakepit_variables.testing import watch_updates
+from snakepit_variables.testing import RpcFailure, rpc_error, watch_updates
 
 from snakepit_host.codec import SNAKEPIT_URL_PREFIX, STRING_VALUE_URL
 from snakepit_host.host_client import RemoteError, SnakepitClient
@@ -103,12 +103,10 @@ def refused(client: SnakepitClient, name: str, params: dict[str, Any] | None = N
     raise AssertionError(f"{name} accepted a hostile payload: {result!r:.200}")
 
 
-def rpc_refused(call: Any, request: Any) -> grpc.RpcError:
-    with pytest.raises(grpc.RpcError) as caught:
-        call(request, timeout=10)
-    error: Any = caught.value
+def rpc_refused(call: Callable[..., Any], request: Any) -> RpcFailure:
+    error = rpc_error(call, request, timeout=10)
     assert error.code() not in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN), error.details()
-    return error  # type: ignore[no-any-return]
+    return error
 
 
 # ---------------------------------------------------------------- pickles
@@ -165,7 +163,7 @@ def test_pickles_as_binary_parameters(client: SnakepitClient, pickles: dict[str,
             assert "unsupported dtype 'object'" in refused(client, "echo", binary={"data": payload}).message
         else:  # bytes are data: handed back as they came, never looked into
             assert client.call("echo", {}, binary={"data": payload}) == payload, label
-        places = [
+        places: list[tuple[str, dict[str, Any], str, str]] = [
             ("set_variable", {"name": "weights"}, "value", "weights:"),
             ("register_variable", {"name": "e", "type": "embedding"}, "value", "e:"),
             ("register_variable", {"name": "s", "type": "string"}, "value", "s:"),
@@ -187,7 +185,7 @@ def test_pickles_as_binary_parameters(client: SnakepitClient, pickles: dict[str,
             assert expected in error.message, (label, command, error.message)
         with pytest.raises(grpc.RpcError) as caught:
             list(client.stream("payment_schedule", {"amount": "10.00", "months": 2}, binary={"amount": payload}))
-        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
 def _binary_any(type_name: str, meta: dict[str, Any]) -> AnyMessage:
@@ -212,10 +210,10 @@ def test_pickles_as_variable_binary_values(client: SnakepitClient, pickles: dict
                 stub.SetVariable,
                 pb.SetVariableRequest(session_id=session, variable_identifier="t", value=value, binary_value=payload),
             )
-            assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, (label, meta)  # type: ignore[attr-defined]
-            assert error.details().startswith("t: "), error.details()  # type: ignore[attr-defined]
+            assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, (label, meta)
+            assert error.details().startswith("t: "), error.details()
             if meta.get("binary_format") == "pickle":
-                assert "binary_format 'pickle' is refused" in error.details()  # type: ignore[attr-defined]
+                assert "binary_format 'pickle' is refused" in error.details()
             register = pb.RegisterVariableRequest(
                 session_id=session, name="u", type="embedding", initial_value=value, initial_binary_value=payload
             )
@@ -260,14 +258,14 @@ def test_erlang_terms_outside_the_numeric_subset(client: SnakepitClient, label: 
         session_id=session, name="e", type="embedding", initial_value=value, initial_binary_value=payload
     )
     error = rpc_refused(stub.RegisterVariable, register)
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
-    assert error.details().startswith("e: Erlang term") and message in error.details(), error.details()  # type: ignore[attr-defined]
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.details().startswith("e: Erlang term") and message in error.details(), error.details()
     client.call("register_variable", {"name": "v", "type": "embedding", "value": [0.0]}, session_id=session)
     error = rpc_refused(
         stub.SetVariable,
         pb.SetVariableRequest(session_id=session, variable_identifier="v", value=value, binary_value=payload),
     )
-    assert message in error.details()  # type: ignore[attr-defined]
+    assert message in error.details()
     batch = pb.BatchSetVariablesRequest(session_id=session, binary_updates={"v": payload}, atomic=True)
     batch.updates["v"].CopyFrom(value)
     response = stub.SetVariables(batch, timeout=10)
@@ -423,7 +421,7 @@ def test_signatures_that_name_modules_or_code_are_refused(client: SnakepitClient
     for signature, expected in hostile_signatures(canary):
         fields = signature.split("->")[0].split(":", 1)
         as_object = {"inputs": [{"name": "question", "type": fields[1].strip()}], "outputs": [{"name": "answer"}]}
-        for command, params in [
+        calls: list[tuple[str, dict[str, Any]]] = [
             ("enhanced_predict", {"signature": signature, "question": "q"}),
             ("enhanced_chain_of_thought", {"signature": signature, "question": "q"}),
             ("create_program", {"program_id": "p", "signature": signature}),
@@ -432,15 +430,16 @@ def test_signatures_that_name_modules_or_code_are_refused(client: SnakepitClient
             ("call_dspy", {"target": "dspy.Predict", "args": [signature]}),
             ("call_dspy", {"target": "dspy.Signature", "args": [signature]}),
             ("call_dspy", {"target": "dspy.ChainOfThought", "kwargs": {"signature": signature}}),
-        ]:
+        ]
+        for command, params in calls:
             error = refused(client, command, params, session_id=session)
             assert expected in error.message, (command, error.message)
-        with pytest.raises(grpc.RpcError) as caught:
-            list(
-                client.stream("stream_chain_of_thought", {"signature": signature, "question": "q"}, session_id=session)
-            )
-        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
-        assert expected in caught.value.details()  # type: ignore[attr-defined]
+        streamed = client.stream(
+            "stream_chain_of_thought", {"signature": signature, "question": "q"}, session_id=session
+        )
+        failure = rpc_error(list, streamed)
+        assert failure.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert expected in failure.details()
     # The LM was never reached: all three scripted answers are still there.
     assert client.call("check_dspy", {}, session_id=session)["lm"]["answers_remaining"] == 3
 
@@ -483,7 +482,7 @@ def test_hostile_variable_and_tool_names_are_refused(client: SnakepitClient, can
         assert "is not a known tool" in refused(client, "describe_tool", {"name": name}).message
         with pytest.raises(grpc.RpcError) as caught:
             list(client.stream(name))
-        assert caught.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
+        assert caught.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 def test_hostile_session_ids(client: SnakepitClient, served: RunningHost, canary: Canary) -> None:
@@ -526,10 +525,9 @@ def test_a_20_mb_unknown_tool_name_is_refused_without_searching(client: Snakepit
     assert error.metadata["error_status"] == "NOT_FOUND"
     assert "(20,000,000 characters; names are at most 64 bytes)" in error.message
     assert "did you mean" not in error.message and len(error.message) < 200
-    with pytest.raises(grpc.RpcError) as caught:
-        list(client.stream(name[:1_000_000]))
-    assert caught.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
-    assert "names are at most 64 bytes" in caught.value.details()  # type: ignore[attr-defined]
+    streamed = rpc_error(list, client.stream(name[:1_000_000]))
+    assert streamed.code() == grpc.StatusCode.NOT_FOUND
+    assert "names are at most 64 bytes" in streamed.details()
 
 
 def test_a_watch_of_100k_patterns_is_refused(client: SnakepitClient) -> None:

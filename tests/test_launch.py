@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hostproc import GRPC_SERVER, ROOT, HostProcess, alive, free_port, python
+from hostproc import GRPC_SERVER, ROOT, HostProcess, alive, free_port, python, snakepit_argv
 
 from snakepit_host.host_client import RemoteError, SnakepitClient
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
@@ -64,19 +64,7 @@ def slow_plugin(tmp_path: Path) -> dict[str, str]:
 
 def test_snakepit_041_launch(spawn_host: Spawn) -> None:
     port = free_port()
-    argv = [
-        "setsid",
-        python(),
-        str(GRPC_SERVER),
-        "--adapter",
-        "snakepit_bridge.adapters.enhanced.EnhancedBridge",
-        "--port",
-        str(port),
-        "--elixir-address",
-        "localhost:50051",
-        "--snakepit-run-id",
-        "1732000000123456_424242",
-    ]
+    argv = ["setsid", python(), *snakepit_argv(GRPC_SERVER, "snakepit_bridge.adapters.enhanced.EnhancedBridge", port)]
     host = spawn_host(argv)
     assert host.wait_ready() == port
     with SnakepitClient(f"localhost:{port}") as client:
@@ -115,25 +103,11 @@ def test_snakepit_013_launch(spawn_host: Spawn, elixir: ElixirStandIn, tmp_path:
         "PYTHONUNBUFFERED": "1",
         "OMP_NUM_THREADS": "1",
     }
-    argv = [
-        python(),
-        str(GRPC_SERVER),
-        "--adapter",
-        "snakepit_bridge.adapters.showcase.ShowcaseAdapter",
-        "--max-workers",
-        "4",
-        "--thread-safety-check",
-        "--port",
-        "0",
-        "--elixir-address",
-        elixir.address,
-        "--snakepit-run-id",
-        "k3x9a2p",
-        "--snakepit-instance-name",
-        "inst",
-        "--snakepit-instance-token",
-        "tok",
-    ]
+    adapter = "snakepit_bridge.adapters.showcase.ShowcaseAdapter"
+    argv = [python(), *snakepit_argv(GRPC_SERVER, adapter, 0, elixir_address=elixir.address, run_id="k3x9a2p")]
+    port_flag = argv.index("--port")  # 0.13's order: these after the adapter, before the port
+    argv[port_flag:port_flag] = ["--max-workers", "4", "--thread-safety-check"]
+    argv += ["--snakepit-instance-name", "inst", "--snakepit-instance-token", "tok"]
     host = spawn_host(argv, env)
     port = host.wait_ready()
     wait_until(ready_file.exists)
@@ -307,20 +281,9 @@ def test_install_launcher_runs_this_host_in_place_of_snakepits_server(spawn_host
     )
     assert "SNAKEPIT_PYTHON=" in result.stdout
     snakepit_script = "/opt/app/_build/dev/lib/snakepit/priv/python/grpc_server.py"  # need not exist
-    host = spawn_host(
-        [
-            str(tmp_path / "bin" / "python3"),
-            snakepit_script,
-            "--adapter",
-            "snakepit_bridge.adapters.showcase.ShowcaseAdapter",
-            "--port",
-            "0",
-            "--elixir-address",
-            "127.0.0.1:1",
-            "--snakepit-run-id",
-            "abc1234",
-        ]
-    )
+    adapter = "snakepit_bridge.adapters.showcase.ShowcaseAdapter"
+    argv = snakepit_argv(snakepit_script, adapter, 0, elixir_address="127.0.0.1:1", run_id="abc1234")
+    host = spawn_host([str(tmp_path / "bin" / "python3"), *argv])
     port = host.wait_ready()
     cmdline = Path(f"/proc/{host.process.pid}/cmdline").read_bytes().split(b"\0")
     assert any(part.endswith(b"grpc_server.py") for part in cmdline)
@@ -335,19 +298,7 @@ def test_a_dspex_pool_launched_by_snakepit_041_works_unchanged(spawn_host: Spawn
     """DSPex's pool config (``--adapter dspex_adapters.dspy_grpc.DSPyGRPCHandler``), Snakepit 0.4.1's argv and
     wire form: snakepit-dspy stands in for DSPex's handler, so its commands answer without DSPex installed."""
     port = free_port()
-    argv = [
-        "setsid",
-        python(),
-        str(GRPC_SERVER),
-        "--adapter",
-        "dspex_adapters.dspy_grpc.DSPyGRPCHandler",
-        "--port",
-        str(port),
-        "--elixir-address",
-        "localhost:50051",
-        "--snakepit-run-id",
-        "1732000000123456_424242",
-    ]
+    argv = ["setsid", python(), *snakepit_argv(GRPC_SERVER, "dspex_adapters.dspy_grpc.DSPyGRPCHandler", port)]
     host = spawn_host(argv)
     assert host.wait_ready() == port
 

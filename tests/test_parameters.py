@@ -21,11 +21,11 @@ import pytest
 import snakepit_tools.plugin as tools_plugin
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from snakepit_host import InvalidArgument, SessionContext, hookimpl
 from snakepit_host._parameters import ParameterValidator
-from snakepit_host._registry import Command
+from snakepit_host._registry import Command, Tool
 from snakepit_host.host_client import RemoteError, SnakepitClient
 from snakepit_host.testing import RunningHost, make_plugin_manager, running_host
 
@@ -240,6 +240,7 @@ def test_a_tool_is_described_and_validated_the_same_with_and_without_snakepit_to
     for plugins in ((Orders(),), (tools_plugin, Orders())):
         with running_host(*plugins) as handle:
             tool = handle.host.registry.commands["order"]
+            assert isinstance(tool, Tool)
             client = handle.client()
             with pytest.raises(RemoteError) as caught:
                 client.call("order", {"price": "cheap", "quantity": 100, "colour": "red"})
@@ -254,6 +255,7 @@ def test_a_tool_is_described_and_validated_the_same_with_and_without_snakepit_to
     assert "tools" not in make_plugin_manager(Orders()).records  # the first host really ran without it
     assert seen[0] == seen[1]
     parameters, _, message, answer = seen[0]
+    assert parameters is not None
     assert parameters["properties"]["quantity"] == {"type": "integer", "minimum": 1, "maximum": 99, "default": 1}
     assert parameters["properties"]["item"]["description"] == "what to order"
     assert message == (

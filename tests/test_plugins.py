@@ -165,7 +165,8 @@ def test_a_preparer_receives_prepared_tools_and_what_it_returns_is_enforced() ->
         }
         assert seen["dedent"] == (None, True)  # lazy: its invoker imports the module and derives the schema later
         tool = handle.host.registry.commands["bounded"]
-        assert tool.metadata == {"audited": "yes"} and tool.parameters["properties"]["n"]["maximum"] == 10
+        assert tool.metadata == {"audited": "yes"} and tool.parameters is not None
+        assert tool.parameters["properties"]["n"]["maximum"] == 10
         client = handle.client()
         assert client.call("bounded", {"n": 3}) == 3
         with pytest.raises(RemoteError, match="parameter 'n': 11 is greater than the maximum of 10"):
@@ -443,11 +444,12 @@ def test_every_hook_call_goes_through_pluggy() -> None:
 def test_order_is_builtins_then_tryfirst_normal_trylast_then_by_name() -> None:
     calls: list[str] = []
 
-    def plugin(name: str, **marks: bool) -> type:
+    def plugin(name: str, *, tryfirst: bool = False, trylast: bool = False) -> type:
         def register_commands(self: Any, register: Any) -> None:
             calls.append(name)
 
-        return type(name, (), {"register_commands": hookimpl(**marks)(register_commands)})
+        marked = hookimpl(tryfirst=tryfirst, trylast=trylast)(register_commands)
+        return type(name, (), {"register_commands": marked})
 
     manager = PluginManager()
     manager.add(plugin("late", trylast=True), "late")

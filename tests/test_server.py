@@ -14,7 +14,7 @@ import grpc
 import pytest
 from google.protobuf.any_pb2 import Any as AnyMessage
 
-from snakepit_host import Result, StreamChunk, VerbatimError, hookimpl
+from snakepit_host import Result, StreamChunk, TypedBuffer, VerbatimError, hookimpl
 from snakepit_host._errors import NotFound
 from snakepit_host.host_client import RemoteError, SnakepitClient
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
@@ -148,7 +148,9 @@ def test_session_lifecycle_rpcs(served: RunningHost, client: SnakepitClient) -> 
     assert not stub.CleanupSession(pb.CleanupSessionRequest(session_id="s-life")).success
     with pytest.raises(grpc.RpcError) as raised:
         stub.GetSession(pb.GetSessionRequest(session_id="s-life"))
-    assert raised.value.code() == grpc.StatusCode.NOT_FOUND and "unknown session 's-life'" in raised.value.details()
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND and "unknown session 's-life'" in (
+        raised.value.details() or ""
+    )
 
 
 def test_invalid_session_id_is_refused(client: SnakepitClient) -> None:
@@ -322,7 +324,7 @@ def test_arrays_and_metadata_in_results(client: SnakepitClient) -> None:
     assert small.value == [0.0, 1.0, 2.0, 3.0] and small.binary is None
     big = client.call_full("array", {"n": 5000})
     assert big.value == {"binary": {"dtype": "float32", "shape": [5000], "nbytes": 20000}}
-    assert big.binary is not None and big.binary.to_numpy()[-1] == 4999.0  # type: ignore[union-attr]
+    assert isinstance(big.binary, TypedBuffer) and big.binary.to_numpy()[-1] == 4999.0
     assert client.call_full("with_metadata").metadata == {"k": "v"}
 
 
@@ -330,7 +332,9 @@ def test_plugin_rpcs_without_a_plugin_name_the_package(client: SnakepitClient) -
     with pytest.raises(grpc.RpcError) as raised:
         client.stub.GetVariable(pb.GetVariableRequest(session_id="s", variable_identifier="x"))
     assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert "comes with snakepit-variables, which is installed but not loaded by this host" in raised.value.details()
+    assert "comes with snakepit-variables, which is installed but not loaded by this host" in (
+        raised.value.details() or ""
+    )
     with pytest.raises(grpc.RpcError) as raised:
         list(client.stub.WatchVariables(pb.WatchVariablesRequest(session_id="s")))
     assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from snakepit_host import hookimpl
+from snakepit_host import Registrar, SessionContext, hookimpl
 from snakepit_host.host_client import RemoteError
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_host.testing import running_host, wait_until
@@ -65,8 +65,8 @@ def test_a_table_full_of_busy_sessions_refuses_a_new_one_in_words() -> None:
 
     class Slow:
         @hookimpl
-        def register_commands(self, register: Any) -> None:
-            def hold(ctx: Any, params: dict[str, Any]) -> str:
+        def register_commands(self, register: Registrar) -> None:
+            def hold(ctx: SessionContext, params: dict[str, Any]) -> str:
                 started.release()
                 release.wait(10)
                 return ctx.session_id

@@ -13,7 +13,12 @@ from snakepit_host._sessions import Session, SessionStore
 
 def test_created_once_even_under_concurrent_first_use() -> None:
     created: list[str] = []
-    store = SessionStore(on_created=lambda s: (time.sleep(0.05), created.append(s.id)))
+
+    def on_created(session: Session) -> None:
+        time.sleep(0.05)
+        created.append(session.id)
+
+    store = SessionStore(on_created=on_created)
     barrier = threading.Barrier(8)
     seen: list[Session] = []
 
@@ -61,7 +66,8 @@ def test_implicit_sessions_are_evicted_before_explicit_ones() -> None:
     for n in range(5):
         store.ensure(f"flood-{n}")
     assert store.ids()[0] == "worker" and len(store) == 3
-    assert store.get("worker") is not None and store.get("worker").explicit  # type: ignore[union-attr]
+    worker = store.get("worker")
+    assert worker is not None and worker.explicit
 
 
 @pytest.mark.parametrize("bad", ["", "x" * 300, "tab\there", None, 5])

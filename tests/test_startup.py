@@ -115,7 +115,12 @@ def test_a_collector_the_caller_turned_off_stays_off() -> None:
 def test_the_timeline_stays_small_and_ends_at_ready(monkeypatch: pytest.MonkeyPatch) -> None:
     """At most a few dozen stamps whatever a process does, and none after ``ready`` (a test process serving many)."""
     monkeypatch.setattr(_startup, "_phases", [])
-    threads = [threading.Thread(target=lambda: [_startup.mark("x") for _ in range(100)]) for _ in range(4)]
+
+    def mark_many() -> None:
+        for _ in range(100):
+            _startup.mark("x")
+
+    threads = [threading.Thread(target=mark_many) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:

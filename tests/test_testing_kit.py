@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import types
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -60,3 +63,12 @@ def test_kit_is_strict_so_broken_test_plugins_fail_loudly() -> None:
 
     with pytest.raises(PluginLoadError, match="oops"):
         make_plugin_manager(Broken).build_registry()
+
+
+def test_the_elixir_standin_fixture_survives_a_conftest_importing_its_module(tmp_path: Path) -> None:
+    """A conftest in a folder named on the command line is imported before pytest reads the kit's fixtures."""
+    (tmp_path / "conftest.py").write_text("from snakepit_host.testing.elixir_standin import ElixirStandIn\n")
+    (tmp_path / "test_it.py").write_text("def test_it(elixir_standin):\n    assert elixir_standin.address\n")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stdout

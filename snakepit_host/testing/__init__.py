@@ -168,8 +168,11 @@ def wait_until(predicate: Callable[[], Any], what: str = "the condition", timeou
         time.sleep(0.02)
 
 
-@pytest.fixture
-def elixir_standin() -> Iterator[ElixirStandIn]:
+# Named apart from the submodule elixir_standin: importing that submodule (a conftest's
+# `from snakepit_host.testing.elixir_standin import ElixirStandIn`) rebinds this package's
+# attribute of the same name, and pytest, reading the fixtures later, found a module there.
+@pytest.fixture(name="elixir_standin")
+def elixir_standin_fixture() -> Iterator[ElixirStandIn]:
     from snakepit_host.testing.elixir_standin import ElixirStandIn
 
     standin = ElixirStandIn()

@@ -95,7 +95,7 @@ def test_a_stream_that_yields_garbage(serve: Serve, protocol: str) -> None:
             received.append(chunk.data)
     assert received == [b'{"ok": 1}'], "what was sent stays sent"
     assert raised.value.code() is grpc.StatusCode.INTERNAL
-    details = raised.value.details()
+    details = raised.value.details() or ""
     text = details if protocol == "0.4" else json.loads(details)["message"]
     assert text == "Object of type object is not JSON serializable"
     assert served.client.call("echo", {"alive": True}) == {"alive": True}
@@ -106,7 +106,7 @@ def test_a_stream_that_raises_midway(serve: Serve) -> None:
     request = served.client.request("broken_stream", stream=True)
     with pytest.raises(grpc.RpcError) as raised:
         list(served.client.stub.ExecuteStreamingTool(request, timeout=10))
-    payload = json.loads(raised.value.details())
+    payload = json.loads(raised.value.details() or "")
     assert (payload["type"], payload["message"]) == ("ValueError", "stream broke")
 
 
@@ -115,10 +115,11 @@ def test_a_long_stack_trace_still_arrives_as_whole_json(serve: Serve) -> None:
     request = served.client.request("deep_failure_stream", stream=True)
     with pytest.raises(grpc.RpcError) as raised:
         list(served.client.stub.ExecuteStreamingTool(request, timeout=10))
-    payload = json.loads(raised.value.details())  # cut to the status-message limit, yet still JSON
+    details = raised.value.details() or ""
+    payload = json.loads(details)  # cut to the status-message limit, yet still JSON
     assert (payload["type"], payload["message"]) == ("RecursionError", "gave up at the bottom")
     assert "raise RecursionError" in payload["traceback"], "the innermost frames are the ones kept"
-    assert len(raised.value.details().encode()) <= 4096
+    assert len(details.encode()) <= 4096
 
 
 def test_a_failing_cleanup_is_logged_and_the_result_stands(serve: Serve, caplog: pytest.LogCaptureFixture) -> None:

@@ -7,8 +7,7 @@ import datetime
 import json
 import math
 import uuid
-from collections import namedtuple
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy
 import pytest
@@ -59,9 +58,14 @@ def test_041_fails_where_plain_json_fails() -> None:
     assert result_v04({1: "a"}) == {"1": "a"}
 
 
+class Pair(NamedTuple):
+    a: int
+    b: int
+
+
 def test_013_converts_what_it_can_and_marks_the_rest() -> None:
     when = datetime.datetime(2024, 5, 6, 7, 8, 9)
-    pair = namedtuple("pair", "a b")(1, 2)
+    pair = Pair(1, 2)
     converted = lenient(
         {"array": numpy.arange(3), "scalar": numpy.int64(4), "when": when, "pair": pair, "opaque": Opaque()}
     )

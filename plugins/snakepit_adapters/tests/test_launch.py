@@ -36,9 +36,14 @@ def launcher(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "python3"
 
 
-def raw(port: int, name: str, params: dict[str, object] | None = None, session: str = "default_session") -> object:
+def raw(
+    port: int, name: str, params: dict[str, object] | None = None, session: str = "default_session"
+) -> pb.ExecuteToolResponse:
     with SnakepitClient(f"localhost:{port}") as client:
-        return client.stub.ExecuteTool(client.request(name, params, session_id=session), timeout=10)
+        response: pb.ExecuteToolResponse = client.stub.ExecuteTool(
+            client.request(name, params, session_id=session), timeout=10
+        )
+        return response
 
 
 def test_snakepit_041_launch_serves_its_showcase_adapter(spawn: Spawn, launcher: Path) -> None:

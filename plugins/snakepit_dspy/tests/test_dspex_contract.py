@@ -83,7 +83,7 @@ class DSPex:
     """``Snakepit.execute_in_session(_, command, args)`` of one Snakepit version: send, then decode as Elixir does."""
 
     def __init__(self, channel: grpc.Channel, version: str, session_id: str = WIRE_SESSION) -> None:
-        self.stub = pb_grpc.BridgeServiceStub(channel)
+        self.stub = pb_grpc.BridgeServiceStub(channel)  # type: ignore[no-untyped-call]
         self.version = version
         self.session_id = session_id
         self.encode = encode_041 if version == "0.4.1" else encode_063

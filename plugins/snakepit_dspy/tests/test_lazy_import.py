@@ -72,9 +72,12 @@ def test_dspy_is_imported_in_one_place() -> None:
     offenders = []
     for path in sorted(Path(snakepit_dspy.__file__).parent.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names = [node.module]
+            else:
+                continue
             if any(name == "dspy" or name.startswith("dspy.") for name in names) and path.name != "dspy_import.py":
                 offenders.append(f"{path.name}:{node.lineno}")
     assert not offenders, f"import dspy through snakepit_dspy.dspy_import instead: {', '.join(offenders)}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from snakepit_dspy.testing import Caller
 
@@ -13,8 +15,8 @@ def session(variables_host: RunningHost) -> Caller:
     return Caller(variables_host.client(), "vars-a")
 
 
-def predict(session: Caller, **params: object) -> dict[str, object]:
-    result: dict[str, object] = session("enhanced_predict", signature="question -> answer", question="q", **params)
+def predict(session: Caller, **params: object) -> dict[str, Any]:
+    result: dict[str, Any] = session("enhanced_predict", signature="question -> answer", question="q", **params)
     return result
 
 

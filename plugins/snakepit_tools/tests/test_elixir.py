@@ -15,6 +15,7 @@ from snakepit_tools.elixir_bridge import registration_metadata, worker_id_for
 from snakepit_tools.session_tools import make_callable
 
 from snakepit_host import SessionContext, TypedBuffer, codec
+from snakepit_host._registry import Tool
 from snakepit_host.host_client import RemoteError
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_host.testing.elixir_standin import ElixirStandIn
@@ -289,7 +290,9 @@ def test_registration_metadata_respects_snakepit_limits(serve: Any, tools_from: 
         """Lots of metadata."""
 
     handle = serve(tools_from(crowded))
-    metadata = registration_metadata(handle.host.registry.commands["crowded"])  # type: ignore[arg-type]
+    registered = handle.host.registry.commands["crowded"]
+    assert isinstance(registered, Tool)
+    metadata = registration_metadata(registered)
     assert len(metadata) <= 32
     assert sum(12 + len(k) + len(v) for k, v in metadata.items()) + 6 <= 4096
     assert {"language", "owner", "module"} <= set(metadata)
@@ -310,7 +313,12 @@ def test_callables_are_plain_functions_agents_can_read() -> None:
             "required": ["query"],
         },
     }
-    function = make_callable(lambda name, **kw: calls.append((name, kw)) or "ok", info)
+
+    def call(name: str, **kwargs: Any) -> str:
+        calls.append((name, kwargs))
+        return "ok"
+
+    function = make_callable(call, info)
     assert function.__name__ == "search"
     assert function.__doc__ == "Search the catalogue.\n\nArgs:\n    query: What to look for"
     assert str(inspect.signature(function)) == "(*, query: str, limit: int = 10, exact: bool = None)"

@@ -12,13 +12,14 @@ import numpy.typing as npt
 import pydantic
 import pytest
 import snakepit_tools.plugin as tools_plugin
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from snakepit_tools import tool, tool_options
 
 from snakepit_host import SessionContext, TypedBuffer
 from snakepit_host._docstrings import parameter_docs
 from snakepit_host._errors import RegistrationError
 from snakepit_host._hint_schema import plan_signature, returns_schema
+from snakepit_host._registry import Tool
 from snakepit_host.testing import running_host
 
 
@@ -186,7 +187,8 @@ def test_annotated_docstrings_and_declared_descriptions() -> None:
 
 
 def test_var_keyword_allows_extra_parameters_and_returns_schema() -> None:
-    def f(a: int, **rest: float) -> list[int]: ...
+    def f(a: int, **rest: float) -> list[int]:
+        return [a]
 
     def g(n: int) -> Iterator[dict[str, int]]:
         yield {"n": n}
@@ -272,6 +274,7 @@ def test_explicit_parameters_win_and_decorator_options_reach_the_registry(tools_
 
     with running_host(tools_plugin, tools_from(original)) as handle:
         registered = handle.host.registry.commands["renamed"]
+        assert isinstance(registered, Tool)
         assert registered.parameters == {**explicit, "additionalProperties": False}  # it takes nothing else
         assert (registered.tags, registered.timeout, registered.description) == (("t1", "t2"), 3.0, "Declared.")
         client = handle.client()
@@ -280,7 +283,8 @@ def test_explicit_parameters_win_and_decorator_options_reach_the_registry(tools_
             client.call("renamed", {"x": 11})
     # Keywords given to register.tool beat the decorator's.
     with running_host(tools_plugin, tools_from(original, name="again", tags=["x"])) as handle:
-        assert handle.host.registry.commands["again"].tags == ("x",)
+        again = handle.host.registry.commands["again"]
+        assert isinstance(again, Tool) and again.tags == ("x",)
 
 
 def test_decorator_refuses_bad_options_and_wraps_what_cannot_carry_attributes() -> None:

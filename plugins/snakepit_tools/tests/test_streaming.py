@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from types import FrameType
 from typing import Any
 
 import grpc
@@ -63,11 +64,12 @@ async def async_count(n: int) -> AsyncIterator[int]:
 
 def frames_running(code: Any) -> bool:
     """Whether any thread is executing ``code`` right now."""
-    for frame in sys._current_frames().values():
+    for top in sys._current_frames().values():
+        frame: FrameType | None = top
         while frame is not None:
             if frame.f_code is code:
                 return True
-            frame = frame.f_back  # type: ignore[assignment]
+            frame = frame.f_back
     return False
 
 

@@ -15,6 +15,7 @@ from google.protobuf.any_pb2 import Any as AnyMessage
 from snakepit_variables import variables_for
 from snakepit_variables.testing import ElixirVariablesStandIn, VariableRpcs, rpc_error
 
+from snakepit_host import TypedBuffer
 from snakepit_host._errors import Conflict, FailedPrecondition, InvalidArgument
 from snakepit_host.host_client import SnakepitClient
 from snakepit_host.proto import snakepit_bridge_pb2 as pb
@@ -203,7 +204,7 @@ def test_large_embeddings_from_elixir_arrive_as_erlang_terms_and_are_read(elixir
     with host(elixir.address, variables_store="elixir", variables_cache_ttl=0) as running:
         client = running.client()
         result = client.call_full("get_variable", {"name": "e"}, session_id=SESSION)  # a Python command
-        assert result.binary is not None and result.binary.to_numpy().tolist() == LARGE
+        assert isinstance(result.binary, TypedBuffer) and result.binary.to_numpy().tolist() == LARGE
         listed = client.call("list_variables", {}, session_id=SESSION)
         assert listed[0]["value"] == LARGE
         assert client.call("get_variables", {"names": ["e"]}, session_id=SESSION)["variables"]["e"] == LARGE

@@ -9,58 +9,22 @@ import sys
 import textwrap
 from pathlib import Path
 
+from plugin_packages import install_alone, python_lines
+
 PLUGIN_DIR = Path(__file__).resolve().parents[1]
 
 
 def test_pip_install_exposes_the_entry_point(tmp_path: Path) -> None:
-    target = tmp_path / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(target),
-            str(PLUGIN_DIR),
-        ],
-        check=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
-    assert (target / "snakepit_variables" / "plugin.py").is_file()
-    env = {**os.environ, "PYTHONPATH": str(target)}
-    listing = subprocess.run(
-        [sys.executable, "-m", "snakepit_host", "plugins", "--json"],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    record = next(p for p in json.loads(listing.stdout) if p["name"] == "variables")
+    site, env, plugins = install_alone(PLUGIN_DIR, tmp_path)
+    record = plugins["variables"]
     assert record["status"] == "loaded" and record["distribution"] == "snakepit-variables"
     assert "RegisterVariable" in record["provides"]["rpcs"] and "tensor" in record["provides"]["types"]
-    where = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import snakepit_host._entry_points as e, snakepit_variables as v;"
-            "print([p.metadata_dir for p in e.scan('snakepit') if p.name == 'variables'][0]); print(v.__file__)",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        cwd=tmp_path,
+    probe = (
+        "import snakepit_host._entry_points as e, snakepit_variables as v;"
+        "print([p.metadata_dir for p in e.scan('snakepit') if p.name == 'variables'][0]); print(v.__file__)"
     )
-    metadata_dir, module_file = where.stdout.split()
-    assert metadata_dir.startswith(str(target)) and module_file.startswith(str(target))
+    metadata_dir, module_file = python_lines(probe, env, tmp_path)
+    assert metadata_dir.startswith(str(site)) and module_file.startswith(str(site))
 
 
 LAZY_IMPORTS = textwrap.dedent(
@@ -89,10 +53,7 @@ LAZY_IMPORTS = textwrap.dedent(
 
 
 def test_numpy_and_re2_load_only_when_a_value_needs_them(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", LAZY_IMPORTS], check=True, capture_output=True, text=True, timeout=120, cwd=tmp_path
-    )
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+    assert json.loads(python_lines(LAZY_IMPORTS, dict(os.environ), tmp_path)[-1]) == {
         "before": [],
         "embedding": ["numpy"],
         "pattern": ["numpy", "re2"],

@@ -16,8 +16,9 @@ import pytest
 import snakepit_variables.plugin as variables_plugin
 from snakepit_variables import variables_for
 from snakepit_variables.host_state import runtime_for
+from snakepit_variables.redis_store import RedisStore
 from snakepit_variables.session_variables import BatchError
-from snakepit_variables.shared_store import LogGap
+from snakepit_variables.shared_store import LogGap, SharedStore
 from snakepit_variables.testing import VariableRpcs, watch_updates
 from snakepit_variables.watch import WatchLagged
 
@@ -191,7 +192,9 @@ def test_arrays_are_stored_as_raw_bytes(shared_store: dict[str, Any], redis_serv
             import redis
             from snakepit_variables.stored_values import unpack
 
-            record = redis.Redis.from_url(redis_server.url).hget(f"{stored.prefix}:v:{SESSION}:big", "r")  # type: ignore[attr-defined]
+            assert isinstance(stored, RedisStore)
+            record = redis.Redis.from_url(redis_server.url).hget(f"{stored.prefix}:v:{SESSION}:big", "r")
+            assert isinstance(record, bytes)
             _, value, data = unpack(record)
         assert value == "null" and data.startswith(BINARY_MAGIC)
         assert len(data) - array.nbytes < 64, "the raw little-endian bytes and a small header, no base64 or pickle"
@@ -252,6 +255,7 @@ def test_a_gap_in_the_log_ends_watches_with_data_loss(shared_store: dict[str, An
         v = variables_for(running.host, SESSION)
         v.register("x", "integer", 0)
         store = runtime_for(running.host).store
+        assert isinstance(store, SharedStore)
         cursor = store.log_cursor()
         v.set("x", 1)
         v.set("x", 2)
@@ -261,10 +265,14 @@ def test_a_gap_in_the_log_ends_watches_with_data_loss(shared_store: dict[str, An
         else:
             import redis
 
+            assert isinstance(store, RedisStore)
             client = redis.Redis.from_url(redis_server.url)
-            log_key = f"{store.prefix}:log"  # type: ignore[attr-defined]
-            first = client.xrange(log_key, count=2)[-1][0]
-            client.xdel(log_key, first)
+            log_key = f"{store.prefix}:log"
+            entries = client.xrange(log_key, count=2)
+            assert entries is not None
+            [_, (second, _)] = entries
+            assert second is not None
+            client.xdel(log_key, second)
         with pytest.raises(LogGap, match="removed before this worker read them"):
             while True:
                 _, cursor = store.read_log(cursor)
@@ -286,7 +294,7 @@ def test_watch_rpc_ends_with_data_loss_on_a_gap(shared_store: dict[str, Any]) ->
         runtime_for(running.host).store.log_gap("changes 5-9 were removed")
         with pytest.raises(grpc.RpcError) as ended:
             next(iter(stream))
-        assert ended.value.code() == grpc.StatusCode.DATA_LOSS and "changes 5-9" in ended.value.details()
+        assert ended.value.code() == grpc.StatusCode.DATA_LOSS and "changes 5-9" in (ended.value.details() or "")
 
 
 def test_auto_shares_one_file_per_snakepit_run(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -324,7 +332,8 @@ def test_the_store_itself_holds_history_values_within_the_byte_bound(
         else:
             import redis
 
-            sizes = redis.Redis.from_url(redis_server.url).lrange(f"{store.prefix}:hs:{variable.id}", 0, -1)  # type: ignore[attr-defined]
+            assert isinstance(store, RedisStore)
+            sizes = redis.Redis.from_url(redis_server.url).lrange(f"{store.prefix}:hs:{variable.id}", 0, -1)
             held = sum(int(size) for size in sizes)
         assert 3 * 1024 * 1024 < held <= 4 * 1024 * 1024
         assert [e.version for e in v.history("text") if e.value_kept] == list(range(11, 17))
