@@ -14,27 +14,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
+from snakepit_host._bridge_methods import plugin_methods
 from snakepit_host._entry_points import normalize, scan
+
+ELIXIR_SIDE_RPCS = frozenset({"RegisterTools", "GetExposedElixirTools", "ExecuteElixirTool"})
+"""BridgeService methods that Elixir's BridgeServer serves and workers call; Elixir never calls them on a worker."""
 
 FIRST_PARTY: dict[str, dict[str, frozenset[str]]] = {
     "snakepit-variables": {
-        "rpcs": frozenset(
-            {
-                "RegisterVariable",
-                "GetVariable",
-                "SetVariable",
-                "GetVariables",
-                "SetVariables",
-                "ListVariables",
-                "DeleteVariable",
-                "WatchVariables",
-                "GetVariableHistory",
-                "RollbackVariable",
-                "AddDependency",
-                "StartOptimization",
-                "StopOptimization",
-            }
-        ),
+        # Every BridgeService method that neither the host nor Elixir's side answers is a variable method
+        # (Snakepit 0.4's variable service), so the proto names them rather than a second list here.
+        "rpcs": frozenset(plugin_methods()) - ELIXIR_SIDE_RPCS,
         "commands": frozenset(
             {
                 "register_variable",
@@ -81,9 +71,6 @@ FIRST_PARTY: dict[str, dict[str, frozenset[str]]] = {
     },
 }
 """Distribution -> kind (as in a plugin's ``provides``) -> the names it registers."""
-
-ELIXIR_SIDE_RPCS = frozenset({"RegisterTools", "GetExposedElixirTools", "ExecuteElixirTool"})
-"""BridgeService methods that Elixir's BridgeServer serves and workers call; Elixir never calls them on a worker."""
 
 RESTART = "workers find plugins when they start"
 

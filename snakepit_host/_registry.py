@@ -100,6 +100,11 @@ class LazyTarget:
         return target
 
 
+def _handler_of(target: Handler | LazyTarget) -> Handler:
+    """The callable a command, RPC or observer entry holds: itself, or the one its lazy reference names."""
+    return target.resolve() if isinstance(target, LazyTarget) else target
+
+
 def _same_target(a: object, b: object) -> bool:
     if isinstance(a, LazyTarget) and isinstance(b, LazyTarget):
         return a.ref == b.ref
@@ -134,8 +139,7 @@ class Command:
         return f"{type(self).__name__}(name={self.name!r}, owner={self.owner!r})"
 
     def handler(self) -> Handler:
-        target = self.target
-        return target.resolve() if isinstance(target, LazyTarget) else target
+        return _handler_of(self.target)
 
     def invoke(self, ctx: SessionContext, params: dict[str, Any]) -> Any:
         return self.handler()(ctx, params)
@@ -225,8 +229,7 @@ class RpcEntry(NamedTuple):
     target: Handler | LazyTarget
 
     def handler(self) -> Handler:
-        target = self.target
-        return target.resolve() if isinstance(target, LazyTarget) else target
+        return _handler_of(self.target)
 
 
 class AttributeEntry(NamedTuple):
@@ -244,8 +247,7 @@ class ObserverEntry(NamedTuple):
 
     @property
     def factory(self) -> Handler:
-        target = self.target
-        return target.resolve() if isinstance(target, LazyTarget) else target
+        return _handler_of(self.target)
 
 
 class RegistryEntry(NamedTuple):
@@ -440,22 +442,17 @@ class Registrar:
                 return function
 
             return decorate
-        check_name("command", name)
-        if parameters is not None:
-            check_schema_shape(f"command '{name}'", parameters)
-        target = self._target(handler)
-        entry = Command(
-            name=name,
-            owner=self.owner,
-            target=target,
-            description=description if description is not None else _summary(handler),
+        self._add_command(
+            Command,
+            name,
+            handler,
+            description=description,
             parameters=parameters,
-            streaming=_is_streaming(handler) if streaming is None else streaming,
-            timeout=_check_timeout(timeout),
-            metadata=dict(metadata or {}),
+            streaming=streaming,
+            timeout=timeout,
+            metadata=metadata,
             keep_routing=bool(keep_routing),
         )
-        self._registry._add(self._registry.commands, "command", name, entry, target)
         return handler
 
     def tool(
@@ -513,24 +510,54 @@ class Registrar:
             if isinstance(function, str):
                 raise RegistrationError(f"plugin '{self.owner}': a lazy tool needs name=")
             name = getattr(function, "__name__", None) or ""
-        check_name("tool", name)
-        if parameters is not None:
-            check_schema_shape(f"tool '{name}'", parameters)
-        target = self._target(function)
-        entry = Tool(
-            name=name,
-            owner=self.owner,
-            target=target,
-            description=description if description is not None else _summary(function),
+        self._add_command(
+            Tool,
+            name,
+            function,
+            description=description,
             parameters=parameters,
-            streaming=_is_streaming(function) if streaming is None else streaming,
-            timeout=_check_timeout(timeout),
-            metadata=dict(metadata or {}),
+            streaming=streaming,
+            timeout=timeout,
+            metadata=metadata,
             returns=returns,
             tags=tuple(tags),
         )
-        self._registry._add(self._registry.commands, "command", name, entry, target)
         return function
+
+    def _add_command(
+        self,
+        cls: type[Command],
+        name: str,
+        handler: Handler | str,
+        *,
+        description: str | None,
+        parameters: Mapping[str, Any] | None,
+        streaming: bool | None,
+        timeout: float | None,
+        metadata: Mapping[str, str] | None,
+        **extra: Any,
+    ) -> None:
+        """Check and add a command or tool (``cls``), filling what was left out from the handler itself.
+
+        Tools and commands share one table and one set of checks; ``extra`` holds
+        what only ``cls`` has (a tool's ``returns`` and ``tags``, a command's ``keep_routing``).
+        """
+        check_name(cls.kind, name)
+        if parameters is not None:
+            check_schema_shape(f"{cls.kind} '{name}'", parameters)
+        target = self._target(handler)
+        entry = cls(
+            name=name,
+            owner=self.owner,
+            target=target,
+            description=description if description is not None else _summary(handler),
+            parameters=parameters,
+            streaming=_is_streaming(handler) if streaming is None else streaming,
+            timeout=_check_timeout(timeout),
+            metadata=dict(metadata or {}),
+            **extra,
+        )
+        self._registry._add(self._registry.commands, "command", name, entry, target)
 
     def type(self, name: str, value_type: ValueType | str) -> None:
         """Register a value type under ``name`` (see :mod:`snakepit_host._value_types`).

@@ -447,10 +447,7 @@ def reference_type(prop: Mapping[str, Any]) -> str:
     binary = prop.get("x-snakepit-binary")
     if binary == "bytes":
         return "bytes"
-    kind = prop.get("type")
-    if isinstance(kind, list):
-        kinds = [k for k in kind if k != "null"]
-        kind = kinds[0] if len(kinds) == 1 else None
+    kind = single_type(prop)
     if kind is None and "anyOf" in prop:
         options = [o for o in prop["anyOf"] if o.get("type") != "null"]
         return reference_type(options[0]) if len(options) == 1 else "any"
@@ -460,6 +457,15 @@ def reference_type(prop: Mapping[str, Any]) -> str:
         names = {type(v).__name__ for v in prop["enum"]}
         return names.pop() if len(names) == 1 else "any"
     return _REFERENCE_TYPES.get(str(kind), "any") if kind is not None else "any"
+
+
+def single_type(prop: Mapping[str, Any]) -> Any:
+    """The JSON type ``prop`` names, null aside (``["string", "null"]`` is ``"string"``); None if not just one."""
+    kind = prop.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        return kinds[0] if len(kinds) == 1 else None
+    return kind
 
 
 def registration_metadata(tool: Tool) -> dict[str, str]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from snakepit_host import InvalidArgument, NotFound, SnakepitError
 from snakepit_host.codec import Result
-from snakepit_tools.elixir_bridge import ToolBridge
+from snakepit_tools.elixir_bridge import ToolBridge, single_type
 
 if TYPE_CHECKING:
     from snakepit_host import SessionContext, Tool
@@ -196,10 +196,7 @@ def make_callable(call: Callable[..., Any], info: dict[str, Any]) -> Callable[..
 
 
 def _annotation(prop: dict[str, Any]) -> Any:
-    kind = prop.get("type")
-    if isinstance(kind, list):
-        kinds = [k for k in kind if k != "null"]
-        kind = kinds[0] if len(kinds) == 1 else None
+    kind = single_type(prop)
     return _ANNOTATIONS.get(str(kind), Any) if kind is not None else Any
 
 
