@@ -23,7 +23,7 @@ import json
 import types
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from snakepit_host._errors import RegistrationError
 from snakepit_host._parameters import BINARY_KEYWORD
@@ -57,31 +57,52 @@ class UnsupportedHint(Exception):
     """A type hint with no JSON-schema form; the message says which."""
 
 
-class Shape(NamedTuple):
-    """What one hint means on the wire and how to turn a wire value into it."""
-
-    schema: dict[str, Any]
-    convert: Converter | None = None
-    """JSON value -> the value the hint asks for (never called with None)."""
-    binary: Converter | None = None
-    """``bytes``/``TypedBuffer`` parameter -> value; None when binary is not accepted."""
+# The records below are plain classes with slots: every worker defines them at start-up, and
+# defining a NamedTuple costs ~0.15-0.3 ms each (bench/bench_host.py prints the start-up timeline).
 
 
-class ParameterPlan(NamedTuple):
-    name: str
-    shape: Shape
-    required: bool
-    default: Any = None
+class Shape:
+    """What one hint means on the wire and how to turn a wire value into it.
+
+    ``convert``: JSON value -> the value the hint asks for (never called with None).
+    ``binary``: ``bytes``/``TypedBuffer`` parameter -> value; None when binary is not accepted.
+    """
+
+    __slots__ = ("binary", "convert", "schema")
+
+    def __init__(
+        self, schema: dict[str, Any], convert: Converter | None = None, binary: Converter | None = None
+    ) -> None:
+        self.schema = schema
+        self.convert = convert
+        self.binary = binary
 
 
-class SignaturePlan(NamedTuple):
-    """A tool's keyword parameters, as the executor needs them."""
+class ParameterPlan:
+    __slots__ = ("default", "name", "required", "shape")
 
-    parameters: tuple[ParameterPlan, ...]
-    wants_ctx: bool
-    extra: Shape | None
-    """Shape of ``**kwargs`` values, or None when the function takes no ``**kwargs``."""
-    defs: dict[str, Any]
+    def __init__(self, name: str, shape: Shape, required: bool, default: Any = None) -> None:
+        self.name = name
+        self.shape = shape
+        self.required = required
+        self.default = default
+
+
+class SignaturePlan:
+    """A tool's keyword parameters, as the executor needs them.
+
+    ``extra``: the shape of ``**kwargs`` values, or None when the function takes no ``**kwargs``.
+    """
+
+    __slots__ = ("defs", "extra", "parameters", "wants_ctx")
+
+    def __init__(
+        self, parameters: tuple[ParameterPlan, ...], wants_ctx: bool, extra: Shape | None, defs: dict[str, Any]
+    ) -> None:
+        self.parameters = parameters
+        self.wants_ctx = wants_ctx
+        self.extra = extra
+        self.defs = defs
 
     def schema(self, descriptions: Mapping[str, str]) -> dict[str, Any]:
         """The parameters as a JSON schema (draft 2020-12)."""
@@ -201,11 +222,14 @@ class _Annotated:
         self.__globals__ = namespace
 
 
-class Unresolved(NamedTuple):
+class Unresolved:
     """A hint that could not be resolved, and why."""
 
-    annotation: Any
-    reason: str
+    __slots__ = ("annotation", "reason")
+
+    def __init__(self, annotation: Any, reason: str) -> None:
+        self.annotation = annotation
+        self.reason = reason
 
 
 def allows_null(schema: Mapping[str, Any]) -> bool:

@@ -27,8 +27,8 @@ import logging
 import os
 import threading
 import time
+import types
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -73,34 +73,52 @@ class PluginLoadError(Exception):
     """Strict mode: a plugin failed to load. The message names it and the reason."""
 
 
-@dataclass(repr=False, eq=False)  # as_dict() is the representation; skip generating the rest
 class PluginRecord:
-    """Everything the host knows about one plugin, loaded or not."""
+    """Everything the host knows about one plugin, loaded or not.
 
-    name: str
-    module: str
-    status: str = "pending"  # loaded | error | disabled | incompatible
-    distribution: str | None = None
-    version: str | None = None
-    builtin: bool = False
-    essential: bool = False
-    error: str | None = None
-    requirement: str | None = None
-    hooks: list[str] = field(default_factory=list)
-    provides: dict[str, list[str]] = field(default_factory=dict)
-    load_ms: float = 0.0
-    registration_ms: float = 0.0
-    """The part of ``load_ms`` spent in registration hooks (the start-up timeline shows it)."""
-    runtime_errors: list[str] = field(default_factory=list)
-    registration_kinds: dict[str, str] = field(default_factory=dict)
-    """Registration hooks this plugin declared (``registration_hookspec``): hook name -> kind."""
-    kind: str = "plugin"  # plugin | adapter (a Snakepit adapter named by --adapter: served, or stood in for)
-    note: str | None = None
-    """Something the listing should say besides status and error (who serves an adapter, how)."""
-    served_by: str | None = None
-    """The plugin serving this adapter (``serve_adapter`` or ``stands_in_for``): the adapter fails with it."""
-    problem: str | None = None
-    """Why a loaded plugin cannot do its job right now (``Host.report_problem``); listed as ``error`` meanwhile."""
+    A plain class, not a dataclass: every worker start defines it, and
+    generating a dataclass's methods costs ~0.7 ms; ``as_dict()`` is the
+    representation.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        module: str,
+        *,
+        status: str = "pending",
+        distribution: str | None = None,
+        version: str | None = None,
+        builtin: bool = False,
+        essential: bool = False,
+        kind: str = "plugin",
+        note: str | None = None,
+        served_by: str | None = None,
+    ) -> None:
+        self.name = name
+        self.module = module
+        self.status = status  # loaded | error | disabled | incompatible
+        self.distribution = distribution
+        self.version = version
+        self.builtin = builtin
+        self.essential = essential
+        self.kind = kind  # plugin | adapter (a Snakepit adapter named by --adapter: served, or stood in for)
+        self.note = note
+        """Something the listing should say besides status and error (who serves an adapter, how)."""
+        self.served_by = served_by
+        """The plugin serving this adapter (``serve_adapter`` or ``stands_in_for``): the adapter fails with it."""
+        self.error: str | None = None
+        self.requirement: str | None = None
+        self.hooks: list[str] = []
+        self.provides: dict[str, list[str]] = {}
+        self.load_ms = 0.0
+        self.registration_ms = 0.0
+        """The part of ``load_ms`` spent in registration hooks (the start-up timeline shows it)."""
+        self.runtime_errors: list[str] = []
+        self.registration_kinds: dict[str, str] = {}
+        """Registration hooks this plugin declared (``registration_hookspec``): hook name -> kind."""
+        self.problem: str | None = None
+        """Why a loaded plugin cannot do its job right now (``Host.report_problem``); listed as ``error`` meanwhile."""
 
     def as_dict(self) -> dict[str, Any]:
         troubled = self.status == "loaded" and self.problem is not None
@@ -130,6 +148,44 @@ def parse_name_list(value: str | None) -> list[str] | None:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+class _HookManager(pluggy.PluginManager):
+    """pluggy's manager, with its look at each attribute of a module made cheap.
+
+    pluggy inspects every attribute of a plugin or spec namespace with
+    ``inspect.getattr_static`` (microseconds each; a plugin module has dozens,
+    mostly imports and constants, and every worker start pays for them). A
+    module's attributes are plain values: one that is not a function, method,
+    static or class method, or a function without the marker, cannot be a hook,
+    and is skipped here; pluggy judges the rest as it always does.
+    """
+
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
+        if isinstance(plugin, types.ModuleType) and not _may_be_hook(vars(plugin).get(name), self._impl_marker):
+            return None
+        return super().parse_hookimpl_opts(plugin, name)
+
+    def parse_hookspec_opts(self, module_or_class: types.ModuleType | type, name: str) -> pluggy.HookspecOpts | None:
+        if isinstance(module_or_class, types.ModuleType) and not _may_be_hook(
+            vars(module_or_class).get(name), self._spec_marker
+        ):
+            return None
+        return super().parse_hookspec_opts(module_or_class, name)
+
+    @functools.cached_property
+    def _impl_marker(self) -> str:
+        return f"{self.project_name}_impl"
+
+    @functools.cached_property
+    def _spec_marker(self) -> str:
+        return f"{self.project_name}_spec"
+
+
+def _may_be_hook(value: object, marker: str) -> bool:
+    if isinstance(value, types.FunctionType):
+        return hasattr(value, marker)
+    return isinstance(value, (types.MethodType, staticmethod, classmethod))
+
+
 class PluginManager:
     """The host's pluggy manager plus records, filtering and isolation."""
 
@@ -141,7 +197,7 @@ class PluginManager:
         strict: bool = False,
         log_failures: bool = True,
     ) -> None:
-        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm = _HookManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.pm.hook.add_hookspecs.call_historic(kwargs={"plugin_manager": self.pm})
         self.records: dict[str, PluginRecord] = {}

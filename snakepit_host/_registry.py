@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from snakepit_host._bridge_methods import HOST_METHODS, service_methods
 from snakepit_host._errors import FailedPrecondition, RegistrationError, SnakepitError
@@ -212,10 +212,17 @@ class Tool(Command):
         return info
 
 
-class TypeEntry(NamedTuple):
-    name: str
-    owner: str
-    target: ValueType | LazyTarget
+# The entries below are plain classes with slots: every worker start defines them, and
+# defining a NamedTuple costs ~0.15-0.3 ms each (bench/bench_host.py prints the start-up timeline).
+
+
+class TypeEntry:
+    __slots__ = ("name", "owner", "target")
+
+    def __init__(self, name: str, owner: str, target: ValueType | LazyTarget) -> None:
+        self.name = name
+        self.owner = owner
+        self.target = target
 
     @property
     def value_type(self) -> ValueType:
@@ -224,39 +231,54 @@ class TypeEntry(NamedTuple):
         return target.resolve_instance() if isinstance(target, LazyTarget) else target
 
 
-class RpcEntry(NamedTuple):
-    method: str
-    owner: str
-    target: Handler | LazyTarget
+class RpcEntry:
+    __slots__ = ("method", "owner", "target")
+
+    def __init__(self, method: str, owner: str, target: Handler | LazyTarget) -> None:
+        self.method = method
+        self.owner = owner
+        self.target = target
 
     def handler(self) -> Handler:
         return _handler_of(self.target)
 
 
-class AttributeEntry(NamedTuple):
-    name: str
-    owner: str
-    factory: Callable[[SessionContext], Any]
+class AttributeEntry:
+    __slots__ = ("factory", "name", "owner")
+
+    def __init__(self, name: str, owner: str, factory: Callable[[SessionContext], Any]) -> None:
+        self.name = name
+        self.owner = owner
+        self.factory = factory
 
 
-class ObserverEntry(NamedTuple):
+class ObserverEntry:
     """A call observer factory: ``factory(host)`` gives the observer, or None when it is not enabled."""
 
-    name: str
-    owner: str
-    target: Handler | LazyTarget
+    __slots__ = ("name", "owner", "target")
+
+    def __init__(self, name: str, owner: str, target: Handler | LazyTarget) -> None:
+        self.name = name
+        self.owner = owner
+        self.target = target
 
     @property
     def factory(self) -> Handler:
         return _handler_of(self.target)
 
 
-class RegistryEntry(NamedTuple):
+class RegistryEntry:
     """One entry of a plugin-defined kind (e.g. a variable store): its name, owner and registered value."""
 
-    name: str
-    owner: str
-    value: Any
+    __slots__ = ("name", "owner", "value")
+
+    def __init__(self, name: str, owner: str, value: Any) -> None:
+        self.name = name
+        self.owner = owner
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"RegistryEntry(name={self.name!r}, owner={self.owner!r}, value={self.value!r})"
 
 
 class Registry:
@@ -714,6 +736,6 @@ def _summary(handler: object) -> str:
 
 
 def _check_timeout(timeout: float | None) -> float | None:
-    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
+    if timeout is not None and (not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0):
         raise RegistrationError(f"timeout must be a positive number of seconds, got {timeout!r}")
     return float(timeout) if timeout is not None else None

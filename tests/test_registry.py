@@ -229,3 +229,18 @@ def test_an_adapters_commands_win_clashes_in_either_order_and_the_hidden_ones_ar
     registry.withdraw("MyAdapter")
     assert registry.commands["echo"].owner == "core" and registry.commands["report"].owner == "late"
     assert registry.shadowed == {}
+
+
+@pytest.mark.parametrize("timeout", [0, -1.5, True, "5"])
+def test_a_timeout_that_is_not_a_positive_number_of_seconds_is_refused(timeout: Any) -> None:
+    registrar = Registry().registrar("alpha")
+    with pytest.raises(RegistrationError, match="positive number of seconds"):
+        registrar.command("hello", handler, timeout=timeout)
+    with pytest.raises(RegistrationError, match="positive number of seconds"):
+        registrar.tool(other, name="helper", timeout=timeout)
+
+
+def test_a_timeout_is_kept_in_seconds() -> None:
+    registry = Registry()
+    registry.registrar("alpha").command("hello", handler, timeout=2)
+    assert registry.commands["hello"].timeout == 2.0

@@ -21,15 +21,26 @@ schema leaves the value open and the handler judges it.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 
-class CommandSpec(NamedTuple):
-    name: str
-    handler: str
-    description: str
-    parameters: dict[str, Any]
-    streaming: bool = False
+class CommandSpec:
+    """One command of the catalog: ``handler`` is its ``"module:function"``, imported on its first call.
+
+    A plain class with slots: every worker start defines it, and defining a
+    NamedTuple costs ~0.3 ms.
+    """
+
+    __slots__ = ("description", "handler", "name", "parameters", "streaming")
+
+    def __init__(
+        self, name: str, handler: str, description: str, parameters: dict[str, Any], streaming: bool = False
+    ) -> None:
+        self.name = name
+        self.handler = handler
+        self.description = description
+        self.parameters = parameters
+        self.streaming = streaming
 
 
 LM_SETTINGS = ("temperature", "max_tokens", "top_p", "frequency_penalty", "presence_penalty")
