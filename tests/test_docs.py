@@ -4,7 +4,8 @@ docs/plugins.md must show every hook spec (the host's, and every hook an
 installed plugin declares) with its real signature and options, and every
 public method of the registrars with its real signature; its quick-start
 package must install, list, serve and pass its own tests. docs/snakepit.md
-must list the real exit codes and sub-commands.
+must list the real exit codes and sub-commands. Every link between the README, the
+guides and the plugin, example and bench READMEs must reach its file and heading.
 """
 
 from __future__ import annotations
@@ -274,3 +275,54 @@ def test_operating_guide_covers_every_sub_command() -> None:
     text = OPERATING_GUIDE.read_text()
     missing = [name for name in cli.SUBCOMMANDS if name != "version" and f"snakepit-host {name}" not in text]
     assert not missing, f"docs/snakepit.md does not mention: {', '.join(missing)}"
+
+
+# ---------------------------------------------------------------- links between the docs
+
+GUIDES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "bench" / "README.md"]
+GUIDES += [*sorted(ROOT.glob("plugins/*/README.md")), *sorted(ROOT.glob("examples/*/README.md"))]
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def without_code(text: str) -> str:
+    return re.sub(r"```.*?```", "", text, flags=re.S)
+
+
+def anchors(path: Path) -> set[str]:
+    """The #fragments GitHub gives ``path``'s headings: lower case, punctuation dropped, spaces to
+    dashes, repeats numbered."""
+    found: set[str] = set()
+    for heading in re.findall(r"^#{1,6} (.+)$", without_code(path.read_text()), re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        repeat, numbered = 0, slug
+        while numbered in found:
+            repeat += 1
+            numbered = f"{slug}-{repeat}"
+        found.add(numbered)
+    return found
+
+
+def broken_links(path: Path) -> list[str]:
+    broken = []
+    for link in LINK.findall(without_code(path.read_text())):
+        if re.match(r"[a-z]+:", link):
+            continue  # https:, mailto:
+        target, _, fragment = link.partition("#")
+        resolved = (path.parent / target) if target else path
+        if not resolved.exists():
+            broken.append(f"{link} (no such file)")
+        elif fragment and (resolved.suffix != ".md" or fragment not in anchors(resolved)):
+            broken.append(f"{link} (no such heading)")
+    return broken
+
+
+def test_links_between_the_docs_resolve() -> None:
+    broken = {str(path.relative_to(ROOT)): links for path in GUIDES if (links := broken_links(path))}
+    assert broken == {}
+    assert len(GUIDES) >= 10
+
+
+def test_the_link_check_notices_a_missing_heading_or_file(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("# Use it: from `Snakepit`\n\n## Use it: from `Snakepit`\n")
+    (tmp_path / "b.md").write_text("[ok](a.md#use-it-from-snakepit-1) [no](a.md#use-it) [gone](c.md)\n")
+    assert broken_links(tmp_path / "b.md") == ["a.md#use-it (no such heading)", "c.md (no such file)"]
