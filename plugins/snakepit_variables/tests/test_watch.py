@@ -82,9 +82,12 @@ def test_watch_stream_sends_initial_values_then_changes_and_ends_on_cancel(
 
 def test_watch_stream_ends_when_the_session_closes(running: Any, stub: Any, variables: VariableRpcs) -> None:
     variables.register("x", "float", 0.5)
-    stream = stub.WatchVariables(pb.WatchVariablesRequest(session_id="s1", variable_identifiers=["x"]), timeout=60)
+    request = pb.WatchVariablesRequest(session_id="s1", variable_identifiers=["x"], include_initial_values=True)
+    stream = stub.WatchVariables(request, timeout=60)
     updates: queue.Queue[Any] = queue.Queue()
     thread = _collect(stream, updates)
+    # The initial value says the watch is registered: a write sent before that could be missed.
+    assert updates.get(timeout=TIMEOUT).update_type == "initial_value"
     variables.set("x", 0.6)
     assert updates.get(timeout=TIMEOUT).variable.version == 1
     stub.CleanupSession(pb.CleanupSessionRequest(session_id="s1"))
