@@ -151,9 +151,9 @@ def parse_name_list(value: str | None) -> list[str] | None:
 class _HookManager(pluggy.PluginManager):
     """pluggy's manager, with its look at each attribute of a module made cheap.
 
-    pluggy inspects every attribute of a plugin or spec namespace with
-    ``inspect.getattr_static`` (microseconds each; a plugin module has dozens,
-    mostly imports and constants, and every worker start pays for them). A
+    pluggy inspects every attribute of a plugin or spec namespace (with
+    ``inspect.getattr_static`` since 1.7: microseconds each; a plugin module has
+    dozens, mostly imports and constants, and every worker start pays for them). A
     module's attributes are plain values: one that is not a function, method,
     static or class method, or a function without the marker, cannot be a hook,
     and is skipped here; pluggy judges the rest as it always does.
