@@ -529,3 +529,37 @@ def test_unsupported_hook_forms_are_refused_at_load(plugin: type, reason: str) -
     assert manager.pm.get_plugin("odd") is None
     with pytest.raises(PluginLoadError, match="odd"):
         _manager(strict=True).add(plugin, "odd")
+
+
+@pytest.mark.parametrize(
+    "module_name",
+    [
+        "snakepit_host.hookspecs",
+        "snakepit_host._core_plugin",
+        "snakepit_variables.plugin",
+        "snakepit_variables.hookspecs",
+        "snakepit_tools.plugin",
+        "snakepit_dspy.plugin",
+        "snakepit_adapters.plugin",
+        "snakepit_otel.plugin",
+        "snakepit_example.plugin",
+    ],
+)
+def test_the_managers_attribute_scan_finds_what_pluggy_finds(module_name: str) -> None:
+    """The host's manager skips module attributes that cannot be hooks; pluggy's own judgement must agree."""
+    import importlib
+
+    import pluggy
+
+    from snakepit_host import hookspecs
+
+    module = importlib.import_module(module_name)
+    ours = PluginManager().pm
+    theirs = pluggy.PluginManager(hookspecs.PROJECT)
+    for name in dir(module):
+        assert ours.parse_hookimpl_opts(module, name) == theirs.parse_hookimpl_opts(module, name), name
+        assert ours.parse_hookspec_opts(module, name) == theirs.parse_hookspec_opts(module, name), name
+    found = [
+        name for name in dir(module) if ours.parse_hookimpl_opts(module, name) or ours.parse_hookspec_opts(module, name)
+    ]
+    assert found, f"{module_name} declares no hook at all: the comparison above proved nothing"
