@@ -2,11 +2,12 @@
 
 This module is the whole public face for plugin authors: every type a hook
 signature or a plugin needs is importable from here
-(``from snakepit_host import hookimpl, Registrar, SessionContext, InvalidArgument``).
-The other public modules are :mod:`snakepit_host.hookspecs` (the hook
-reference), :mod:`snakepit_host.codec` (wire helpers for plugins that serve
-RPCs), :mod:`snakepit_host.proto` (the generated messages) and
-:mod:`snakepit_host.testing` (the pytest kit).
+(``from snakepit_host import hookimpl, Registrar, SessionContext, InvalidArgument``),
+and so are the modules a plugin that speaks the wire needs: ``codec`` (the
+value codec and binary helpers), ``pb`` and ``pb_grpc`` (the generated
+BridgeService messages and stubs), and the client ``SnakepitClient``. The
+one public module beside it is :mod:`snakepit_host.testing` (the pytest
+kit); :mod:`snakepit_host.hookspecs` is the hook reference.
 
 Importing this package loads no plugins and nothing heavy: each name is
 imported from its module on first access. No module of the host imports
@@ -25,6 +26,7 @@ from snakepit_host._version import __version__
 _startup.mark("python")  # the interpreter and site are up: the first of the host's code runs
 
 if TYPE_CHECKING:
+    from snakepit_host import codec as codec
     from snakepit_host._calls import CallObserver as CallObserver
     from snakepit_host._calls import CallScope as CallScope
     from snakepit_host._calls import current_call as current_call
@@ -75,6 +77,12 @@ if TYPE_CHECKING:
     from snakepit_host.hookspecs import hookimpl as hookimpl
     from snakepit_host.hookspecs import hookspec as hookspec
     from snakepit_host.hookspecs import registration_hookspec as registration_hookspec
+    from snakepit_host.host_client import RemoteError as RemoteError
+    from snakepit_host.host_client import SnakepitClient as SnakepitClient
+    from snakepit_host.proto import snakepit_bridge_pb2, snakepit_bridge_pb2_grpc
+
+    pb = snakepit_bridge_pb2
+    pb_grpc = snakepit_bridge_pb2_grpc
 
 # name -> module that defines it; resolved by ``__getattr__`` on first use.
 _EXPORTS: dict[str, str] = {
@@ -134,16 +142,28 @@ _EXPORTS: dict[str, str] = {
     "ResourceExhausted": "snakepit_host._errors",
     "VerbatimError": "snakepit_host._errors",
     "describe_exception": "snakepit_host._errors",
+    # calling a host over gRPC (tests, tools, the CLI)
+    "SnakepitClient": "snakepit_host.host_client",
+    "RemoteError": "snakepit_host.host_client",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+# name -> module that is the value itself (the wire's modules, under the names plugins use)
+_MODULES: dict[str, str] = {
+    "codec": "snakepit_host.codec",
+    "pb": "snakepit_host.proto.snakepit_bridge_pb2",
+    "pb_grpc": "snakepit_host.proto.snakepit_bridge_pb2_grpc",
+}
+
+__all__ = ["__version__", *_EXPORTS, *_MODULES]
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
+    if name in _MODULES:
+        value = importlib.import_module(_MODULES[name])
+    elif name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    else:
         raise AttributeError(f"module 'snakepit_host' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # later lookups skip this function
     return value
 

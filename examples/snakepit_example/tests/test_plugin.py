@@ -8,8 +8,7 @@ from typing import Any
 import grpc
 import pytest
 
-from snakepit_host.host_client import RemoteError
-from snakepit_host.proto import snakepit_bridge_pb2 as pb
+from snakepit_host import RemoteError, pb
 from snakepit_host.testing import RunningHost
 
 

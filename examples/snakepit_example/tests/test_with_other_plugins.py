@@ -13,8 +13,7 @@ import pytest
 import snakepit_example.plugin as example_plugin
 from snakepit_example.money import Money
 
-from snakepit_host import hookimpl
-from snakepit_host.host_client import RemoteError
+from snakepit_host import RemoteError, hookimpl
 from snakepit_host.testing import RunningHost
 
 if TYPE_CHECKING:  # typed against snakepit-variables' public face; no run-time dependency on it

@@ -29,8 +29,7 @@ from typing import TYPE_CHECKING, Any
 from snakepit_host import InvalidArgument, NotFound, SnakepitError, Unavailable, codec
 
 if TYPE_CHECKING:
-    from snakepit_host import SessionContext
-    from snakepit_host.proto import snakepit_bridge_pb2 as pb
+    from snakepit_host import SessionContext, pb
 
 log = logging.getLogger("snakepit_adapters")
 
@@ -104,7 +103,7 @@ class _BridgeContext:
 
     def cleanup(self) -> None:
         """Best effort, as Snakepit's: tell Elixir to end the session (its TTL would anyway)."""
-        from snakepit_host.proto import snakepit_bridge_pb2 as pb
+        from snakepit_host import pb
 
         try:
             self._elixir("CleanupSession", pb.CleanupSessionRequest(session_id=self.session_id))
@@ -119,7 +118,7 @@ class _BridgeContext:
         return elixir.call(method, request, timeout=_timeout(self._ctx))
 
     def _exposed_tools(self) -> list[pb.ToolSpec]:
-        from snakepit_host.proto import snakepit_bridge_pb2 as pb
+        from snakepit_host import pb
 
         try:
             response = self._elixir(
@@ -131,7 +130,7 @@ class _BridgeContext:
         return list(response.tools)
 
     def _execute_elixir(self, tool_name: str, kwargs: dict[str, Any]) -> pb.ExecuteElixirToolResponse:
-        from snakepit_host.proto import snakepit_bridge_pb2 as pb
+        from snakepit_host import pb
 
         request = pb.ExecuteElixirToolRequest(session_id=self.session_id, tool_name=tool_name)
         for key, value in kwargs.items():

@@ -1,6 +1,6 @@
 """Test helpers for snakepit-dspy and for plugins built on it (no dspy import here).
 
-``Caller`` binds a :class:`~snakepit_host.host_client.SnakepitClient` to one
+``Caller`` binds a :class:`~snakepit_host.SnakepitClient` to one
 session, so a test reads like the calls Elixir makes::
 
     session = Caller(running.client(), "s1")
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from snakepit_host.host_client import RemoteError, SnakepitClient
+from snakepit_host import RemoteError, SnakepitClient
 
 
 class Caller:

@@ -56,8 +56,7 @@ from snakepit_tools.commands import DEFAULT_ELIXIR_TIMEOUT
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
-    from snakepit_host import Host, Session, SessionContext
-    from snakepit_host.proto import snakepit_bridge_pb2 as pb
+    from snakepit_host import Host, Session, SessionContext, pb
 
 log = logging.getLogger("snakepit_tools")
 
@@ -246,7 +245,7 @@ class ToolBridge:
         elixir = self.host.elixir
         if elixir is None or cache.announced == generation:
             return
-        from snakepit_host.proto import snakepit_bridge_pb2 as pb
+        from snakepit_host import pb
 
         try:
             registrations = self.registrations()
@@ -287,7 +286,7 @@ class ToolBridge:
         with cache.lock:
             generation = self.generation
             if cache.generation != generation:
-                from snakepit_host.proto import snakepit_bridge_pb2 as pb
+                from snakepit_host import pb
 
                 self._announce(session, cache, generation)
                 try:
@@ -343,7 +342,7 @@ class ToolBridge:
             raise Unavailable(
                 f"cannot call Elixir tool '{tool_name}': this worker has no Elixir address (--elixir-address)"
             )
-        from snakepit_host.proto import snakepit_bridge_pb2 as pb
+        from snakepit_host import pb
 
         request = pb.ExecuteElixirToolRequest(session_id=session_id, tool_name=tool_name)
         for key, value in params.items():
@@ -413,7 +412,7 @@ def _replace_proxies(session: Session, old: Mapping[str, Tool], new: Mapping[str
 
 def tool_registration(tool: Tool) -> pb.ToolRegistration:
     """A Python tool as Snakepit's ToolRegistration (PROTOCOL.md §6.1)."""
-    from snakepit_host.proto import snakepit_bridge_pb2 as pb
+    from snakepit_host import pb
 
     schema = tool.parameters or {}
     properties = schema.get("properties") or {}

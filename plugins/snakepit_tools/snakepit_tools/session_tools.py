@@ -15,8 +15,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from snakepit_host import InvalidArgument, NotFound, SnakepitError
-from snakepit_host.codec import Result
+from snakepit_host import InvalidArgument, NotFound, Result, SnakepitError
 from snakepit_tools.elixir_bridge import ToolBridge, single_type
 
 if TYPE_CHECKING:

@@ -16,15 +16,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from snakepit_host import InvalidArgument
-from snakepit_host.codec import (
-    ARRAY_BINARY_THRESHOLD,
-    BINARY_MAGIC,
-    DTYPE_SIZES,
-    TypedBuffer,
-    pack_binary,
-    unpack_binary,
-)
+from snakepit_host import InvalidArgument, TypedBuffer, codec
 from snakepit_variables import constraints as c
 from snakepit_variables.binary_forms import FORMAT_KEY, SPKB
 from snakepit_variables.value_types import BaseType
@@ -48,13 +40,13 @@ def spkb_payload(array: Any) -> bytes | None:
         owner = owner.base
     if isinstance(owner, memoryview):
         owner = owner.obj
-    if not isinstance(owner, bytes) or not owner.startswith(BINARY_MAGIC) or not array.flags.c_contiguous:
+    if not isinstance(owner, bytes) or not owner.startswith(codec.BINARY_MAGIC) or not array.flags.c_contiguous:
         return None
     start = array.__array_interface__["data"][0]
     owner_start = np.frombuffer(owner, dtype=np.uint8).__array_interface__["data"][0]
     if start - owner_start != len(owner) - array.nbytes:
         return None
-    header = unpack_binary(owner)
+    header = codec.unpack_binary(owner)
     if not isinstance(header, TypedBuffer) or header.shape != array.shape or header.dtype != array.dtype.name:
         return None
     return owner
@@ -64,7 +56,7 @@ def frozen(array: Any) -> Any:
     """A read-only array backed by an SPKB payload: ``array`` itself when it already is one."""
     if spkb_payload(array) is not None:
         return array
-    buffer = unpack_binary(pack_binary(TypedBuffer.from_array(array)))
+    buffer = codec.unpack_binary(codec.pack_binary(TypedBuffer.from_array(array)))
     assert isinstance(buffer, TypedBuffer)
     return buffer.to_numpy()
 
@@ -73,12 +65,12 @@ def array_from_wire(data: Any, binary: bytes | None, kind: str) -> Any:
     """The array a binary payload carries; ``data`` (the JSON beside it) may state the shape too."""
     if binary is None:
         return data
-    if not binary.startswith(BINARY_MAGIC):
+    if not binary.startswith(codec.BINARY_MAGIC):
         raise InvalidArgument(
             f"{kind} bytes are not in the SPKB format (raw little-endian data with a dtype/shape header); "
             'for bare data say "binary_format": "raw" with its dtype, shape and byte_order'
         )
-    buffer = unpack_binary(binary)
+    buffer = codec.unpack_binary(binary)
     assert isinstance(buffer, TypedBuffer)
     stated = data.get("shape") if isinstance(data, Mapping) else None
     if stated is not None and list(stated) != list(buffer.shape):
@@ -101,7 +93,7 @@ def _from_numbers(values: Sequence[Any], what: str) -> Any:
 
 
 def _numeric(array: Any, what: str) -> Any:
-    if array.dtype.name not in DTYPE_SIZES or array.dtype.kind == "c":
+    if array.dtype.name not in codec.DTYPE_SIZES or array.dtype.kind == "c":
         raise InvalidArgument(f"{what} elements must be real numbers, got dtype {array.dtype}")
     return array
 
@@ -131,9 +123,9 @@ def _check_elements(array: Any, constraints: Mapping[str, Any], what: str) -> No
 
 
 def _wire(array: Any, kind: str, small: Callable[[Any], Any]) -> tuple[Any, bytes | None]:
-    if array.nbytes < ARRAY_BINARY_THRESHOLD:
+    if array.nbytes < codec.ARRAY_BINARY_THRESHOLD:
         return small(array), None
-    payload = spkb_payload(array) or pack_binary(TypedBuffer.from_array(array))
+    payload = spkb_payload(array) or codec.pack_binary(TypedBuffer.from_array(array))
     meta = {"shape": list(array.shape), "dtype": array.dtype.name, FORMAT_KEY: SPKB, "type": kind}
     return meta, payload
 
@@ -153,7 +145,9 @@ class EmbeddingType(BaseType):
     name = "embedding"
     description = "A vector of floats (numpy 1-D array); JSON list on the wire, SPKB bytes when large"
     python_type = "numpy.ndarray"
-    wire_form = f"JSON list, or binary (SPKB, or raw if metadata asks) at {ARRAY_BINARY_THRESHOLD} bytes and above"
+    wire_form = (
+        f"JSON list, or binary (SPKB, or raw if metadata asks) at {codec.ARRAY_BINARY_THRESHOLD} bytes and above"
+    )
     keys = (c.DIMENSIONS, c.FLOAT_DTYPE, c.NORM, *c.ELEMENT_BOUNDS)
 
     def validate(self, value: Any, constraints: Mapping[str, Any]) -> Any:
@@ -196,7 +190,7 @@ class TensorType(BaseType):
     python_type = "numpy.ndarray"
     wire_form = (
         f'JSON {{"shape", "data", "dtype"}}, or binary (SPKB, or raw if metadata asks) '
-        f"at {ARRAY_BINARY_THRESHOLD} bytes and above"
+        f"at {codec.ARRAY_BINARY_THRESHOLD} bytes and above"
     )
     keys = (c.SHAPE, c.ANY_DTYPE, *c.ELEMENT_BOUNDS)
 
@@ -260,8 +254,8 @@ def _from_mapping(value: Mapping[str, Any]) -> Any:
     array = _numeric(flat, "tensor").reshape(shape)
     dtype = value.get("dtype")
     if dtype is not None:
-        if dtype not in DTYPE_SIZES:
-            raise InvalidArgument(f"tensor dtype {dtype!r} is not one of {', '.join(DTYPE_SIZES)}")
+        if dtype not in codec.DTYPE_SIZES:
+            raise InvalidArgument(f"tensor dtype {dtype!r} is not one of {', '.join(codec.DTYPE_SIZES)}")
         array = _convert(array, dtype, "tensor")
     return np.ascontiguousarray(array)
 

@@ -24,8 +24,7 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from snakepit_host import InvalidArgument
-from snakepit_host.codec import BINARY_MAGIC, DTYPE_SIZES, MAX_DIMENSIONS, TypedBuffer, pack_binary, unpack_binary
+from snakepit_host import InvalidArgument, TypedBuffer, codec
 
 if TYPE_CHECKING:
     from snakepit_host import ValueType
@@ -51,15 +50,15 @@ def decode(meta: Any, binary: bytes, value_type: ValueType) -> Any:
     if fmt == ERLANG:
         return value_type.from_wire(_erlang_value(meta, binary), None)
     if fmt == RAW:
-        return value_type.from_wire(meta, pack_binary(_raw_buffer(meta, binary)))
+        return value_type.from_wire(meta, codec.pack_binary(_raw_buffer(meta, binary)))
     return value_type.from_wire(meta, binary)
 
 
 def reply(data: Any, binary: bytes, binary_format: str) -> tuple[Any, bytes]:
     """A value type's SPKB form (``data`` describing ``binary``) in the form a variable's replies use."""
-    if binary_format != RAW or not binary.startswith(BINARY_MAGIC):
+    if binary_format != RAW or not binary.startswith(codec.BINARY_MAGIC):
         return data, binary
-    buffer = unpack_binary(binary)
+    buffer = codec.unpack_binary(binary)
     assert isinstance(buffer, TypedBuffer)
     described = dict(data) if isinstance(data, Mapping) else {}
     described.update(
@@ -82,15 +81,16 @@ def check_reply_format(metadata: Mapping[str, str]) -> None:
 
 def _raw_buffer(meta: Mapping[str, Any], binary: bytes) -> TypedBuffer:
     dtype, shape, order = meta.get("dtype"), meta.get("shape"), meta.get("byte_order")
-    if not isinstance(dtype, str) or dtype not in DTYPE_SIZES:
-        raise InvalidArgument(f"raw binary: dtype must be one of {', '.join(DTYPE_SIZES)}, got {dtype!r:.100}")
-    if not isinstance(shape, list) or len(shape) > MAX_DIMENSIONS or not all(_is_size(n) for n in shape):
+    if not isinstance(dtype, str) or dtype not in codec.DTYPE_SIZES:
+        raise InvalidArgument(f"raw binary: dtype must be one of {', '.join(codec.DTYPE_SIZES)}, got {dtype!r:.100}")
+    if not isinstance(shape, list) or len(shape) > codec.MAX_DIMENSIONS or not all(_is_size(n) for n in shape):
         raise InvalidArgument(
-            f"raw binary: shape must be a list of at most {MAX_DIMENSIONS} non-negative integers, got {shape!r:.100}"
+            f"raw binary: shape must be a list of at most {codec.MAX_DIMENSIONS} non-negative integers, "
+            f"got {shape!r:.100}"
         )
     if order not in BYTE_ORDERS:
         raise InvalidArgument(f"raw binary: byte_order must be 'little' or 'big', got {order!r:.100}")
-    itemsize = DTYPE_SIZES[dtype]
+    itemsize = codec.DTYPE_SIZES[dtype]
     if len(binary) != math.prod(shape) * itemsize:
         raise InvalidArgument(
             f"raw binary: {dtype} x {shape} is {math.prod(shape) * itemsize} bytes but {len(binary)} bytes came"

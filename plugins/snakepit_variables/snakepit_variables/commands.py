@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from snakepit_host.codec import Result, to_jsonable
+from snakepit_host import Result, codec
 from snakepit_variables import binary_forms, wire
 from snakepit_variables.host_state import runtime_for
 from snakepit_variables.session_variables import BatchError
@@ -67,7 +67,7 @@ def _describe(variable: Variable, value: Any) -> dict[str, Any]:
 def _json_value(ctx: SessionContext, type_name: str, value: Any) -> Any:
     """The JSON form, also for values that would otherwise go binary (a batch has no room for bytes)."""
     data, binary = runtime_for(ctx.host).value_type(type_name).to_wire(value)
-    return data if binary is None else to_jsonable(value)
+    return data if binary is None else codec.to_jsonable(value)
 
 
 def _variable_result(ctx: SessionContext, variable: Variable) -> Any:

@@ -14,8 +14,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from snakepit_host import InvalidArgument
-from snakepit_host.codec import DTYPE_SIZES
+from snakepit_host import InvalidArgument, codec
 from snakepit_variables import patterns
 
 MAX_PATTERN_LENGTH = 1000
@@ -127,7 +126,7 @@ SHAPE = Key(
     _shape,
 )
 FLOAT_DTYPE = Key("dtype", "element type", {"enum": list(FLOAT_DTYPES)}, _choice(FLOAT_DTYPES))
-ANY_DTYPE = Key("dtype", "element type", {"enum": list(DTYPE_SIZES)}, _choice(tuple(DTYPE_SIZES)))
+ANY_DTYPE = Key("dtype", "element type", {"enum": list(codec.DTYPE_SIZES)}, _choice(tuple(codec.DTYPE_SIZES)))
 NORM = Key(
     "norm",
     "the vector must be normalised: l1 (sum of |x| is 1), l2 or unit (length 1)",

@@ -44,8 +44,8 @@ from snakepit_host import (
     SnakepitError,
     Unimplemented,
     codec,
+    pb,
 )
-from snakepit_host.proto import snakepit_bridge_pb2 as pb
 from snakepit_variables import wire
 from snakepit_variables.model import ELIXIR, PYTHON, ChangeEvent, Variable, Write
 from snakepit_variables.stores import VariableList, VariableStore, check_write, name_matcher

@@ -182,7 +182,7 @@ class VariablesRuntime:
         elixir = self.host.elixir
         if elixir is None:
             return self._without_elixir("no Elixir address")
-        from snakepit_host.proto import snakepit_bridge_pb2 as pb
+        from snakepit_host import pb
 
         try:
             elixir.call("ListVariables", pb.ListVariablesRequest(session_id=PROBE_SESSION), timeout=PROBE_TIMEOUT)

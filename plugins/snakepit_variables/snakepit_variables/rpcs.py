@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING
 
 from google.protobuf.any_pb2 import Any as AnyMessage
 
-from snakepit_host import InvalidArgument, Unimplemented
-from snakepit_host.proto import snakepit_bridge_pb2 as pb
+from snakepit_host import InvalidArgument, Unimplemented, pb
 from snakepit_variables import binary_forms, wire
 from snakepit_variables.host_state import runtime_for
 from snakepit_variables.session_variables import BatchError, SessionVariables, check_variable_name, named

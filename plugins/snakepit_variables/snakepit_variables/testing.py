@@ -36,9 +36,7 @@ import grpc
 from google.protobuf.any_pb2 import Any as AnyMessage
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from snakepit_host.codec import SNAKEPIT_URL_PREFIX
-from snakepit_host.proto import snakepit_bridge_pb2 as pb
-from snakepit_host.proto import snakepit_bridge_pb2_grpc as pb_grpc
+from snakepit_host import codec, pb, pb_grpc
 from snakepit_host.testing.elixir_standin import ElixirStandIn
 
 ELIXIR_SPECIAL_FLOATS = ("Infinity", "-Infinity", "NaN")
@@ -48,7 +46,7 @@ BINARY_THRESHOLD = 10_240
 
 def typed(type_name: str, value: Any) -> AnyMessage:
     """A value as Snakepit 0.4.x sends it: ``snakepit.<type>`` + JSON."""
-    return AnyMessage(type_url=SNAKEPIT_URL_PREFIX + type_name, value=json.dumps(value).encode())
+    return AnyMessage(type_url=codec.SNAKEPIT_URL_PREFIX + type_name, value=json.dumps(value).encode())
 
 
 class RpcFailure:
@@ -333,7 +331,8 @@ def as_sent(variable: pb.Variable) -> pb.Variable:
     sent.CopyFrom(variable)
     sent.value.CopyFrom(
         AnyMessage(
-            type_url=SNAKEPIT_URL_PREFIX + "embedding.binary", value=json.dumps(meta, separators=(",", ":")).encode()
+            type_url=codec.SNAKEPIT_URL_PREFIX + "embedding.binary",
+            value=json.dumps(meta, separators=(",", ":")).encode(),
         )
     )
     sent.binary_value = erlang_float_list(values)

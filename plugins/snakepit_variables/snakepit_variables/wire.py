@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 from google.protobuf.any_pb2 import Any as AnyMessage
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from snakepit_host import InvalidArgument, codec
-from snakepit_host.proto import snakepit_bridge_pb2 as pb
+from snakepit_host import InvalidArgument, codec, pb
 from snakepit_variables import binary_forms
 from snakepit_variables.model import PYTHON, ChangeEvent, HistoryEntry, Variable
 
