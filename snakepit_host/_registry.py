@@ -212,17 +212,24 @@ class Tool(Command):
         return info
 
 
-# The entries below are plain classes with slots: every worker start defines them, and
-# defining a NamedTuple costs ~0.15-0.3 ms each (bench/bench_host.py prints the start-up timeline).
+class _Entry:
+    """A registered name, the plugin that registered it, and its target (a value, or a lazy reference to one).
 
+    The entries are plain classes with slots: every worker start defines them, and
+    defining a NamedTuple costs ~0.15-0.3 ms each (bench/bench_host.py prints the start-up timeline).
+    """
 
-class TypeEntry:
     __slots__ = ("name", "owner", "target")
 
-    def __init__(self, name: str, owner: str, target: ValueType | LazyTarget) -> None:
+    def __init__(self, name: str, owner: str, target: Any) -> None:
         self.name = name
         self.owner = owner
         self.target = target
+
+
+class TypeEntry(_Entry):
+    __slots__ = ()
+    target: ValueType | LazyTarget
 
     @property
     def value_type(self) -> ValueType:
@@ -231,51 +238,46 @@ class TypeEntry:
         return target.resolve_instance() if isinstance(target, LazyTarget) else target
 
 
-class RpcEntry:
-    __slots__ = ("method", "owner", "target")
+class RpcEntry(_Entry):
+    """A BridgeService method (``name``) a plugin serves."""
 
-    def __init__(self, method: str, owner: str, target: Handler | LazyTarget) -> None:
-        self.method = method
-        self.owner = owner
-        self.target = target
+    __slots__ = ()
+    target: Handler | LazyTarget
 
     def handler(self) -> Handler:
         return _handler_of(self.target)
 
 
-class AttributeEntry:
-    __slots__ = ("factory", "name", "owner")
+class AttributeEntry(_Entry):
+    """A session attribute: ``factory(ctx)`` makes its value."""
 
-    def __init__(self, name: str, owner: str, factory: Callable[[SessionContext], Any]) -> None:
-        self.name = name
-        self.owner = owner
-        self.factory = factory
+    __slots__ = ()
+    target: Callable[[SessionContext], Any]
+
+    @property
+    def factory(self) -> Callable[[SessionContext], Any]:
+        return self.target
 
 
-class ObserverEntry:
+class ObserverEntry(_Entry):
     """A call observer factory: ``factory(host)`` gives the observer, or None when it is not enabled."""
 
-    __slots__ = ("name", "owner", "target")
-
-    def __init__(self, name: str, owner: str, target: Handler | LazyTarget) -> None:
-        self.name = name
-        self.owner = owner
-        self.target = target
+    __slots__ = ()
+    target: Handler | LazyTarget
 
     @property
     def factory(self) -> Handler:
         return _handler_of(self.target)
 
 
-class RegistryEntry:
+class RegistryEntry(_Entry):
     """One entry of a plugin-defined kind (e.g. a variable store): its name, owner and registered value."""
 
-    __slots__ = ("name", "owner", "value")
+    __slots__ = ()
 
-    def __init__(self, name: str, owner: str, value: Any) -> None:
-        self.name = name
-        self.owner = owner
-        self.value = value
+    @property
+    def value(self) -> Any:
+        return self.target
 
     def __repr__(self) -> str:
         return f"RegistryEntry(name={self.name!r}, owner={self.owner!r}, value={self.value!r})"
@@ -350,7 +352,7 @@ class Registry:
             "commands": sorted(c.name for c in self.commands.values() if c.owner == owner and c.kind == "command"),
             "tools": sorted(c.name for c in self.commands.values() if c.owner == owner and c.kind == "tool"),
             "types": sorted(t.name for t in self.types.values() if t.owner == owner),
-            "rpcs": sorted(r.method for r in self.rpcs.values() if r.owner == owner),
+            "rpcs": sorted(r.name for r in self.rpcs.values() if r.owner == owner),
             "session_attributes": sorted(a.name for a in self.session_attributes.values() if a.owner == owner),
             "call_observers": sorted(o.name for o in self.call_observers.values() if o.owner == owner),
             "shadowed": sorted(
@@ -372,7 +374,7 @@ class Registry:
         if existing is None:
             table[key] = entry
             return
-        if _same_target(_target_of(existing), target):
+        if _same_target(existing.target, target):
             return
         if table is self.commands and (entry.owner in self._overriding) != (existing.owner in self._overriding):
             winner, loser = (entry, existing) if entry.owner in self._overriding else (existing, entry)
@@ -399,13 +401,6 @@ class Registry:
 
     def __iter__(self) -> Iterator[Command]:
         return iter(self.commands.values())
-
-
-def _target_of(entry: Any) -> object:
-    for attribute in ("target", "factory", "value"):
-        if hasattr(entry, attribute):
-            return getattr(entry, attribute)
-    raise AssertionError(f"unknown registry entry {entry!r}")
 
 
 class Registrar:
@@ -662,7 +657,7 @@ class Registrar:
         if method not in service_methods():
             raise RegistrationError(f"plugin '{self.owner}': {method!r} is not a BridgeService method")
         target = self._target(handler)
-        entry = RpcEntry(method=method, owner=self.owner, target=target)
+        entry = RpcEntry(name=method, owner=self.owner, target=target)
         self._registry._add(self._registry.rpcs, "rpc", method, entry, target)
 
     def session_attribute(self, name: str, factory: Callable[[SessionContext], Any]) -> None:
@@ -675,7 +670,7 @@ class Registrar:
             )
         if not callable(factory):
             raise RegistrationError(f"plugin '{self.owner}': factory for {name!r} is not callable")
-        entry = AttributeEntry(name=name, owner=self.owner, factory=factory)
+        entry = AttributeEntry(name=name, owner=self.owner, target=factory)
         self._registry._add(self._registry.session_attributes, "session attribute", name, entry, factory)
 
     def call_observer(self, name: str, factory: Handler | str) -> None:
@@ -707,7 +702,7 @@ class EntryRegistrar:
     def __call__(self, name: str, value: Any) -> None:
         """Register ``value`` under ``name`` (a name as for commands: letters, digits, ``_``, ``-``, ``.``)."""
         check_name(self.kind, name)
-        entry = RegistryEntry(name=name, owner=self.owner, value=value)
+        entry = RegistryEntry(name=name, owner=self.owner, target=value)
         self._registry._add(self._registry._kinds.setdefault(self.kind, {}), self.kind, name, entry, value)
 
 
