@@ -26,7 +26,12 @@ def plugin_sources() -> list[Path]:
 
 
 def host_imports(path: Path) -> set[str]:
-    """Every host module ``path`` imports by name (module level, in functions, under TYPE_CHECKING)."""
+    """The host modules ``path``'s import statements name (module level, in functions, under TYPE_CHECKING).
+
+    The module a statement names, not what it binds: ``from snakepit_host import codec`` names the
+    package (its re-export), ``from snakepit_host.codec import x`` the submodule. That is not
+    tests/test_import_graph.py's question (which module an import loads), so it is not its scanner.
+    """
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
